@@ -43,7 +43,8 @@ $(SETUP_STAMP): pyproject.toml
 # cores), then pip's wheel cache makes it quick.
 setup-server: $(SERVER_STAMP)
 $(SERVER_STAMP): $(SETUP_STAMP)
-	$(PIP) install -q 'llama-cpp-python[server]==0.3.36'
+	# pydantic-settings 2.7 is the newest that accepts the python-dotenv==1.0.1 axolotl pins.
+	$(PIP) install -q 'llama-cpp-python[server]==0.3.36' pydantic-settings==2.7.1 python-dotenv==1.0.1
 	touch $@
 
 model: setup

@@ -1,0 +1,153 @@
+"""config -> frames -> backend -> verify -> dedup -> balance -> dataset folder."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import platform
+import sys
+import time
+from collections import Counter
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from synth.config import DataConfig
+from synth.dedup import Deduper
+from synth.frames import FrameSampler, largest_remainder, split_counts
+from synth.grammar import Grammar
+from synth.kg import kg_summary, load_kg
+from synth.types import Backend
+from synth.verify import Verifier
+from synth.writer import write_dataset
+
+VERSIONED = ("jsonschema", "pyarrow", "rapidfuzz", "pyyaml", "jinja2", "openai")
+
+
+def make_backend(cfg: DataConfig, grammar: Grammar) -> Backend:
+    """The backend named in the recipe; imports are lazy so the grammar path needs no model code."""
+    if cfg.backend == "grammar":
+        from synth.backends.grammar import GrammarBackend
+        from synth.noise import NoiseConfig
+
+        return GrammarBackend(grammar, NoiseConfig.from_mapping(cfg.grammar.get("noise") or {}), cfg.seed)
+    if cfg.backend == "openai":
+        from synth.backends.openai_backend import OpenAIBackend
+
+        return OpenAIBackend(cfg.openai, cfg.tax, out_dir=Path(cfg.out))
+    from synth.backends.local import LocalBackend
+
+    return LocalBackend(cfg.local, cfg.tax)
+
+
+def _selection_key(seed: int, rid: str) -> str:
+    # A seeded pseudo-random order, so trimming to the quota keeps every split's share.
+    return hashlib.sha1(f"{seed}:{rid}".encode()).hexdigest()
+
+
+def balance_report(records: list[dict[str, Any]], cfg: DataConfig) -> dict[str, Any]:
+    n = max(len(records), 1)
+    intents = Counter(r["intent"] for r in records)
+    types = Counter(t for r in records for t in {e["type"] for e in r["entities"]})
+    report: dict[str, Any] = {"intents": {}, "entity_types": {}, "warnings": []}
+    for i, target in cfg.intents.items():
+        report["intents"][i] = {"target": round(target, 4), "achieved": round(intents[i] / n, 4),
+                                "count": intents[i]}
+        if intents[i] / n < target * 0.98:
+            report["warnings"].append(f"intent {i}: {intents[i] / n:.3f} below target {target:.3f}")
+    for t in cfg.tax.entity_names:
+        target = cfg.entity_targets.get(t)
+        report["entity_types"][t] = {"target": target, "achieved": round(types[t] / n, 4), "count": types[t]}
+        if target is not None and types[t] / n < target:
+            report["warnings"].append(
+                f"entity type {t}: {types[t] / n:.3f} of records below target {target:.3f}")
+    return report
+
+
+def build_dataset(cfg: DataConfig, progress: bool = True) -> dict[str, Any]:
+    """Generate, verify, dedup and balance `cfg.n` records; write them to `cfg.out`. Returns the manifest."""
+    t0 = time.perf_counter()
+    kg = load_kg(Path(cfg.kg))
+    grammar = Grammar.load(Path(cfg.grammar.get("templates", "synth/grammar")), cfg.tax)
+    backend = make_backend(cfg, grammar)
+    sampler = FrameSampler(kg, grammar, cfg)
+    verifier = Verifier(cfg.tax, cfg.backend)
+    deduper = Deduper(cfg.near_dedup, cfg.near_threshold)
+    quotas = largest_remainder(cfg.n, cfg.intents)
+    kept: dict[str, list[dict[str, Any]]] = {i: [] for i in quotas}
+    frames_made = 0
+    for round_idx in range(cfg.max_rounds + 1):
+        short = {i: q - len(kept[i]) for i, q in quotas.items() if len(kept[i]) < q}
+        if not short:
+            break
+        factor = cfg.oversample * 1.5 ** round_idx
+        counts = {i: split_counts(math.ceil(k * factor), cfg) for i, k in short.items()}
+        frames = list(sampler.sample(counts, round_idx))
+        frames_made += len(frames)
+        bar = tqdm(total=len(frames), desc=f"synth[{cfg.backend}] round {round_idx}", disable=not progress,
+                   unit="q")
+        realized = []
+        for r in backend.realize(frames):
+            realized.append(r)
+            bar.update()
+        bar.close()
+        # Backends may answer out of order (async APIs); verify and dedup in frame order for determinism.
+        for r in sorted(realized, key=lambda r: r.frame.id):
+            rec = verifier(r)
+            if rec is not None and deduper.add(rec):
+                kept[rec["intent"]].append(rec)
+    records = []
+    for intent, quota in quotas.items():
+        pool = sorted(kept[intent], key=lambda r: _selection_key(cfg.seed, r["id"]))
+        records += pool[:quota]
+    records.sort(key=lambda r: r["id"])
+    elapsed = time.perf_counter() - t0
+
+    n_frames_verified = sum(verifier.rejections.values()) + sum(deduper.dropped.values()) \
+        + sum(len(v) for v in kept.values())
+    manifest = {
+        "name": cfg.name,
+        "seed": cfg.seed,
+        "config": cfg.resolved(),
+        "versions": {"python": platform.python_version(),
+                     **{p: metadata.version(p) for p in VERSIONED if _installed(p)}},
+        "counts": {
+            "records": len(records),
+            "frames": frames_made,
+            "by_split": dict(sorted(Counter(r["split"] for r in records).items())),
+            "by_intent": dict(sorted(Counter(r["intent"] for r in records).items())),
+            "by_entity_type": dict(sorted(
+                Counter(e["type"] for r in records for e in r["entities"]).items())),
+        },
+        "rejections": dict(sorted(verifier.rejections.items())),
+        "rejection_rate": round(sum(verifier.rejections.values()) / max(n_frames_verified, 1), 4),
+        "repairs": dict(sorted(verifier.repairs.items())),
+        "duplicates_dropped": dict(sorted(deduper.dropped.items())),
+        "balance": balance_report(records, cfg),
+        "heldout_partition": {
+            "titles": len(sampler.part.titles[True]) if cfg.split.strategy == "heldout" else 0,
+            "people": len(sampler.part.people[True]) if cfg.split.strategy == "heldout" else 0,
+            "templates": sorted(t.id for ts in sampler.part.templates[True].values() for t in ts)
+            if cfg.split.strategy == "heldout" else [],
+        },
+        "kg": kg_summary(kg),
+        "usage": getattr(backend, "usage_summary", lambda: {})(),
+    }
+    out = Path(cfg.out)
+    manifest = write_dataset(out, records, cfg.system_prompt, manifest)
+    # Wall time lives apart from the manifest so the manifest stays byte-identical across reruns.
+    timing = {"seconds": round(elapsed, 2), "records_per_s": round(len(records) / max(elapsed, 1e-9), 1),
+              "argv": sys.argv}
+    (out / "timing.json").write_text(json.dumps(timing, indent=2) + "\n")
+    return manifest
+
+
+def _installed(pkg: str) -> bool:
+    try:
+        metadata.version(pkg)
+        return True
+    except metadata.PackageNotFoundError:
+        return False

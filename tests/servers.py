@@ -1,0 +1,168 @@
+"""Real HTTP servers on 127.0.0.1 for tests: llama.cpp's OpenAI-compatible server and a scripted fault server.
+
+Both are plain processes/threads on a free port, so tests exercise the real network stack, not mocks.
+Reused through fixtures in tests/conftest.py (`llama_server`, `fault_server`).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+
+def free_port() -> int:
+    """A port nobody listens on right now (the small race until the server binds is acceptable in tests)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --- llama.cpp server -------------------------------------------------------------------------------
+
+@dataclass
+class LlamaServer:
+    base_url: str      # ends in /v1, ready for openai.AsyncOpenAI(base_url=...)
+    model: str         # the alias requests should name
+    process: subprocess.Popen
+    log_path: Path
+
+
+def _wait_ready(url: str, proc: subprocess.Popen, log_path: Path, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = log_path.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"llama_cpp.server exited with code {proc.returncode} before ready:\n{tail}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"llama_cpp.server not ready at {url} after {timeout_s:.0f} s (log: {log_path})")
+
+
+@contextmanager
+def llama_server(gguf: Path, log_dir: Path, *, n_ctx: int = 2048, alias: str = "smollm2",
+                 ready_timeout_s: float = 120.0) -> Iterator[LlamaServer]:
+    """Run `python -m llama_cpp.server` on a free port for the duration of the block."""
+    port = free_port()
+    log_path = log_dir / f"llama_server_{port}.log"
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", alias,
+           "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx)]
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait_ready(f"http://127.0.0.1:{port}/v1/models", proc, log_path, ready_timeout_s)
+        yield LlamaServer(f"http://127.0.0.1:{port}/v1", alias, proc, log_path)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# --- scripted fault server ----------------------------------------------------------------------------
+
+# A step says how to answer one request: ("ok",), ("status", code, headers), ("malformed",),
+# ("slow", seconds) then ok, ("content", text). Requests beyond the script get `default`.
+Step = tuple[Any, ...]
+
+
+def chat_completion(content: str, model: str, prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()), "model": model,
+        "choices": [{"index": 0, "finish_reason": "stop",
+                     "message": {"role": "assistant", "content": content}}],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                  "total_tokens": prompt_tokens + completion_tokens},
+    }
+
+
+@dataclass
+class FaultServer:
+    """A chat-completions endpoint that follows a script of faults, recording every request it sees."""
+
+    answer: Callable[[dict[str, Any]], str] = lambda body: '{"query":"ok","entities":[]}'
+    usage: tuple[int, int] = (10, 5)            # prompt, completion tokens reported per answer
+    script: list[Step] = field(default_factory=list)
+    default: Step = ("ok",)
+    requests: list[dict[str, Any]] = field(default_factory=list)   # {"headers", "body", "at"}
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _httpd: ThreadingHTTPServer | None = None
+
+    @property
+    def base_url(self) -> str:
+        assert self._httpd is not None, "server not started"
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+
+    def set_script(self, steps: list[Step], default: Step = ("ok",)) -> None:
+        with self._lock:
+            self.script, self.default = list(steps), default
+
+    def _next_step(self, headers: dict[str, str], body: dict[str, Any]) -> Step:
+        with self._lock:
+            self.requests.append({"headers": headers, "body": body, "at": time.monotonic()})
+            return self.script.pop(0) if self.script else self.default
+
+    def start(self) -> FaultServer:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:  # keep pytest output clean
+                pass
+
+            def _send(self, code: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                body = json.loads(raw or b"{}")
+                step = server._next_step(dict(self.headers.items()), body)
+                try:
+                    self._answer(step, body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (timeout test)
+
+            def _answer(self, step: Step, body: dict[str, Any]) -> None:
+                kind = step[0]
+                if kind == "status":
+                    code, headers = step[1], (step[2] if len(step) > 2 else {})
+                    err = {"error": {"message": f"scripted {code}", "type": "test", "code": code}}
+                    return self._send(code, json.dumps(err).encode(), headers)
+                if kind == "malformed":
+                    return self._send(200, b'{"id": "chatcmpl-broken", "choices": [')
+                if kind == "slow":
+                    time.sleep(step[1])
+                content = step[1] if kind == "content" else server.answer(body)
+                reply = chat_completion(content, body.get("model", "test"), *server.usage)
+                self._send(200, json.dumps(reply).encode())
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
