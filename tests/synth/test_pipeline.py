@@ -1,0 +1,127 @@
+"""End to end: recipe -> verified dataset folder, with the grammar backend (offline, seconds)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from schemas import load_taxonomy, record_schema
+from synth.config import load_data_config
+from synth.pipeline import build_dataset
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT = ROOT / "recipes/data/default.yml"
+PEOPLE = ("title", "actor", "director", "character")
+
+
+def build(tmp_path: Path, n=600, seed=13, name="ds", **over):
+    cfg = load_data_config(DEFAULT, {"n": n, "seed": seed, "out": str(tmp_path / name), **over})
+    return cfg, build_dataset(cfg, progress=False)
+
+
+def read(out: Path, split: str) -> list[dict]:
+    path = out / f"{split}.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("pipeline")
+    cfg, manifest = build(tmp, n=1200)
+    return Path(cfg.out), manifest
+
+
+def test_writes_exactly_n_valid_grounded_records(dataset):
+    out, manifest = dataset
+    validator = jsonschema.Draft202012Validator(record_schema(load_taxonomy()))
+    records = [r for s in ("train", "validation", "test", "heldout") for r in read(out, s)]
+    assert len(records) == 1200 == manifest["counts"]["records"]
+    assert len({r["id"] for r in records}) == 1200
+    for r in records:
+        validator.validate(r)
+        for e in r["entities"]:
+            assert r["query"][e["start"]:e["end"]] == e["value"], r
+    assert set(manifest["counts"]["by_split"]) == {"train", "validation", "test", "heldout"}
+
+
+def test_heldout_shares_no_template_title_or_person_with_train(dataset):
+    out, _ = dataset
+    train, held = read(out, "train"), read(out, "heldout")
+    assert held, "no heldout split"
+    assert not {r["meta"]["template_id"] for r in train} & {r["meta"]["template_id"] for r in held}
+    values = lambda rs: {e["value"].lower() for r in rs for e in r["entities"] if e["type"] in PEOPLE}  # noqa: E731
+    assert not values(train) & values(held)
+    seeds = lambda rs: {r["meta"]["seed_title"] for r in rs} - {None}  # noqa: E731
+    assert not seeds(train) & seeds(held)
+
+
+def test_chat_files_and_manifest_hashes(dataset):
+    out, manifest = dataset
+    line = json.loads((out / "chat/train.jsonl").read_text().splitlines()[0])
+    roles = [m["role"] for m in line["messages"]]
+    assert roles == ["system", "user", "assistant"]
+    target = json.loads(line["messages"][2]["content"])
+    assert set(target) == {"intent", "entities"}
+    assert manifest["system_prompt"] == line["messages"][0]["content"]
+    import hashlib
+    for rel, digest in manifest["sha256"].items():
+        assert hashlib.sha256((out / rel).read_bytes()).hexdigest() == digest
+    table = pq.read_table(out / "train.parquet")
+    assert table.num_rows == len(read(out, "train"))
+    assert manifest["balance"]["intents"]["recommend"]["achieved"] == pytest.approx(0.28, abs=0.01)
+
+
+def test_same_seed_gives_byte_identical_output_and_other_seed_differs(tmp_path):
+    (a, _), (b, _), (c, _) = (build(tmp_path, n=300, name=x, seed=s) for x, s in (("a", 1), ("b", 1), ("c", 2)))
+    files = sorted(p.relative_to(a.out) for p in Path(a.out).rglob("*") if p.is_file() and p.name != "timing.json")
+    assert len(files) >= 10
+    for rel in files:
+        assert (Path(a.out) / rel).read_bytes() == (Path(b.out) / rel).read_bytes(), rel
+    assert (Path(a.out) / "train.jsonl").read_bytes() != (Path(c.out) / "train.jsonl").read_bytes()
+
+
+def test_renamed_labels_flow_through_without_code_change(tmp_path):
+    tax = yaml.safe_load((ROOT / "schemas/taxonomy.yaml").read_text())
+    tax["entity_types"]["story_element"] = {**tax["entity_types"].pop("plot"), "source": "plot"}
+    tax["intents"]["start_playback"] = tax["intents"].pop("play")
+    (tmp_path / "tax.yaml").write_text(yaml.safe_dump(tax))
+    grammar = tmp_path / "grammar"
+    grammar.mkdir()
+    for f in (ROOT / "synth/grammar").glob("*.yml"):
+        text = f.read_text()
+        (grammar / f.name).write_text(text.replace("intent: play\n", "intent: start_playback\n"))
+    recipe = yaml.safe_load(DEFAULT.read_text())
+    recipe["intents"]["start_playback"] = recipe["intents"].pop("play")
+    recipe["entity_targets"]["story_element"] = recipe["entity_targets"].pop("plot")
+    recipe.update(taxonomy=str(tmp_path / "tax.yaml"), out=str(tmp_path / "out"), n=400)
+    recipe["grammar"]["templates"] = str(grammar)
+    (tmp_path / "recipe.yml").write_text(yaml.safe_dump(recipe))
+    manifest = build_dataset(load_data_config(tmp_path / "recipe.yml"), progress=False)
+    assert manifest["counts"]["by_intent"]["start_playback"] > 0
+    assert manifest["counts"]["by_entity_type"]["story_element"] > 0
+    assert "plot" not in manifest["counts"]["by_entity_type"]
+    chat = (tmp_path / "out/chat/train.jsonl").read_text()
+    assert '\\"type\\":\\"story_element\\"' in chat and '\\"intent\\":\\"start_playback\\"' in chat
+
+
+@pytest.mark.parametrize("patch, expected", [
+    ({"seeed": 3}, "unknown key 'seeed' (did you mean 'seed'?)"),
+    ({"intents": {"recomend": 1}}, "intents: unknown label 'recomend'"),
+    ({"kg": "no/such/folder"}, "kg folder 'no/such/folder' not found"),
+    ({"split": {"strategy": "heldout", "stratgy": "x"}}, "split: unknown key 'stratgy' (did you mean 'strategy'?)"),
+])
+def test_bad_recipe_gives_one_line_error_naming_file_and_problem(tmp_path, patch, expected):
+    recipe = yaml.safe_load(DEFAULT.read_text())
+    recipe.update(patch)
+    path = tmp_path / "bad.yml"
+    path.write_text(yaml.safe_dump(recipe))
+    proc = subprocess.run([sys.executable, "-m", "synth", "--config", str(path), "--check"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(path) in lines[0] and expected in lines[0], proc.stderr
