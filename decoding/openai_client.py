@@ -87,7 +87,9 @@ class ClientConfig:
 
 
 def _check_values(data: Mapping[str, Any], where: str) -> list[str]:
-    problems = []
+    problems = [f"{where}.{key}: expected a string, got {data[key]!r}"
+                for key in ("base_url", "model", "api_key_env", "cache_dir")
+                if data.get(key) is not None and not isinstance(data[key], str)]
     if "response_format" in data and data["response_format"] not in RESPONSE_FORMATS:
         problems.append(f"{where}.response_format: '{data['response_format']}' is not one of "
                         f"{', '.join(RESPONSE_FORMATS)}")
@@ -286,8 +288,11 @@ def _retry_after(headers: Any) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+        pass
+    try:  # the HTTP-date form
+        return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
 
 
 def _classify(exc: Exception) -> _Retryable | ChatResult:
@@ -298,7 +303,8 @@ def _classify(exc: Exception) -> _Retryable | ChatResult:
         return _Retryable("connection", f"connection error ({exc})")
     if isinstance(exc, openai.APIStatusError):
         code = exc.status_code
-        message = f"HTTP {code}: {str(exc.message)[:200]}"
+        detail = str(exc.message).removeprefix(f"Error code: {code} - ")  # the SDK's prefix repeats the code
+        message = f"HTTP {code}: {detail[:200]}"
         if code == 429 or code >= 500:
             return _Retryable(f"http_{code}", message, _retry_after(exc.response.headers))
         return ChatResult(None, attempts=1, error=message, error_kind=f"http_{code}")

@@ -68,6 +68,28 @@ def _share_map(raw: Any, labels: list[str], where: str, problems: list[str]) -> 
     return {k: float(v) for k, v in raw.items() if k in labels and isinstance(v, (int, float))}
 
 
+def _backend_problems(raw: dict[str, Any], backend: str, path: Path) -> list[str]:
+    """Check the chosen backend's section now, so --check catches it before any heavy work."""
+    grammar = raw.get("grammar") or {}
+    problems = unknown_keys(grammar, ("templates", "noise"), f"{path}: grammar")
+    try:
+        if backend == "grammar":
+            from synth.noise import NoiseConfig
+
+            NoiseConfig.from_mapping(grammar.get("noise") or {}, f"{path}: grammar.noise")
+        elif backend == "openai":
+            from synth.backends.openai_backend import check_config
+
+            check_config(raw.get("openai") or {}, f"{path}: openai")
+        elif backend == "local":
+            from synth.backends.local import check_config as check_local
+
+            check_local(raw.get("local") or {}, f"{path}: local")
+    except ConfigError as exc:
+        problems += exc.problems
+    return problems
+
+
 def load_data_config(path: str | Path, overrides: dict[str, Any] | None = None) -> DataConfig:
     """Parse and check a data recipe; `overrides` (n, seed, out) win over the file."""
     path = Path(path)
@@ -110,6 +132,7 @@ def load_data_config(path: str | Path, overrides: dict[str, Any] | None = None) 
     if intents and sum(intents.values()) <= 0:
         problems.append(f"{path}: intents: shares must not all be zero")
     targets = _share_map(raw.get("entity_targets", {}), tax.entity_names, f"{path}: entity_targets", problems)
+    problems += _backend_problems(raw, backend, path)
     if problems:
         raise ConfigError(problems)
 

@@ -27,7 +27,7 @@ from synth.writer import write_dataset
 VERSIONED = ("jsonschema", "pyarrow", "rapidfuzz", "pyyaml", "jinja2", "openai")
 
 
-def make_backend(cfg: DataConfig, grammar: Grammar) -> Backend:
+def make_backend(cfg: DataConfig, grammar: Grammar, progress: bool = True) -> Backend:
     """The backend named in the recipe; imports are lazy so the grammar path needs no model code."""
     if cfg.backend == "grammar":
         from synth.backends.grammar import GrammarBackend
@@ -37,7 +37,8 @@ def make_backend(cfg: DataConfig, grammar: Grammar) -> Backend:
     if cfg.backend == "openai":
         from synth.backends.openai_backend import OpenAIBackend
 
-        return OpenAIBackend(cfg.openai, cfg.tax, out_dir=Path(cfg.out))
+        return OpenAIBackend(cfg.openai, cfg.tax, where=f"{cfg.path}: openai", out_dir=Path(cfg.out),
+                             seed=cfg.seed, progress=progress)
     from synth.backends.local import LocalBackend
 
     return LocalBackend(cfg.local, cfg.tax)
@@ -70,9 +71,9 @@ def balance_report(records: list[dict[str, Any]], cfg: DataConfig) -> dict[str, 
 def build_dataset(cfg: DataConfig, progress: bool = True) -> dict[str, Any]:
     """Generate, verify, dedup and balance `cfg.n` records; write them to `cfg.out`. Returns the manifest."""
     t0 = time.perf_counter()
-    kg = load_kg(Path(cfg.kg))
+    kg = load_kg(Path(cfg.kg), cfg.tax)
     grammar = Grammar.load(Path(cfg.grammar.get("templates", "synth/grammar")), cfg.tax)
-    backend = make_backend(cfg, grammar)
+    backend = make_backend(cfg, grammar, progress)
     sampler = FrameSampler(kg, grammar, cfg)
     verifier = Verifier(cfg.tax, cfg.backend)
     deduper = Deduper(cfg.near_dedup, cfg.near_threshold)

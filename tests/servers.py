@@ -7,6 +7,7 @@ Reused through fixtures in tests/conftest.py (`llama_server`, `fault_server`).
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -37,6 +38,10 @@ class LlamaServer:
     process: subprocess.Popen
     log_path: Path
 
+    def completions_served(self) -> int:
+        """Chat completions answered so far, counted from the server's access log."""
+        return self.log_path.read_text(errors="replace").count('"POST /v1/chat/completions HTTP')
+
 
 def _wait_ready(url: str, proc: subprocess.Popen, log_path: Path, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
@@ -53,8 +58,19 @@ def _wait_ready(url: str, proc: subprocess.Popen, log_path: Path, timeout_s: flo
     raise RuntimeError(f"llama_cpp.server not ready at {url} after {timeout_s:.0f} s (log: {log_path})")
 
 
+def _warm_up(base_url: str, alias: str, timeout_s: float) -> None:
+    # The first completion with a full prompt batch takes ~20 s (weights paged in, buffers sized) where
+    # the next take ~2 s; paying it here keeps the tests' own timings honest.
+    prompt = "Say hi. " * 200  # ~500 tokens, like a real synth prompt
+    body = json.dumps({"model": alias, "max_tokens": 1, "messages": [{"role": "user", "content": prompt}]})
+    req = urllib.request.Request(f"{base_url}/chat/completions", body.encode(),
+                                 {"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout_s) as resp:
+        resp.read()
+
+
 @contextmanager
-def llama_server(gguf: Path, log_dir: Path, *, n_ctx: int = 2048, alias: str = "smollm2",
+def run_llama_server(gguf: Path, log_dir: Path, *, n_ctx: int = 2048, alias: str = "smollm2",
                  ready_timeout_s: float = 120.0) -> Iterator[LlamaServer]:
     """Run `python -m llama_cpp.server` on a free port for the duration of the block."""
     port = free_port()
@@ -62,10 +78,14 @@ def llama_server(gguf: Path, log_dir: Path, *, n_ctx: int = 2048, alias: str = "
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", alias,
            "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx)]
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        # Unbuffered, so the access log (completions_served) is current.
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         _wait_ready(f"http://127.0.0.1:{port}/v1/models", proc, log_path, ready_timeout_s)
-        yield LlamaServer(f"http://127.0.0.1:{port}/v1", alias, proc, log_path)
+        base_url = f"http://127.0.0.1:{port}/v1"
+        _warm_up(base_url, alias, ready_timeout_s)
+        yield LlamaServer(base_url, alias, proc, log_path)
     finally:
         proc.terminate()
         try:
@@ -79,6 +99,7 @@ def llama_server(gguf: Path, log_dir: Path, *, n_ctx: int = 2048, alias: str = "
 
 # A step says how to answer one request: ("ok",), ("status", code, headers), ("malformed",),
 # ("slow", seconds) then ok, ("content", text). Requests beyond the script get `default`.
+# On "ok", `answer(body)` gives the content, or a step of its own (to fault by request content).
 Step = tuple[Any, ...]
 
 
@@ -96,7 +117,7 @@ def chat_completion(content: str, model: str, prompt_tokens: int, completion_tok
 class FaultServer:
     """A chat-completions endpoint that follows a script of faults, recording every request it sees."""
 
-    answer: Callable[[dict[str, Any]], str] = lambda body: '{"query":"ok","entities":[]}'
+    answer: Callable[[dict[str, Any]], str | Step] = lambda body: '{"query":"ok","entities":[]}'
     usage: tuple[int, int] = (10, 5)            # prompt, completion tokens reported per answer
     script: list[Step] = field(default_factory=list)
     default: Step = ("ok",)
@@ -154,12 +175,14 @@ class FaultServer:
                 if kind == "slow":
                     time.sleep(step[1])
                 content = step[1] if kind == "content" else server.answer(body)
+                if isinstance(content, tuple):
+                    return self._answer(content, body)
                 reply = chat_completion(content, body.get("model", "test"), *server.usage)
                 self._send(200, json.dumps(reply).encode())
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 
     def stop(self) -> None:
