@@ -136,6 +136,8 @@ def build_dataset(cfg: DataConfig, progress: bool = True) -> dict[str, Any]:
         },
         "kg": kg_summary(kg),
         "usage": getattr(backend, "usage_summary", lambda: {})(),
+        # Every noise knob as used, defaults included, so the manifest alone reproduces the text.
+        "noise": backend.noise.to_dict() if hasattr(backend, "noise") else None,
     }
     out = Path(cfg.out)
     manifest = write_dataset(out, records, cfg.system_prompt, manifest)

@@ -1,0 +1,49 @@
+"""The offline backend: a grammar template realized with the frame's values, then surface noise.
+
+Each frame gets its own `random.Random(f"{seed}:{frame.id}")`, so a frame's text depends only on the
+seed and the frame, never on which frames came before it (deterministic, order-independent).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Iterator
+
+from synth.grammar import Grammar
+from synth.noise import NoiseConfig, apply_noise
+from synth.segments import join_segments
+from synth.types import Frame, Realized
+
+
+class GrammarBackend:
+    name = "grammar"
+
+    def __init__(self, grammar: Grammar, noise: NoiseConfig, seed: int):
+        self.grammar, self.noise, self.seed = grammar, noise, seed
+
+    def realize(self, frames: Iterable[Frame]) -> Iterator[Realized]:
+        for frame in frames:
+            yield self.realize_one(frame)
+
+    def realize_one(self, frame: Frame) -> Realized:
+        """One frame; a problem with the frame becomes `error` ("reason: detail"), never an exception."""
+        template = self.grammar.templates.get(frame.template_id)
+        if template is None:
+            return Realized(frame, None, error=f"unknown template: {frame.template_id}")
+        if template.intent != frame.intent:
+            return Realized(frame, None, error=f"intent mismatch: frame {frame.intent}, "
+                                               f"template {template.id} {template.intent}")
+        values = {s.name: s.value for s in frame.slots}
+        if len(values) != len(frame.slots):
+            return Realized(frame, None, error=f"slot values: duplicate slot names in frame {frame.id}")
+        types = {s.name: s.type for s in template.slots}
+        if wrong := [s.name for s in frame.slots if s.name in types and s.type != types[s.name]]:
+            return Realized(frame, None, error=f"slot type mismatch: {wrong[0]} is {types[wrong[0]]} in "
+                                               f"template {template.id}")
+        rng = random.Random(f"{self.seed}:{frame.id}")
+        try:
+            segments = self.grammar.realize(template, values, rng)
+        except ValueError as exc:
+            return Realized(frame, None, error=f"slot values: {exc}")
+        query, entities = join_segments(apply_noise(segments, self.noise, rng))
+        return Realized(frame, query, entities)

@@ -1,0 +1,377 @@
+"""Grammar templates: parsed once at load, realized many times into span-preserving segments.
+
+Template language (synth/grammar/<intent>.yml; paraphrase sets in synth/grammar/lexicon.yml):
+  {pool}, {pool2}  a slot filled with a value from knowledge-graph pool `pool`; a trailing digit allows a
+                   second slot from one pool ("{actor} and {actor2}"). The slot's entity type is
+                   `tax.type_for_source(pool)`, so renaming a label needs no template change.
+  [a|b|c]          alternatives, nestable; an empty alternative makes text optional: "[please |]".
+  @name            a paraphrase set from lexicon.yml, itself made of alternatives and other @sets.
+  a/an             "a" or "an", agreeing with the word that follows (often a slot value).
+Slots may not appear inside [...] or in paraphrase sets, so every realization of a template carries
+exactly its slots: the labels exist before the text. A template is {id, text, weight (default 1)}.
+After realization, doubled spaces left by empty alternatives, spaces before punctuation and spaces at
+the ends are removed from template text; slot values are never touched, so entity spans stay exact.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from schemas import ConfigError, Intent, Taxonomy, load_yaml, unknown_keys
+from schemas.config import did_you_mean
+from synth.noise import tidy_spaces
+from synth.segments import Segment
+
+DEFAULT_GRAMMAR = Path(__file__).with_name("grammar")
+LEXICON = "lexicon.yml"
+FILE_KEYS = ("intent", "templates")
+TEMPLATE_KEYS = ("id", "text", "weight")
+
+_TEXT = re.compile(r"[^\[\]|{}@]+")
+_SLOT = re.compile(r"\{([a-z][a-z_]*?)([0-9]?)\}")
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_A_AN = re.compile(r"\b([Aa])/an\b")
+_AN_PREFIXES = ("hour", "honest", "honor", "heir", "8", "11", "18")
+_A_PREFIXES = ("eu", "one", "once", "uni", "use", "usu", "ufo")
+
+
+class _Slot(NamedTuple):
+    name: str
+    type: str
+
+
+class _Choice(NamedTuple):
+    options: tuple[tuple[Any, ...], ...]  # each option is a sequence of str | _Slot | _Choice
+
+
+class _Ref(NamedTuple):
+    name: str  # an @set, replaced by its _Choice at load
+
+
+class _Syntax(Exception):
+    """A problem in one template or set text; the loader adds file and id."""
+
+
+class _Broken(Exception):
+    """The text uses a set whose own problem is already reported."""
+
+
+@dataclass(frozen=True)
+class SlotSpec:
+    name: str  # as written in the template: "actor2"
+    pool: str  # knowledge-graph pool: "actor"
+    type: str  # entity type from the taxonomy
+
+
+@dataclass(frozen=True)
+class Template:
+    id: str
+    intent: str
+    text: str
+    weight: float
+    slots: tuple[SlotSpec, ...]
+    tree: tuple[Any, ...] = field(default=(), repr=False, compare=False)
+
+
+def parse(text: str, *, slots_allowed: bool) -> tuple[tuple[Any, ...], list[str]]:
+    """Text -> (sequence with unresolved @refs, slot names in order); raises _Syntax."""
+    pos = 0
+    slots: list[str] = []
+
+    def seq(depth: int) -> tuple[Any, ...]:
+        nonlocal pos
+        items: list[Any] = []
+        while pos < len(text):
+            ch = text[pos]
+            if ch in "|]":
+                if depth == 0:
+                    raise _Syntax(f"'{ch}' at column {pos + 1} outside [...]")
+                break
+            if ch == "[":
+                opened, pos = pos, pos + 1
+                options = [seq(depth + 1)]
+                while pos < len(text) and text[pos] == "|":
+                    pos += 1
+                    options.append(seq(depth + 1))
+                if pos >= len(text):
+                    raise _Syntax(f"'[' at column {opened + 1} is never closed with ']'")
+                pos += 1
+                if not any(options):
+                    raise _Syntax(f"'[...]' at column {opened + 1} has only empty alternatives")
+                items.append(_Choice(tuple(options)))
+            elif ch == "{":
+                m = _SLOT.match(text, pos)
+                if not m:
+                    raise _Syntax(f"bad slot at column {pos + 1}: write {{pool}} or {{pool2}} (lowercase)")
+                if depth or not slots_allowed:
+                    where = "inside [...]" if depth else "in a paraphrase set"
+                    raise _Syntax(f"slot {m.group()} {where}: slots must be plain template text so every "
+                                  "realization carries them; write a second template instead")
+                slots.append(m.group(1) + m.group(2))
+                items.append(_Slot(m.group(1) + m.group(2), ""))
+                pos = m.end()
+            elif ch == "}":
+                raise _Syntax(f"'}}' at column {pos + 1} without '{{'")
+            elif ch == "@":
+                m = _NAME.match(text, pos + 1)
+                if not m:
+                    raise _Syntax(f"'@' at column {pos + 1} must be followed by a set name")
+                items.append(_Ref(m.group()))
+                pos = m.end()
+            else:
+                m = _TEXT.match(text, pos)
+                assert m is not None
+                items.append(m.group())
+                pos = m.end()
+        return tuple(items)
+
+    return seq(0), slots
+
+
+class _Lexicon:
+    """Paraphrase sets, resolved into shared _Choice nodes; problems are collected, not raised."""
+
+    def __init__(self, raw: dict[str, list[tuple[Any, ...]] | None], where: str):
+        # raw[name] is None for a set whose own text failed to parse (already reported)
+        self.raw, self.where = raw, where
+        self.sets: dict[str, _Choice | None] = {}
+        self.problems: list[str] = []
+        for name in raw:
+            try:
+                self._compile(name, ())
+            except (_Syntax, _Broken) as exc:
+                if isinstance(exc, _Syntax):
+                    self.problems.append(f"{where}: set '{name}': {exc}")
+
+    def _compile(self, name: str, stack: tuple[str, ...]) -> _Choice:
+        if name in stack:
+            raise _Syntax("cycle " + " -> ".join(f"@{n}" for n in (*stack, name)))
+        if name not in self.sets:
+            self.sets[name] = None  # a failure below leaves it marked broken
+            items = self.raw[name]
+            if items is not None:
+                self.sets[name] = _Choice(tuple(self.resolve(o, (*stack, name)) for o in items))
+        choice = self.sets[name]
+        if choice is None:
+            raise _Broken(name)
+        return choice
+
+    def resolve(self, seq: tuple[Any, ...], stack: tuple[str, ...] = ()) -> tuple[Any, ...]:
+        out: list[Any] = []
+        for item in seq:
+            if isinstance(item, _Ref):
+                if item.name not in self.raw:
+                    hint = did_you_mean(f"@{item.name}", [f"@{n}" for n in self.raw])
+                    raise _Syntax(f"unknown paraphrase set '@{item.name}'{hint}; define it in {self.where}")
+                out.append(self._compile(item.name, stack))
+            elif isinstance(item, _Choice):
+                out.append(_Choice(tuple(self.resolve(o, stack) for o in item.options)))
+            else:
+                out.append(item)
+        return tuple(out)
+
+
+def _load_lexicon(path: Path, problems: list[str]) -> _Lexicon:
+    try:
+        raw = load_yaml(path) or {}
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+        return _Lexicon({}, str(path))
+    problems += unknown_keys(raw, ("sets",), str(path))
+    sets: dict[str, list[tuple[Any, ...]] | None] = {}
+    for name, items in (raw.get("sets") or {}).items():
+        where = f"{path}: set '{name}'"
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            problems.append(f"{where}: a set name is lowercase letters, digits and '_'")
+        elif not isinstance(items, list) or not items:
+            problems.append(f"{where}: must be a non-empty list of alternatives")
+        else:
+            try:
+                sets[name] = [parse(str(item), slots_allowed=False)[0] for item in items]
+            except _Syntax as exc:
+                problems.append(f"{where}: {exc}")
+                sets[name] = None
+    lexicon = _Lexicon(sets, str(path))
+    problems += lexicon.problems
+    return lexicon
+
+
+def _rule_problems(intent: Intent, types: list[str]) -> list[str]:
+    """The taxonomy's per-intent rules, applied to a template's slot types."""
+    rules, out = intent.rules, []
+    if rules.requires_any and not set(types) & set(rules.requires_any):
+        out.append(f"intent '{intent.name}' needs a slot of type {' or '.join(rules.requires_any)} "
+                   "(taxonomy rule requires_any)")
+    if bad := sorted(set(types) & set(rules.forbids)):
+        out.append(f"intent '{intent.name}' forbids slots of type {', '.join(bad)} (taxonomy rule forbids)")
+    if rules.max_entities is not None and len(types) > rules.max_entities:
+        out.append(f"intent '{intent.name}' allows at most {rules.max_entities} slots, found {len(types)} "
+                   "(taxonomy rule max_entities)")
+    return out
+
+
+def _load_templates(path: Path, tax: Taxonomy, lexicon: _Lexicon, problems: list[str]) -> list[Template]:
+    try:
+        raw = load_yaml(path) or {}
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+        return []
+    problems += unknown_keys(raw, FILE_KEYS, str(path))
+    intent = raw.get("intent")
+    if intent not in tax.intents:
+        hint = did_you_mean(str(intent), tax.intents)
+        problems.append(f"{path}: intent '{intent}' is not in {tax.path}{hint}")
+        return []
+    if not isinstance(raw.get("templates"), list) or not raw["templates"]:
+        problems.append(f"{path}: 'templates' must be a non-empty list")
+        return []
+    pools = sorted({et.source for et in tax.entity_types.values()})
+    out = []
+    for i, spec in enumerate(raw["templates"]):
+        where = f"{path}: templates[{i}]" + (f" ({spec.get('id')})" if isinstance(spec, dict) else "")
+        if not isinstance(spec, dict):
+            problems.append(f"{where}: must be a mapping with id, text and optional weight")
+            continue
+        found = unknown_keys(spec, TEMPLATE_KEYS, where)
+        tid, text, weight = spec.get("id"), spec.get("text"), spec.get("weight", 1)
+        if not isinstance(tid, str) or not tid:
+            found.append(f"{where}: 'id' must be a non-empty string")
+        if not isinstance(text, str) or not text.strip():
+            found.append(f"{where}: 'text' must be a non-empty string")
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
+            found.append(f"{where}: 'weight' must be a positive number, got {weight!r}")
+        if found:
+            problems += found
+            continue
+        try:
+            seq, names = parse(text, slots_allowed=True)
+            tree = lexicon.resolve(seq)
+        except _Syntax as exc:
+            problems.append(f"{where}: {exc}")
+            continue
+        except _Broken:
+            continue  # the set's own problem is reported once, under lexicon.yml
+        slots = []
+        for name in names:
+            pool = name.rstrip("0123456789")
+            etype = tax.type_for_source(pool)
+            if etype is None:
+                found.append(f"{where}: slot {{{name}}}: pool '{pool}' supplies no entity type in "
+                             f"{tax.path}{did_you_mean(pool, pools)}; pools: {', '.join(pools)}")
+            slots.append(SlotSpec(name, pool, etype or ""))
+        if dupes := sorted({n for n in names if names.count(n) > 1}):
+            found.append(f"{where}: slot {{{dupes[0]}}} appears twice; "
+                         f"number the second one ({{{dupes[0]}2}})")
+        found += [f"{where}: {p}" for p in _rule_problems(tax.intents[intent], [s.type for s in slots])]
+        if found:
+            problems += found
+            continue
+        types = {s.name: s.type for s in slots}
+        out.append(Template(tid, intent, text, float(weight), tuple(slots), _typed(tree, types)))
+    return out
+
+
+def _typed(seq: tuple[Any, ...], types: Mapping[str, str]) -> tuple[Any, ...]:
+    """Stamp each slot node with its entity type (slots are never inside choices, so one level)."""
+    return tuple(_Slot(i.name, types[i.name]) if isinstance(i, _Slot) else i for i in seq)
+
+
+def _walk(seq: tuple[Any, ...], rng: random.Random, out: list[Any]) -> None:
+    for item in seq:
+        if isinstance(item, str) or isinstance(item, _Slot):
+            out.append(item)
+        else:
+            options = item.options
+            _walk(options[rng.randrange(len(options))] if len(options) > 1 else options[0], rng, out)
+
+
+def _article(following: str) -> str:
+    word = following.lower()
+    if word.startswith(_AN_PREFIXES):
+        return "an"
+    return "an" if word[:1] in ("a", "e", "i", "o", "u") and not word.startswith(_A_PREFIXES) else "a"
+
+
+def _agree_articles(segments: list[Segment]) -> list[Segment]:
+    out = list(segments)
+    for i, (text, etype) in enumerate(out):
+        if etype is not None or "/an" not in text:
+            continue
+        rest = "".join(t for t, _ in out[i + 1:]).lstrip()
+
+        def pick(m: re.Match[str], text: str = text, rest: str = rest) -> str:
+            following = text[m.end():].lstrip() or rest
+            art = _article(following)
+            return art.capitalize() if m.group(1) == "A" else art
+
+        out[i] = (_A_AN.sub(pick, text), None)
+    return out
+
+
+def count_variants(seq: tuple[Any, ...]) -> int:
+    """How many derivations a tree has (an upper bound on its distinct surface forms)."""
+    n = 1
+    for item in seq:
+        if isinstance(item, _Choice):
+            n *= sum(count_variants(o) for o in item.options)
+    return n
+
+
+@dataclass(frozen=True)
+class Grammar:
+    templates: dict[str, Template]
+    folder: Path
+
+    @classmethod
+    def load(cls, folder: str | Path, tax: Taxonomy) -> Grammar:
+        """Every <intent>.yml in `folder` plus lexicon.yml; all problems raised at once as ConfigError."""
+        folder = Path(folder)
+        problems: list[str] = []
+        lexicon = _load_lexicon(folder / LEXICON, problems)
+        files = sorted(p for p in folder.glob("*.yml") if p.name != LEXICON)
+        if not files:
+            problems.append(f"{folder}: no template files; add one <intent>.yml per intent")
+        templates: dict[str, Template] = {}
+        origin: dict[str, Path] = {}
+        for path in files:
+            for t in _load_templates(path, tax, lexicon, problems):
+                if t.id in templates:
+                    problems.append(f"{path}: template id '{t.id}' is already used in {origin[t.id]}")
+                    continue
+                templates[t.id], origin[t.id] = t, path
+        if problems:
+            raise ConfigError(problems)
+        return cls(templates, folder)
+
+    def for_intent(self, intent: str) -> list[Template]:
+        return [t for t in self.templates.values() if t.intent == intent]
+
+    def realize(self, template: Template, values: Mapping[str, str], rng: random.Random) -> list[Segment]:
+        """One surface form of `template` with `values` (slot name -> text) as typed segments."""
+        names = [s.name for s in template.slots]
+        missing, extra = set(names) - set(values), set(values) - set(names)
+        if missing or extra:
+            raise ValueError(f"template {template.id}: missing slot values {sorted(missing)}, "
+                             f"unexpected {sorted(extra)}")
+        if empty := sorted(n for n in names if not values[n]):
+            raise ValueError(f"template {template.id}: empty value for slot {empty[0]}")
+        parts: list[Any] = []
+        _walk(template.tree, rng, parts)
+        segments: list[Segment] = []
+        buf: list[str] = []
+        for p in parts:
+            if isinstance(p, str):
+                buf.append(p)
+                continue
+            if buf:
+                segments.append(("".join(buf), None))
+                buf = []
+            segments.append((values[p.name], p.type))
+        if buf:
+            segments.append(("".join(buf), None))
+        return tidy_spaces(_agree_articles(segments))

@@ -1,0 +1,278 @@
+"""Surface noise on span-preserving segments: casing, typos, fillers, end punctuation.
+
+Every transform maps segments to segments, `(segments, rng, **params) -> segments`, so gold spans stay
+exact whatever it does. By default only casing reaches entity text (the gold value is whatever text
+the span holds); `typo` and `strip_punctuation` take `inside_entities=True` for robustness tests that
+perturb entities too. `apply_noise` draws which transforms a query gets from a `NoiseConfig`, built
+from the `grammar.noise` mapping of a data recipe.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
+from functools import lru_cache
+from typing import Any
+
+from schemas import ConfigError, unknown_keys
+from synth.segments import Segment
+
+Transform = Callable[..., list[Segment]]
+
+DEFAULT_END_PUNCTUATION = (("keep", 0.6), ("drop", 0.15), ("?", 0.15), (".", 0.05), ("!", 0.03),
+                           ("...", 0.02))
+DEFAULT_TYPO_KINDS = (("substitute", 1.0), ("delete", 1.0), ("transpose", 1.0), ("double", 1.0))
+DEFAULT_FILLERS_START = ("um", "uh", "hey", "hey,", "so", "ok", "ok so", "hmm", "yo", "please")
+DEFAULT_FILLERS_END = ("please", "pls", "thanks", "thx", "thank you")
+
+_KEYBOARD = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+_KEY_POS = {c: (r, i) for r, row in enumerate(_KEYBOARD) for i, c in enumerate(row)}
+# Keys touching each key on a QWERTY layout (row stagger ignored): the likeliest slips of a finger.
+_NEIGHBOURS = {c: "".join(o for o, (r2, i2) in _KEY_POS.items()
+                          if o != c and abs(r2 - r) <= 1 and abs(i2 - i) <= 1)
+               for c, (r, i) in _KEY_POS.items()}
+_MULTISPACE = re.compile(r"\s{2,}")
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+(?=[,.?!;:…])")
+_TRAILING_PUNCT = re.compile(r"[\s.?!…]*$")
+_PUNCT = re.compile(r"[.,?!;:…\"]")
+_PUNCT_APOSTROPHE = re.compile(r"[.,?!;:…\"'’]")
+_END_MARK = re.compile(r"^[.?!…]+$")
+
+
+def tidy_spaces(segments: Sequence[Segment]) -> list[Segment]:
+    """Merge adjacent plain text, collapse its doubled spaces and spaces before punctuation, strip the
+    query's ends. Entity text is never touched."""
+    merged: list[Segment] = []
+    for text, etype in segments:
+        if etype is None and merged and merged[-1][1] is None:
+            merged[-1] = (merged[-1][0] + text, None)
+        else:
+            merged.append((text, etype))
+    out = [(t if e is not None else _SPACE_BEFORE_PUNCT.sub("", _MULTISPACE.sub(" ", t)), e)
+           for t, e in merged]
+    if out and out[0][1] is None:
+        out[0] = (out[0][0].lstrip(), None)
+    if out and out[-1][1] is None:
+        out[-1] = (out[-1][0].rstrip(), None)
+    return [(t, e) for t, e in out if t or e is not None]
+
+
+def lowercase(segments: Sequence[Segment], rng: random.Random | None = None, *,
+              inside_entities: bool = True) -> list[Segment]:
+    return [(t.lower() if e is None or inside_entities else t, e) for t, e in segments]
+
+
+def uppercase(segments: Sequence[Segment], rng: random.Random | None = None, *,
+              inside_entities: bool = True) -> list[Segment]:
+    return [(t.upper() if e is None or inside_entities else t, e) for t, e in segments]
+
+
+def capitalize_first(segments: Sequence[Segment], rng: random.Random | None = None) -> list[Segment]:
+    out = list(segments)
+    for i, (text, etype) in enumerate(out):
+        if text:
+            out[i] = (text[0].upper() + text[1:], etype)
+            break
+    return out
+
+
+@lru_cache(maxsize=8)
+def _word_re(min_letters: int) -> re.Pattern[str]:
+    return re.compile(rf"[A-Za-z]{{{min_letters},}}")
+
+
+def _substitute(word: str, rng: random.Random) -> str:
+    j = rng.randrange(1, len(word))  # first letters are rarely mistyped
+    c = rng.choice(_NEIGHBOURS[word[j].lower()])
+    return word[:j] + (c.upper() if word[j].isupper() else c) + word[j + 1:]
+
+
+def _delete(word: str, rng: random.Random) -> str:
+    j = rng.randrange(1, len(word))
+    return word[:j] + word[j + 1:]
+
+
+def _double(word: str, rng: random.Random) -> str:
+    j = rng.randrange(len(word))
+    return word[:j + 1] + word[j] + word[j + 1:]
+
+
+def _transpose(word: str, rng: random.Random) -> str:
+    spots = [j for j in range(1, len(word) - 1) if word[j] != word[j + 1]]
+    if not spots:
+        return _double(word, rng)
+    j = rng.choice(spots)
+    return word[:j] + word[j + 1] + word[j] + word[j + 2:]
+
+
+TYPO_KINDS: dict[str, Callable[[str, random.Random], str]] = {
+    "substitute": _substitute, "delete": _delete, "transpose": _transpose, "double": _double,
+}
+
+
+def typo(segments: Sequence[Segment], rng: random.Random, *, inside_entities: bool = False,
+         kinds: Mapping[str, float] | Sequence[tuple[str, float]] = DEFAULT_TYPO_KINDS,
+         min_letters: int = 4) -> list[Segment]:
+    """One typo in one word of >= `min_letters` ASCII letters; unchanged when no word qualifies."""
+    word_re = _word_re(min_letters)
+    spots = [(i, m.start(), m.end()) for i, (text, etype) in enumerate(segments)
+             if etype is None or inside_entities for m in word_re.finditer(text)]
+    if not spots:
+        return list(segments)
+    i, s, e = spots[rng.randrange(len(spots))]
+    names, weights = zip(*dict(kinds).items(), strict=True)
+    misspell = TYPO_KINDS[rng.choices(names, weights)[0]]
+    out = list(segments)
+    text, etype = out[i]
+    out[i] = (text[:s] + misspell(text[s:e], rng) + text[e:], etype)
+    return out
+
+
+def strip_punctuation(segments: Sequence[Segment], rng: random.Random | None = None, *,
+                      inside_entities: bool = False, apostrophes: bool = False) -> list[Segment]:
+    pattern = _PUNCT_APOSTROPHE if apostrophes else _PUNCT
+    return tidy_spaces([(pattern.sub("", t) if e is None or inside_entities else t, e) for t, e in segments])
+
+
+def add_filler(segments: Sequence[Segment], rng: random.Random, *,
+               start: Sequence[str] = DEFAULT_FILLERS_START, end: Sequence[str] = DEFAULT_FILLERS_END,
+               start_share: float = 0.7) -> list[Segment]:
+    """A filler word before the query ("um", "hey,") or after it, ahead of any end punctuation."""
+    out = list(segments)
+    if start and (not end or rng.random() < start_share):
+        return tidy_spaces([(rng.choice(start) + " ", None), *out])
+    if not end:
+        return out
+    word = rng.choice(end)
+    if out and out[-1][1] is None:
+        text = out[-1][0]
+        cut = _TRAILING_PUNCT.search(text).start()  # type: ignore[union-attr]
+        out[-1] = (f"{text[:cut]} {word}{text[cut:].strip()}", None)
+    else:
+        out.append((" " + word, None))
+    return tidy_spaces(out)
+
+
+def end_punctuation(segments: Sequence[Segment], rng: random.Random, *,
+                    choices: Mapping[str, float] | Sequence[tuple[str, float]] = DEFAULT_END_PUNCTUATION
+                    ) -> list[Segment]:
+    """Keep the template's ending, drop it, or replace it with one of the listed marks."""
+    names, weights = zip(*dict(choices).items(), strict=True)
+    pick = rng.choices(names, weights)[0]
+    if pick == "keep" or not segments:
+        return list(segments)
+    out = list(segments)
+    if out[-1][1] is None:
+        out[-1] = (_TRAILING_PUNCT.sub("", out[-1][0]), None)
+    if pick != "drop":
+        out.append((pick, None))
+    return tidy_spaces(out)
+
+
+TRANSFORMS: dict[str, Transform] = {
+    "lowercase": lowercase, "uppercase": uppercase, "capitalize_first": capitalize_first, "typo": typo,
+    "strip_punctuation": strip_punctuation, "add_filler": add_filler, "end_punctuation": end_punctuation,
+}
+
+PROBABILITIES = ("lowercase_all", "uppercase_all", "capitalize_first", "typo", "filler", "filler_start_share")
+
+
+@dataclass(frozen=True)
+class NoiseConfig:
+    """Per-query probabilities (and choices) of each transform; the recipe's `grammar.noise` mapping."""
+
+    lowercase_all: float = 0.35        # whole query lowercased, entities included
+    uppercase_all: float = 0.01        # whole query uppercased (exclusive with lowercase_all)
+    capitalize_first: float = 0.5
+    end_punctuation: tuple[tuple[str, float], ...] = DEFAULT_END_PUNCTUATION  # keep | drop | a mark: weight
+    typo: float = 0.08                 # one typo in a non-entity word
+    typo_kinds: tuple[tuple[str, float], ...] = DEFAULT_TYPO_KINDS            # kind: weight
+    typo_min_letters: int = 4
+    filler: float = 0.1
+    filler_start_share: float = 0.7    # share of fillers put before the query rather than after it
+    fillers_start: tuple[str, ...] = DEFAULT_FILLERS_START
+    fillers_end: tuple[str, ...] = DEFAULT_FILLERS_END
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], where: str = "grammar.noise") -> NoiseConfig:
+        """Build from YAML; every problem (unknown key, bad probability, bad choice) raised at once."""
+        data = dict(data or {})
+        problems = unknown_keys(data, [f.name for f in fields(cls)], where)
+        for key in PROBABILITIES:
+            v = data.get(key, 0.0)
+            if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 1:
+                problems.append(f"{where}.{key}: must be a probability in [0, 1], got {v!r}")
+        problems += _weights_problems(data.get("end_punctuation"), f"{where}.end_punctuation",
+                                      lambda k: k in ("keep", "drop") or bool(_END_MARK.match(k)),
+                                      "keep, drop or marks such as '?', '!', '...'")
+        problems += _weights_problems(data.get("typo_kinds"), f"{where}.typo_kinds",
+                                      lambda k: k in TYPO_KINDS, ", ".join(TYPO_KINDS))
+        n = data.get("typo_min_letters", 4)
+        if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+            problems.append(f"{where}.typo_min_letters: must be an integer >= 2, got {n!r}")
+        for key in ("fillers_start", "fillers_end"):
+            v = data.get(key, [])
+            if not isinstance(v, list) or not all(isinstance(w, str) and w.strip() for w in v):
+                problems.append(f"{where}.{key}: must be a list of non-empty strings")
+        if not problems and data.get("lowercase_all", cls.lowercase_all) + data.get(
+                "uppercase_all", cls.uppercase_all) > 1:
+            problems.append(f"{where}: lowercase_all + uppercase_all must not exceed 1")
+        if problems:
+            raise ConfigError(problems)
+        for key in ("end_punctuation", "typo_kinds"):
+            if key in data:
+                data[key] = tuple((str(k), float(w)) for k, w in data[key].items())
+        for key in ("fillers_start", "fillers_end"):
+            if key in data:
+                data[key] = tuple(data[key])
+        return cls(**data)
+
+    @classmethod
+    def off(cls) -> NoiseConfig:
+        """No noise at all: the template text as realized."""
+        return cls(lowercase_all=0, uppercase_all=0, capitalize_first=0, end_punctuation=(("keep", 1.0),),
+                   typo=0, filler=0)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved values, YAML/JSON-friendly (for a dataset manifest)."""
+        d = asdict(self)
+        for key in ("end_punctuation", "typo_kinds"):
+            d[key] = dict(d[key])
+        for key in ("fillers_start", "fillers_end"):
+            d[key] = list(d[key])
+        return d
+
+
+def _weights_problems(value: Any, where: str, ok: Callable[[str], bool], allowed: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, Mapping) or not value:
+        return [f"{where}: must be a mapping of choice -> weight"]
+    out = [f"{where}: unknown choice '{k}'; use {allowed}" for k in value if not ok(str(k))]
+    for k, w in value.items():
+        if isinstance(w, bool) or not isinstance(w, int | float) or w < 0:
+            out.append(f"{where}.{k}: weight must be a number >= 0, got {w!r}")
+    if not out and sum(value.values()) <= 0:
+        out.append(f"{where}: weights sum to 0; give at least one a positive weight")
+    return out
+
+
+def apply_noise(segments: Sequence[Segment], cfg: NoiseConfig, rng: random.Random) -> list[Segment]:
+    """Draw and apply this query's noise; the draws happen in a fixed order, so a seed fixes the result."""
+    out = list(segments)
+    if rng.random() < cfg.filler:
+        out = add_filler(out, rng, start=cfg.fillers_start, end=cfg.fillers_end,
+                         start_share=cfg.filler_start_share)
+    if rng.random() < cfg.typo:
+        out = typo(out, rng, kinds=cfg.typo_kinds, min_letters=cfg.typo_min_letters)
+    out = end_punctuation(out, rng, choices=cfg.end_punctuation)
+    r = rng.random()
+    if r < cfg.lowercase_all:
+        out = lowercase(out)
+    elif r < cfg.lowercase_all + cfg.uppercase_all:
+        out = uppercase(out)
+    if rng.random() < cfg.capitalize_first:
+        out = capitalize_first(out)
+    return out

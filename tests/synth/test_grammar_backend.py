@@ -1,0 +1,72 @@
+"""synth.backends.grammar: frames in, span-exact queries out; deterministic and order-independent."""
+
+from __future__ import annotations
+
+import pytest
+
+from schemas import load_taxonomy
+from synth.backends.grammar import GrammarBackend
+from synth.grammar import DEFAULT_GRAMMAR, Grammar, Template
+from synth.noise import NoiseConfig
+from synth.types import Frame, Slot
+
+TAX = load_taxonomy()
+LOUD = NoiseConfig(typo=0.5, filler=0.3, uppercase_all=0.1)
+
+
+@pytest.fixture(scope="module")
+def grammar() -> Grammar:
+    return Grammar.load(DEFAULT_GRAMMAR, TAX)
+
+
+def frame_for(t: Template, fid: str) -> Frame:
+    slots = []
+    for s in t.slots:
+        ex = TAX.entity_types[s.type].examples
+        slots.append(Slot(s.name, s.type, ex[1 % len(ex)] if s.name[-1].isdigit() else ex[0]))
+    return Frame(id=fid, intent=t.intent, template_id=t.id, slots=tuple(slots), split="train")
+
+
+@pytest.fixture(scope="module")
+def frames(grammar) -> list[Frame]:
+    # Every template three times, under different frame ids.
+    return [frame_for(t, f"f{i:05d}") for i, t in enumerate(list(grammar.templates.values()) * 3)]
+
+
+def test_every_frame_becomes_a_span_exact_query(grammar, frames):
+    backend = GrammarBackend(grammar, LOUD, seed=13)
+    assert backend.name == "grammar"
+    out = list(backend.realize(iter(frames)))
+    assert len(out) == len(frames) == 3 * len(grammar.templates)
+    for r in out:
+        assert r.error is None and r.query, r
+        assert all(r.query[e["start"]:e["end"]] == e["value"] for e in r.entities)
+        slots = r.frame.slots
+        assert [(e["type"], e["value"].lower()) for e in r.entities] == [(s.type, s.value.lower()) for s in slots]
+
+
+def test_output_depends_on_seed_and_frame_only(grammar, frames):
+    a = {r.frame.id: (r.query, r.entities) for r in GrammarBackend(grammar, LOUD, 13).realize(frames)}
+    b = {r.frame.id: (r.query, r.entities) for r in GrammarBackend(grammar, LOUD, 13).realize(frames[::-1])}
+    c = {r.frame.id: r.query for r in GrammarBackend(grammar, LOUD, 14).realize(frames)}
+    assert a == b
+    assert sum(a[k][0] != c[k] for k in a) > len(a) // 2
+
+
+def test_bad_frames_become_errors_not_exceptions(grammar):
+    t = next(t for t in grammar.templates.values() if len(t.slots) >= 2)
+    good = frame_for(t, "ok")
+    other_intent = next(i for i in TAX.intent_names if i != t.intent)
+    wrong_type = next(n for n in TAX.entity_names if n != good.slots[0].type)
+    bad = [
+        Frame("a", t.intent, "no-such-template", good.slots, "train"),
+        Frame("b", other_intent, t.id, good.slots, "train"),
+        Frame("c", t.intent, t.id, good.slots[1:], "train"),
+        Frame("d", t.intent, t.id, (Slot(good.slots[0].name, wrong_type, "x"), *good.slots[1:]), "train"),
+        Frame("e", t.intent, t.id, (*good.slots, Slot("extra", wrong_type, "x")), "train"),
+    ]
+    out = {r.frame.id: r for r in GrammarBackend(grammar, NoiseConfig(), 0).realize([*bad, good])}
+    reasons = {k: (r.error or "").split(":")[0] for k, r in out.items()}
+    assert reasons == {"a": "unknown template", "b": "intent mismatch", "c": "slot values",
+                       "d": "slot type mismatch", "e": "slot values", "ok": ""}
+    assert all(out[k].query is None for k in "abcde") and out["ok"].query
