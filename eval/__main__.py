@@ -1,0 +1,222 @@
+"""Evaluate a training run: the fine-tuned model, the zero-shot base model and a non-LLM baseline, per split.
+
+Usage: python -m eval [--run runs/x] [--data data/default] [--splits test,heldout] [--limit N]
+                      [--systems finetuned,zero_shot,baseline] [--config eval/config.yml] [--force]
+
+--run defaults to the newest run folder under runs/ holding an adapter (adapter_model.safetensors).
+Every knob is in eval/config.yml; the flags override it for one call. For each system and split:
+  runs/x/eval/<system>/<split>/ predictions.parquet, outputs.jsonl, metrics.json, tables/, setup.sql
+then runs/x/eval/report.md and report.html, and the headline table (system x split) is printed.
+Predictions are reused when their inputs (ids, model, adapter, decoding settings) are unchanged;
+--force decodes again. The CPU default scores a seeded subset of `limit` queries per split, and says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import random
+import sys
+from pathlib import Path
+from typing import Any
+
+from eval.baselines import Baseline, predict_baseline
+from eval.config import DEFAULT_CONFIG, SYSTEMS, EvalConfig, load_eval_config
+from eval.report import headline_rows, headline_table, write_report
+from eval.score import score_predictions
+from schemas import SPLITS, ConfigError, Taxonomy, load_taxonomy
+
+ADAPTER_FILE = "adapter_model.safetensors"
+BASELINE_MODEL = "tfidf-logreg + gazetteer"
+
+
+def newest_run(root: Path = Path("runs")) -> Path:
+    adapters = sorted(root.glob(f"**/{ADAPTER_FILE}"), key=lambda p: p.stat().st_mtime)
+    adapters = [a for a in adapters if "checkpoint-" not in str(a.parent.name)]
+    if not adapters:
+        raise ConfigError([f"{root}: no run folder with {ADAPTER_FILE}; train one (make train) "
+                           "or pass --run"])
+    return adapters[-1].parent
+
+
+def read_run_card(run: Path) -> dict[str, Any]:
+    path = run / "run_card.json"
+    if not path.is_file():
+        raise ConfigError([f"{path}: file not found; finish training with make train or pass another --run"])
+    card = json.loads(path.read_text(encoding="utf-8"))
+    if not (card.get("resolved_config") or {}).get("base_model"):
+        raise ConfigError([f"{path}: key resolved_config.base_model missing; retrain with make train"])
+    return card
+
+
+def short_hash(value: Any) -> str | None:
+    """A 12-hex id of the dataset: of the manifest's per-file sha256 map (run card) or a given digest."""
+    if not value:
+        return None
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def data_hash(card: dict[str, Any], data: Path) -> str | None:
+    trained_on = (card.get("data") or {}).get("manifest_sha256")
+    if trained_on:
+        return short_hash(trained_on)
+    manifest = data / "manifest.json"
+    return short_hash(json.loads(manifest.read_text()).get("sha256")) if manifest.is_file() else None
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def load_split(data: Path, split: str, limit: int | None, seed: int) -> tuple[list[dict[str, Any]], int]:
+    """The split's records, or a seeded random subset of `limit` in file order; plus the split's size.
+
+    Subsets come from one seeded shuffle, so a smaller limit picks a subset of a larger one's queries.
+    """
+    records = read_jsonl(data / f"{split}.jsonl")
+    if limit is None or len(records) <= limit:
+        return records, len(records)
+    order = list(range(len(records)))
+    random.Random(f"{seed}:{split}").shuffle(order)
+    return [records[i] for i in sorted(order[:limit])], len(records)
+
+
+def model_inputs(system: str, run: Path, card: dict[str, Any], data: Path, tax: Taxonomy) -> dict[str, Any]:
+    """What predict_records needs for an LLM system: model, adapter and system prompt."""
+    from eval.predict import manifest_system_prompt, zero_shot_system_prompt
+
+    base = Path(card["resolved_config"]["base_model"])
+    if not base.exists():
+        raise ConfigError([f"{run / 'run_card.json'}: resolved_config.base_model '{base}' not found; "
+                           "build it with make model"])
+    if system == "zero_shot":
+        return {"model_dir": base, "adapter_dir": None, "system_prompt": zero_shot_system_prompt(tax)}
+    missing = [f for f in (ADAPTER_FILE, "adapter_config.json") if not (run / f).is_file()]
+    if missing:
+        raise ConfigError([f"{run}: no {' or '.join(missing)}; "
+                           "pass the run folder axolotl wrote the adapter to"])
+    trained_prompt = (card.get("data") or {}).get("system_prompt")
+    prompt = trained_prompt if trained_prompt is not None else manifest_system_prompt(data)
+    return {"model_dir": base, "adapter_dir": run, "system_prompt": prompt}
+
+
+def stamp_for(system: str, records: list[dict[str, Any]], cfg: EvalConfig, inputs: dict[str, Any]) -> dict:
+    ids = hashlib.sha256("\n".join(r["id"] for r in records).encode()).hexdigest()
+    stamp: dict[str, Any] = {"system": system, "ids_sha256": ids, "n": len(records)}
+    if system == "baseline":
+        stamp["baseline"] = cfg.baseline.__dict__
+    else:
+        adapter = inputs["adapter_dir"] and Path(inputs["adapter_dir"]) / ADAPTER_FILE
+        stamp |= {"decode": cfg.decode.__dict__, "model_dir": str(inputs["model_dir"]),
+                  "system_prompt": inputs["system_prompt"],
+                  "adapter_mtime": adapter.stat().st_mtime if adapter else None}
+    return json.loads(json.dumps(stamp, default=str))
+
+
+def predict(system: str, records: list[dict[str, Any]], out: Path, cfg: EvalConfig, inputs: dict[str, Any],
+            baseline: Baseline | None, tax: Taxonomy, force: bool) -> Path:
+    """Write out/predictions.parquet unless an identical one is already there."""
+    stamp = stamp_for(system, records, cfg, inputs)
+    stamp_path, parquet = out / "predict_inputs.json", out / "predictions.parquet"
+    same = parquet.is_file() and stamp_path.is_file() and json.loads(stamp_path.read_text()) == stamp
+    if same and not force:
+        print(f"  reusing {parquet} (same inputs; --force decodes again)")
+        return parquet
+    if system == "baseline":
+        assert baseline is not None
+        path = predict_baseline(baseline, records, out)
+    else:
+        from eval.predict import predict_records
+
+        d = cfg.decode
+        path = predict_records(records, inputs["model_dir"], inputs["adapter_dir"], inputs["system_prompt"],
+                               d.mode, d.batch_size, d.max_new_tokens, out, tax,
+                               max_value_chars=d.max_value_chars, max_entities=d.max_entities, dtype=d.dtype)
+    stamp_path.write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def system_meta(system: str, card: dict[str, Any], cfg: EvalConfig) -> dict[str, Any]:
+    rc = card["resolved_config"]
+    if system == "baseline":
+        return {"model": BASELINE_MODEL, "base_model": None, "lora_r": None}
+    meta = {"model": rc["base_model"], "base_model": rc["base_model"], "decode": cfg.decode.__dict__}
+    return meta | {"lora_r": rc.get("lora_r") if system == "finetuned" else None}
+
+
+def evaluate(run: Path, data: Path, cfg: EvalConfig, tax: Taxonomy, force: bool = False) -> list[dict]:
+    card = read_run_card(run)
+    splits = [s for s in cfg.splits if (data / f"{s}.jsonl").is_file()]
+    for s in sorted(set(cfg.splits) - set(splits), key=cfg.splits.index):
+        print(f"skipping split {s}: {data / (s + '.jsonl')} not found", file=sys.stderr)
+    if not splits:
+        raise ConfigError([f"{data}: none of the splits {', '.join(cfg.splits)} exists; "
+                           "build it with make data"])
+    baseline = None
+    if "baseline" in cfg.systems:
+        baseline = Baseline(tax, cfg.baseline).fit(read_jsonl(data / "train.jsonl"))
+    run_info = {"run": run.name, "run_dir": str(run), "recipe": card.get("recipe"), "data": str(data),
+                "data_manifest": data_hash(card, data), "sample_seed": cfg.sample_seed}
+    all_metrics = []
+    for system in cfg.systems:
+        inputs = {} if system == "baseline" else model_inputs(system, run, card, data, tax)
+        for split in splits:
+            records, n_available = load_split(data, split, cfg.limit_for(system), cfg.sample_seed)
+            out = run / "eval" / system / split
+            print(f"{system} / {split}: {len(records)} of {n_available} queries -> {out}")
+            path = predict(system, records, out, cfg, inputs, baseline, tax, force)
+            meta = run_info | system_meta(system, card, cfg) | {
+                "system": system, "split": split, "limit": cfg.limit_for(system), "n_available": n_available}
+            queries = {r["id"]: r["query"] for r in records}
+            all_metrics.append(score_predictions(path, out, tax, queries, meta))
+    return all_metrics
+
+
+def parse_list(text: str | None, allowed: tuple[str, ...], flag: str) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    values = tuple(v.strip() for v in text.split(",") if v.strip())
+    bad = [v for v in values if v not in allowed]
+    if bad or not values:
+        raise ConfigError([f"{flag}: unknown value(s) {', '.join(bad) or '(empty)'}; "
+                           f"choose from {', '.join(allowed)}"])
+    return values
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--run", type=Path, help="run folder (default: newest under runs/ with an adapter)")
+    ap.add_argument("--runs-root", type=Path, default=Path("runs"), help=argparse.SUPPRESS)
+    ap.add_argument("--data", type=Path, default=Path("data/default"))
+    ap.add_argument("--splits", help=f"comma-separated, from {', '.join(SPLITS)}")
+    ap.add_argument("--systems", help=f"comma-separated, from {', '.join(SYSTEMS)}")
+    ap.add_argument("--limit", type=int, help="queries per split (0 = all); default from the config")
+    ap.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    ap.add_argument("--force", action="store_true", help="decode again even when inputs are unchanged")
+    args = ap.parse_args(argv)
+    try:
+        cfg = load_eval_config(args.config)
+        overrides: dict[str, Any] = {}
+        if (splits := parse_list(args.splits, SPLITS, "--splits")) is not None:
+            overrides["splits"] = splits
+        if (systems := parse_list(args.systems, SYSTEMS, "--systems")) is not None:
+            overrides["systems"] = systems
+        if args.limit is not None:
+            overrides |= {"limit": args.limit or None, "limit_by_system": {}}
+        cfg = dataclasses.replace(cfg, **overrides)
+        run = args.run or newest_run(args.runs_root)
+        tax = load_taxonomy()
+        metrics = evaluate(run, args.data, cfg, tax, args.force)
+        report = write_report(run / "eval", cfg.report, tax)
+    except ConfigError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    print(headline_table(headline_rows(metrics)))
+    print(f"report: {report}")
+
+
+if __name__ == "__main__":
+    main()

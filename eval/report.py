@@ -1,0 +1,321 @@
+"""report.md and a self-contained report.html for one run's eval folder: every system x split scored.
+
+Usage: python -m eval.report runs/x/eval
+
+Reads <eval>/<system>/<split>/metrics.json and tables/*.json (written by eval.score) and, when present,
+outputs.jsonl for the raw model text of the worst errors. Per system and split: per-class tables for
+intents and entities (strict and relaxed), a per-class F1 bar chart, the intent confusion heatmap, the
+worst errors with query, gold and prediction, and every other SQL table as is. Charts are PNGs in
+<eval>/figures/ (linked from the Markdown) and inline base64 in the HTML, so the HTML is one file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from eval.config import DEFAULT_CONFIG, SYSTEMS, ReportConfig, load_eval_config
+from schemas import SPLITS, ConfigError, Taxonomy, load_taxonomy
+
+TEMPLATES = Path(__file__).with_name("templates")
+# Tables the report lays out itself; any other SQL result is shown under "More tables".
+KNOWN_TABLES = ("per_class_intent", "averages_intent", "accuracy_intent", "confusion_intent",
+                "per_class_entity", "averages_entity", "relaxed_entity", "exact_match",
+                "schema_valid_rate", "status_counts", "worst_errors")
+META_KEYS = ("run", "run_dir", "recipe", "data", "data_manifest", "limit", "model", "n_available")
+MAX_EXTRA_ROWS = 50
+OUTPUT_CHARS = 240
+
+
+@dataclass
+class Result:
+    system: str
+    split: str
+    dir: Path
+    metrics: dict[str, Any]
+    tables: dict[str, list[dict[str, Any]]]
+    figures: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def slug(self) -> str:
+        return f"{self.system}-{self.split}"
+
+
+def rank(value: str, order: Iterable[str]) -> tuple[int, str]:
+    order = list(order)
+    return (order.index(value) if value in order else len(order), value)
+
+
+def load_results(eval_dir: Path) -> list[Result]:
+    results = []
+    for path in eval_dir.glob("*/*/metrics.json"):
+        tables = {t.stem: json.loads(t.read_text(encoding="utf-8"))
+                  for t in (path.parent / "tables").glob("*.json")}
+        results.append(Result(path.parent.parent.name, path.parent.name, path.parent,
+                              json.loads(path.read_text(encoding="utf-8")), tables))
+    return sorted(results, key=lambda r: (rank(r.system, SYSTEMS), rank(r.split, SPLITS)))
+
+
+# --- headline ----------------------------------------------------------------------------------------
+
+def headline_rows(metrics: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for m in metrics:
+        meta = m.get("meta", {})
+        n, total = m["n_queries"], meta.get("n_available", m["n_queries"])
+        split = meta.get("split", ",".join(m.get("splits", [])))
+        rows.append({"system": meta.get("system", "?"), "split": split,
+                     "queries": f"{n}" if n == total else f"{n} of {total}",
+                     "intent macro-F1": m["intent"]["macro_avg"]["f1"],
+                     "entity macro-F1": m["entities"]["macro_avg"]["f1"],
+                     "exact match": m["exact_match"], "schema-valid": m["schema_valid_rate"]})
+    return rows
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def md_escape(value: Any) -> str:
+    return fmt(value).replace("|", "\\|").replace("\n", " ")
+
+
+def headline_table(rows: list[dict[str, Any]]) -> str:
+    """A Markdown table: readable in a terminal and in report.md."""
+    if not rows:
+        return "(nothing scored)"
+    cols = list(rows[0])
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    lines += ["| " + " | ".join(md_escape(r[c]) for c in cols) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+# --- figures -----------------------------------------------------------------------------------------
+
+def pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")  # headless: no display on CI or servers
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_png(fig: Any, path: Path, dpi: int) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    return path
+
+
+def f1_chart(result: Result, path: Path, dpi: int) -> Path:
+    """Per-class F1: intents, and entities strict with the relaxed score as a marker."""
+    plt = pyplot()
+    intents = result.tables["per_class_intent"]
+    entities = result.tables["per_class_entity"]
+    relaxed = {r["label"]: r["f1"] for r in result.tables["relaxed_entity"]}
+    height = 0.24 * max(len(intents), len(entities)) + 1.3
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, height), gridspec_kw={"wspace": 0.5})
+    try:
+        for ax, rows, title in ((ax1, intents, "intent F1"), (ax2, entities, "entity F1 (dot: relaxed)")):
+            labels = [f"{r['label']} ({r['support']})" for r in rows][::-1]
+            ax.barh(labels, [r["f1"] for r in rows][::-1], height=0.6, color="#4C72B0")
+            ax.set_xlim(0, 1)
+            ax.set_title(title, fontsize=10)
+            ax.tick_params(labelsize=8)
+            ax.grid(axis="x", alpha=0.3)
+        ax2.plot([relaxed.get(r["label"], 0) for r in entities][::-1], range(len(entities)), "o",
+                 color="#DD8452", markersize=4)
+        fig.suptitle(f"{result.system} / {result.split}: per-class F1 (support)", fontsize=11)
+        return save_png(fig, path, dpi)
+    finally:
+        plt.close(fig)
+
+
+def confusion_chart(result: Result, path: Path, dpi: int) -> Path:
+    """Counts annotated, colour = share of the gold row, so rare intents stay readable."""
+    import numpy as np
+
+    plt = pyplot()
+
+    cells = result.tables["confusion_intent"]
+    gold = list(dict.fromkeys(c["gold"] for c in cells))
+    pred = list(dict.fromkeys(c["pred"] for c in cells))
+    counts = np.zeros((len(gold), len(pred)))
+    for c in cells:
+        counts[gold.index(c["gold"]), pred.index(c["pred"])] = c["n"]
+    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(0.5 * len(pred) + 2.2, 0.4 * len(gold) + 1.6))
+    try:
+        ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+        ax.set_xticks(range(len(pred)), pred, rotation=40, ha="right", fontsize=7)
+        ax.set_yticks(range(len(gold)), gold, fontsize=7)
+        ax.set_xlabel("predicted", fontsize=8)
+        ax.set_ylabel("gold", fontsize=8)
+        for i in range(len(gold)):
+            for j in range(len(pred)):
+                if counts[i, j]:
+                    ax.text(j, i, int(counts[i, j]), ha="center", va="center", fontsize=7,
+                            color="white" if share[i, j] > 0.6 else "black")
+        ax.set_title(f"{result.system} / {result.split}: intent confusion", fontsize=10)
+        return save_png(fig, path, dpi)
+    finally:
+        plt.close(fig)
+
+
+def overview_chart(rows: list[dict[str, Any]], path: Path, dpi: int) -> Path:
+    """Headline metrics, one group per system x split."""
+    import numpy as np
+
+    plt = pyplot()
+
+    metrics = ("intent macro-F1", "entity macro-F1", "exact match")
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.3 * len(rows) + 2), 3.2))
+    try:
+        x = np.arange(len(rows))
+        for k, name in enumerate(metrics):
+            ax.bar(x + (k - 1) * 0.27, [r[name] or 0 for r in rows], 0.27, label=name)
+        ax.set_xticks(x, [f"{r['system']}\n{r['split']}" for r in rows], fontsize=8)
+        ax.set_ylim(0, 1)
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(fontsize=8, ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.22))
+        ax.set_title("headline metrics", fontsize=10)
+        return save_png(fig, path, dpi)
+    finally:
+        plt.close(fig)
+
+
+# --- tables for the templates -----------------------------------------------------------------------
+
+def read_outputs(path: Path) -> dict[str, str]:
+    """id -> raw model text from outputs.jsonl, shortened."""
+    if not path.is_file():
+        return {}
+    out = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            text = row.get("text")
+            if text is not None:
+                out[str(row["id"])] = text if len(text) <= OUTPUT_CHARS else text[:OUTPUT_CHARS] + "..."
+    return out
+
+
+def worst_errors(result: Result, n: int) -> list[dict[str, Any]]:
+    outputs = read_outputs(result.dir / "outputs.jsonl")
+    rows = result.tables.get("worst_errors", [])[:n]
+    return [dict(r, output=outputs.get(str(r["id"]))) for r in rows]
+
+
+def extra_tables(result: Result) -> list[dict[str, Any]]:
+    extra = []
+    for name in sorted(set(result.tables) - set(KNOWN_TABLES)):
+        rows = result.tables[name]
+        extra.append({"name": name, "columns": list(rows[0]) if rows else [], "rows": rows[:MAX_EXTRA_ROWS],
+                      "n_rows": len(rows)})
+    return extra
+
+
+def averages(rows: list[dict[str, Any]], key: str = "average") -> list[dict[str, Any]]:
+    return [dict(r, label=r[key]) for r in rows]
+
+
+def meta_of(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """The run facts eval/__main__.py records, None where a metrics.json (e.g. from eval.score) lacks them."""
+    return dict.fromkeys(META_KEYS) | metrics.get("meta", {})
+
+
+def section(result: Result, cfg: ReportConfig, figures: dict[str, Path], eval_dir: Path) -> dict[str, Any]:
+    t, m = result.tables, result.metrics
+    relaxed = t.get("relaxed_entity", [])
+    return {
+        "system": result.system, "split": result.split, "slug": result.slug, "metrics": m,
+        "meta": meta_of(m),
+        "intent_rows": t.get("per_class_intent", []), "intent_avgs": averages(t.get("averages_intent", [])),
+        "entity_rows": t.get("per_class_entity", []), "entity_avgs": averages(t.get("averages_entity", [])),
+        "relaxed_rows": [r for r in relaxed if not r["label"].endswith(" avg")],
+        "relaxed_avgs": [r for r in relaxed if r["label"].endswith(" avg")],
+        "status_counts": t.get("status_counts", []), "worst": worst_errors(result, cfg.worst_errors),
+        "extra": extra_tables(result),
+        "figures": {k: embed(p, eval_dir) for k, p in figures.items()},
+    }
+
+
+def embed(path: Path, eval_dir: Path) -> dict[str, str]:
+    """A figure as a relative link (Markdown) and as base64 (HTML)."""
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return {"path": path.relative_to(eval_dir).as_posix(), "b64": data}
+
+
+def heat(value: Any) -> str:
+    """Cell background for a score in [0, 1]: red (0) to green (1)."""
+    if not isinstance(value, int | float):
+        return ""
+    return f"background:hsl({round(120 * max(0.0, min(1.0, value)))},65%,88%)"
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
+                             autoescape=jinja2.select_autoescape(["html.jinja"]), trim_blocks=True,
+                             lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters |= {"fmt": fmt, "md": md_escape, "heat": heat}
+    return env
+
+
+def write_report(eval_dir: str | Path, cfg: ReportConfig | None = None, tax: Taxonomy | None = None) -> Path:
+    """Write eval_dir/report.md, eval_dir/report.html and eval_dir/figures/; return the HTML path."""
+    eval_dir = Path(eval_dir)
+    cfg = cfg or load_eval_config().report
+    tax = tax or load_taxonomy()
+    results = load_results(eval_dir)
+    if not results:
+        raise ConfigError([f"{eval_dir}: no <system>/<split>/metrics.json; run python -m eval first"])
+    # metrics.json from plain eval.score has no meta: the folder names say the system and split
+    named = [{"system": r.system, "split": r.split} | r.metrics.get("meta", {}) for r in results]
+    rows = headline_rows([r.metrics | {"meta": meta} for r, meta in zip(results, named, strict=True)])
+    fig_dir = eval_dir / "figures"
+    overview = overview_chart(rows, fig_dir / "overview.png", cfg.dpi)
+    sections = []
+    for r in results:
+        figs = {"f1": f1_chart(r, fig_dir / f"{r.slug}-f1.png", cfg.dpi),
+                "confusion": confusion_chart(r, fig_dir / f"{r.slug}-confusion.png", cfg.dpi)}
+        sections.append(section(r, cfg, figs, eval_dir))
+    meta = meta_of(results[0].metrics)
+    context = {
+        "title": f"Evaluation: {meta['run'] or eval_dir.parent.name}", "meta": meta, "tax": tax,
+        "headline": rows, "headline_md": headline_table(rows), "sections": sections,
+        "overview": embed(overview, eval_dir),
+        "subset": any(r.metrics["n_queries"] < r.metrics.get("meta", {}).get("n_available", 0)
+                      for r in results),
+    }
+    env = environment()
+    for name in ("report.md", "report.html"):
+        text = env.get_template(f"{name}.jinja").render(**context)
+        (eval_dir / name).write_text(text, encoding="utf-8")
+    html = eval_dir / "report.html"
+    return html
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("eval_dir", type=Path, help="a run's eval folder, e.g. runs/x/eval")
+    ap.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    args = ap.parse_args(argv)
+    try:
+        print(write_report(args.eval_dir, load_eval_config(args.config).report))
+    except ConfigError as exc:
+        raise SystemExit(f"error: {exc}") from None
+
+
+if __name__ == "__main__":
+    main()

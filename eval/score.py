@@ -1,0 +1,233 @@
+"""Score one predictions.parquet with the DuckDB SQL in eval/sql: metrics.json plus every result table.
+
+Usage: python -m eval.score --predictions FILE --out DIR [--taxonomy schemas/taxonomy.yaml]
+                            [--records data/default/test.jsonl]
+
+Every `eval/sql/*.sql` runs (sorted) over a relation `predictions` and a relation `labels`
+(kind, label, label_order) built from the taxonomy, after `eval/sql/macros/*.sql`; each result lands
+in DIR/tables/<name>.csv and .json, so a new .sql file joins the output without code changes.
+`eval/sql/checks/*.sql` run first and must return no rows. metrics.json gathers the headline numbers
+from the known tables. `--records` (JSONL with id and query) adds the query text to every table that
+has an `id` column. DIR/setup.sql recreates both relations in the DuckDB CLI:
+`duckdb -init DIR/setup.sql`, then `.read eval/sql/per_class_intent.sql`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from eval.predictions import COLUMNS
+from schemas import DEFAULT_TAXONOMY, ConfigError, Taxonomy, load_taxonomy
+
+SQL_DIR = Path(__file__).with_name("sql")
+MACRO_DIR = SQL_DIR / "macros"
+CHECK_DIR = SQL_DIR / "checks"
+AVERAGES = {"macro avg": "macro_avg", "micro avg": "micro_avg", "weighted avg": "weighted_avg"}
+
+
+@dataclass
+class Table:
+    name: str
+    columns: list[str]
+    rows: list[dict[str, Any]]
+
+
+def label_rows(tax: Taxonomy) -> list[tuple[str, str, int]]:
+    """The `labels` relation: (kind, label, label_order), in taxonomy order."""
+    rows = [("intent", name, i) for i, name in enumerate(tax.intent_names)]
+    return rows + [("entity", name, i) for i, name in enumerate(tax.entity_names)]
+
+
+def load_macros(con: duckdb.DuckDBPyConnection) -> None:
+    for path in sorted(MACRO_DIR.glob("*.sql")):
+        con.execute(path.read_text(encoding="utf-8"))
+
+
+def connect(predictions: str | Path, tax: Taxonomy) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the macros, `predictions` (materialised once) and `labels`."""
+    path = Path(predictions)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: predictions file not found; "
+                                "write it with eval.predict or eval.baselines")
+    con = duckdb.connect()
+    load_macros(con)
+    con.execute("create table predictions as select * from read_parquet(?)", [str(path)])
+    found = [c[0] for c in con.execute("describe predictions").fetchall()]
+    missing = [c for c in COLUMNS if c not in found]
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {', '.join(missing)}; expected the long form "
+                         f"{', '.join(COLUMNS)} of eval/predictions.py")
+    con.execute("create table labels (kind varchar, label varchar, label_order integer)")
+    con.executemany("insert into labels values (?, ?, ?)", label_rows(tax))
+    return con
+
+
+def run_sql(con: duckdb.DuckDBPyConnection, path: Path) -> Table:
+    rel = con.sql(path.read_text(encoding="utf-8"))
+    columns = list(rel.columns)
+    return Table(path.stem, columns, [dict(zip(columns, row, strict=True)) for row in rel.fetchall()])
+
+
+def run_checks(con: duckdb.DuckDBPyConnection, source: str | Path) -> None:
+    """Raise with one line per failed check (eval/sql/checks/*.sql must return zero rows)."""
+    problems = []
+    for path in sorted(CHECK_DIR.glob("*.sql")):
+        table = run_sql(con, path)
+        if table.rows:
+            sample = ", ".join(str(r.get("id")) for r in table.rows[:5])
+            problems.append(f"{source}: check {path.name} found {len(table.rows)} bad row(s), "
+                            f"e.g. id {sample}; rewrite the file with eval.predictions.write_predictions")
+    if problems:
+        raise ValueError("\n".join(problems))
+
+
+def add_queries(table: Table, queries: Mapping[str, str]) -> Table:
+    """Put the query text right after `id` so error tables can be read on their own."""
+    if "id" not in table.columns or "query" in table.columns:
+        return table
+    at = table.columns.index("id") + 1
+    columns = table.columns[:at] + ["query"] + table.columns[at:]
+    rows = [{c: (queries.get(r["id"]) if c == "query" else r[c]) for c in columns} for r in table.rows]
+    return Table(table.name, columns, rows)
+
+
+def write_table(table: Table, out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with (out_dir / f"{table.name}.csv").open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=table.columns)
+        writer.writeheader()
+        writer.writerows(table.rows)
+    (out_dir / f"{table.name}.json").write_text(
+        json.dumps(table.rows, ensure_ascii=False, indent=1, default=str) + "\n", encoding="utf-8")
+
+
+def prf(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: row[k] for k in ("precision", "recall", "f1", "support")}
+
+
+def classification(per_class: Table, averages: Table) -> dict[str, Any]:
+    """A classification_report-shaped dict: per_class plus macro/micro/weighted averages."""
+    out: dict[str, Any] = {"per_class": {r["label"]: prf(r) for r in per_class.rows}}
+    for row in averages.rows:
+        out[AVERAGES[row["average"]]] = prf(row)
+    return out
+
+
+def relaxed(table: Table) -> dict[str, Any]:
+    out: dict[str, Any] = {"per_class": {}}
+    for row in table.rows:
+        key = AVERAGES.get(row["label"])
+        if key:
+            out[key] = prf(row)
+        else:
+            out["per_class"][row["label"]] = prf(row)
+    return out
+
+
+def need(tables: Mapping[str, Table], name: str) -> Table:
+    if name not in tables:
+        raise FileNotFoundError(f"{SQL_DIR / (name + '.sql')}: missing; metrics.json is built from it")
+    return tables[name]
+
+
+def assemble(tables: Mapping[str, Table]) -> dict[str, Any]:
+    """The headline metrics.json from the known tables; every other table is listed under `tables`."""
+    accuracy = need(tables, "accuracy_intent").rows[0]
+    intent = classification(need(tables, "per_class_intent"), need(tables, "averages_intent"))
+    intent["accuracy"] = accuracy["accuracy"]
+    entities = classification(need(tables, "per_class_entity"), need(tables, "averages_entity"))
+    entities["relaxed"] = relaxed(need(tables, "relaxed_entity"))
+    return {
+        "n_queries": accuracy["n_queries"],
+        "intent": intent,
+        "entities": entities,
+        "exact_match": need(tables, "exact_match").rows[0]["exact_match"],
+        "schema_valid_rate": need(tables, "schema_valid_rate").rows[0]["schema_valid_rate"],
+        "status_counts": {r["status"]: r["n_queries"] for r in need(tables, "status_counts").rows},
+        "tables": sorted(tables),
+    }
+
+
+def sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def setup_sql(predictions: Path, out_dir: Path, tax: Taxonomy) -> str:
+    """A DuckDB CLI init script recreating the relations the SQL files read."""
+    values = ",\n    ".join(f"({sql_literal(k)}, {sql_literal(lb)}, {i})" for k, lb, i in label_rows(tax))
+    source = sql_literal(str(predictions.resolve()))
+    return (
+        f"-- duckdb -init {out_dir / 'setup.sql'}   then   .read {SQL_DIR / 'per_class_intent.sql'}\n"
+        + "".join(f".read {p}\n" for p in sorted(MACRO_DIR.glob("*.sql")))
+        + f"create or replace view predictions as select * from read_parquet({source});\n"
+        + "create or replace table labels as select * from (values\n    "
+        + values + "\n) as t (kind, label, label_order);\n"
+    )
+
+
+def score_predictions(path: str | Path, out_dir: str | Path, tax: Taxonomy,
+                      queries: Mapping[str, str] | None = None,
+                      meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Run every eval/sql/*.sql over `path`; write out_dir/metrics.json and tables/; return the metrics."""
+    path, out_dir = Path(path), Path(out_dir)
+    con = connect(path, tax)
+    try:
+        run_checks(con, path)
+        tables = {p.stem: run_sql(con, p) for p in sorted(SQL_DIR.glob("*.sql"))}
+        splits = [r[0] for r in con.execute(
+            "select distinct split from predictions where split is not null order by split").fetchall()]
+    finally:
+        con.close()
+    for table in tables.values():
+        write_table(add_queries(table, queries) if queries else table, out_dir / "tables")
+    metrics = {"predictions": str(path), "taxonomy": str(tax.path), "splits": splits, **assemble(tables)}
+    if meta:
+        metrics["meta"] = dict(meta)
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n",
+                                          encoding="utf-8")
+    (out_dir / "setup.sql").write_text(setup_sql(path, out_dir, tax), encoding="utf-8")
+    return metrics
+
+
+def read_queries(path: str | Path) -> dict[str, str]:
+    """id -> query from a records JSONL file."""
+    queries = {}
+    with Path(path).open(encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if line.strip():
+                rec = json.loads(line)
+                if "id" not in rec or "query" not in rec:
+                    raise ValueError(f"{path}:{n}: record lacks 'id' or 'query'; expected records JSONL")
+                queries[str(rec["id"])] = rec["query"]
+    return queries
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--predictions", required=True, type=Path)
+    ap.add_argument("--out", required=True, type=Path)
+    ap.add_argument("--taxonomy", type=Path, default=DEFAULT_TAXONOMY)
+    ap.add_argument("--records", type=Path, help="records JSONL whose query text joins the tables")
+    args = ap.parse_args(argv)
+    try:
+        tax = load_taxonomy(args.taxonomy)
+        queries = read_queries(args.records) if args.records else None
+        m = score_predictions(args.predictions, args.out, tax, queries)
+    except (ConfigError, FileNotFoundError, ValueError) as exc:
+        raise SystemExit(f"error: {exc}") from None
+    exact = "n/a" if m["exact_match"] is None else f"{m['exact_match']:.4f}"
+    print(f"{m['n_queries']} queries: intent macro-F1 {m['intent']['macro_avg']['f1']:.4f}, "
+          f"entity macro-F1 {m['entities']['macro_avg']['f1']:.4f}, exact match {exact}")
+    print(f"wrote {args.out / 'metrics.json'} and {len(m['tables'])} tables in {args.out / 'tables'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,228 @@
+-- Relaxed entity scores, for long free-text spans (plot, setting, theme) where a near miss such as
+-- 'a heist gone wrong' vs 'heist gone wrong badly' is still useful. The rule:
+--   * entities are the per-query sets of (type, normalize_value(value)), as in per_class_entity.sql;
+--   * tokens are the distinct space-separated words of the normalized value;
+--   * a gold and a predicted entity of the SAME type in the same query match when their token F1,
+--     2 * |shared tokens| / (|gold tokens| + |pred tokens|), is at least 0.5;
+--   * relaxed precision = predicted entities matching some gold one / predicted entities,
+--     relaxed recall = gold entities matching some predicted one / gold entities (support),
+--     F1 = harmonic mean of the two. Matching is not one-to-one: one long prediction that overlaps two
+--     gold spans gives recall credit to both and precision credit once.
+-- An exact match has token F1 1, so each relaxed score is >= its strict counterpart.
+-- Rows: one per taxonomy entity type in taxonomy order, then 'macro avg' (mean over types, zeros
+-- for types without support or predictions), 'micro avg' (from the summed counts) and 'weighted avg'
+-- (weighted by support). The 0.5 threshold is part of the metric's definition, kept fixed here so
+-- numbers stay comparable across runs. Reads `predictions` and `labels`; needs macros/normalize.sql.
+with source as (select * from predictions),
+
+taxonomy as (
+    select
+        lbl.label,
+        lbl.label_order
+    from labels as lbl
+    where lbl.kind = 'entity'
+),
+
+entities as (
+    select distinct
+        src.id,
+        src.source,
+        src.field as entity_type,
+        normalize_value(src.value) as entity_value
+    from source as src
+    where src.field != 'intent' and src.value is not null
+),
+
+tokenized as (
+    select
+        e.id,
+        e.source,
+        e.entity_type,
+        e.entity_value,
+        list_distinct(string_split(e.entity_value, ' ')) as tokens
+    from entities as e
+),
+
+gold_entities as (
+    select * from tokenized
+    where source = 'gold'
+),
+
+pred_entities as (
+    select * from tokenized
+    where source = 'pred'
+),
+
+hits as (
+    select
+        g.id,
+        g.entity_type,
+        g.entity_value as gold_value,
+        p.entity_value as pred_value
+    from gold_entities as g
+    inner join pred_entities as p on g.id = p.id and g.entity_type = p.entity_type
+    where 2 * len(list_intersect(g.tokens, p.tokens)) / (len(g.tokens) + len(p.tokens)) >= 0.5
+),
+
+gold_counts as (
+    select
+        g.entity_type,
+        count(*) as support,
+        count(*) filter (
+            where exists (
+                select 1 from hits as h
+                where h.id = g.id and h.entity_type = g.entity_type and h.gold_value = g.entity_value
+            )
+        ) as matched_gold
+    from gold_entities as g
+    group by g.entity_type
+),
+
+pred_counts as (
+    select
+        p.entity_type,
+        count(*) as n_predicted,
+        count(*) filter (
+            where exists (
+                select 1 from hits as h
+                where h.id = p.id and h.entity_type = p.entity_type and h.pred_value = p.entity_value
+            )
+        ) as matched_pred
+    from pred_entities as p
+    group by p.entity_type
+),
+
+counts as (
+    select
+        t.label,
+        t.label_order,
+        coalesce(g.support, 0) as support,
+        coalesce(p.n_predicted, 0) as n_predicted,
+        coalesce(g.matched_gold, 0) as matched_gold,
+        coalesce(p.matched_pred, 0) as matched_pred
+    from taxonomy as t
+    left join gold_counts as g on t.label = g.entity_type
+    left join pred_counts as p on t.label = p.entity_type
+),
+
+rates as (
+    select
+        label,
+        label_order,
+        support,
+        n_predicted,
+        matched_gold,
+        matched_pred,
+        case when n_predicted > 0 then matched_pred / n_predicted else 0.0 end as precision,
+        case when support > 0 then matched_gold / support else 0.0 end as recall
+    from counts
+),
+
+per_class as (
+    select
+        label,
+        label_order,
+        support,
+        n_predicted,
+        matched_gold,
+        matched_pred,
+        precision,
+        recall,
+        case when precision + recall > 0 then 2 * precision * recall / (precision + recall) else 0.0 end
+            as f1
+    from rates
+),
+
+totals as (
+    select
+        max(label_order) as last_order,
+        sum(support) as support,
+        sum(n_predicted) as n_predicted,
+        sum(matched_gold) as matched_gold,
+        sum(matched_pred) as matched_pred,
+        avg(precision) as macro_precision,
+        avg(recall) as macro_recall,
+        avg(f1) as macro_f1,
+        sum(precision * support) as weighted_precision_sum,
+        sum(recall * support) as weighted_recall_sum,
+        sum(f1 * support) as weighted_f1_sum
+    from per_class
+),
+
+micro as (
+    select
+        case when n_predicted > 0 then matched_pred / n_predicted else 0.0 end as precision,
+        case when support > 0 then matched_gold / support else 0.0 end as recall
+    from totals
+),
+
+report_rows as (
+    select
+        label,
+        label_order,
+        precision,
+        recall,
+        f1,
+        support,
+        n_predicted,
+        matched_gold,
+        matched_pred
+    from per_class
+    union all
+    select
+        'macro avg' as label,
+        last_order + 1 as label_order,
+        macro_precision as precision,
+        macro_recall as recall,
+        macro_f1 as f1,
+        support,
+        n_predicted,
+        matched_gold,
+        matched_pred
+    from totals
+    union all
+    select
+        'micro avg' as label,
+        totals.last_order + 2 as label_order,
+        micro.precision,
+        micro.recall,
+        case
+            when micro.precision + micro.recall > 0
+                then 2 * micro.precision * micro.recall / (micro.precision + micro.recall)
+            else 0.0
+        end as f1,
+        totals.support,
+        totals.n_predicted,
+        totals.matched_gold,
+        totals.matched_pred
+    from totals
+    cross join micro
+    union all
+    select
+        'weighted avg' as label,
+        last_order + 3 as label_order,
+        case when support > 0 then weighted_precision_sum / support else 0.0 end as precision,
+        case when support > 0 then weighted_recall_sum / support else 0.0 end as recall,
+        case when support > 0 then weighted_f1_sum / support else 0.0 end as f1,
+        support,
+        n_predicted,
+        matched_gold,
+        matched_pred
+    from totals
+),
+
+final as (
+    select
+        label,
+        precision,
+        recall,
+        f1,
+        support,
+        n_predicted,
+        matched_gold,
+        matched_pred
+    from report_rows
+    order by label_order
+)
+
+select * from final

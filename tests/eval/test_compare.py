@@ -1,0 +1,162 @@
+"""`python -m eval` end to end on the non-LLM baseline (two fabricated runs), then eval.compare's leaderboard.
+
+The LLM systems go through eval.predict.predict_records with the real SmolLM2 weights in the slow test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+from fabricate import make_records, write_jsonl
+
+from eval import __main__ as eval_main
+from eval import compare
+from schemas import ConfigError, load_taxonomy
+
+TAX = load_taxonomy()
+ROOT = Path(__file__).resolve().parents[2]
+BASE_MODEL = ROOT / "models" / "smollm2-135m-instruct"
+
+
+def make_data(root: Path) -> Path:
+    data = root / "data" / "fab"
+    for split, n, seed in (("train", 200, 1), ("test", 60, 2), ("heldout", 40, 3)):
+        write_jsonl(data / f"{split}.jsonl", make_records(TAX, n, split, seed))
+    (data / "manifest.json").write_text(json.dumps({"system_prompt": "Extract.", "sha256": {"a": "1"}}))
+    return data
+
+
+def make_run(root: Path, name: str, lora_r: int, base_model: Path = BASE_MODEL) -> Path:
+    run = root / "runs" / name
+    run.mkdir(parents=True)
+    (run / "adapter_model.safetensors").write_bytes(b"")
+    card = {"recipe": f"recipes/{name}.yml", "data": {"manifest_sha256": {"train.jsonl": "ab"}},
+            "resolved_config": {"base_model": str(base_model), "lora_r": lora_r}}
+    (run / "run_card.json").write_text(json.dumps(card))
+    return run
+
+
+def fast_config(root: Path, **replace: str) -> Path:
+    """eval/config.yml with low-resolution charts (same code path, quicker tests)."""
+    text = (ROOT / "eval/config.yml").read_text().replace("dpi: 100", "dpi: 30")
+    for old, new in replace.items():
+        text = text.replace(old, new)
+    (root / "eval.yml").write_text(text)
+    return root / "eval.yml"
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("proj")
+    data, cfg = make_data(root), str(fast_config(root))
+    first = make_run(root, "run-a", 8)
+    eval_main.main(["--run", str(first), "--data", str(data), "--systems", "baseline", "--limit", "30",
+                    "--config", cfg])
+    second = make_run(root, "run-b", 16)
+    os.utime(second / "adapter_model.safetensors", (time.time() + 5, time.time() + 5))
+    # no --run: the newest run folder with an adapter; every split, whole splits
+    eval_main.main(["--runs-root", str(root / "runs"), "--data", str(data), "--systems", "baseline",
+                    "--limit", "0", "--config", cfg])
+    return root / "runs"
+
+
+def test_eval_writes_the_documented_layout(runs: Path) -> None:
+    for run, n in (("run-a", 30), ("run-b", 60)):
+        out = runs / run / "eval" / "baseline" / "test"
+        for name in ("predictions.parquet", "outputs.jsonl", "metrics.json", "tables/per_class_intent.csv"):
+            assert (out / name).is_file(), out / name
+        m = json.loads((out / "metrics.json").read_text())
+        assert m["n_queries"] == n and m["meta"]["n_available"] == 60
+        assert m["meta"]["system"] == "baseline" and m["meta"]["split"] == "test"
+        assert m["meta"]["recipe"] == f"recipes/{run}.yml" and m["meta"]["lora_r"] is None
+        assert (runs / run / "eval" / "report.html").is_file() and (runs / run / "eval" / "report.md").is_file()
+        worst = json.loads((out / "tables/worst_errors.json").read_text())
+        assert all(w["query"] for w in worst)
+
+
+def test_subsets_are_seeded_and_nested(runs: Path) -> None:
+    data = runs.parent / "data" / "fab"
+
+    def ids(limit: int | None, seed: int) -> list[str]:
+        return [r["id"] for r in eval_main.load_split(data, "test", limit, seed)[0]]
+
+    assert ids(30, 0) == ids(30, 0) != ids(30, 1)
+    assert ids(30, 0) == sorted(ids(30, 0))  # file order kept
+    assert set(ids(10, 0)) < set(ids(30, 0)) < set(ids(None, 0))  # a slower system's subset is nested
+    assert eval_main.load_split(data, "test", 30, 0)[1] == 60
+
+
+def test_leaderboard_is_one_query_over_all_metrics(runs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    compare.main([str(runs)])
+    printed = capsys.readouterr().out
+    columns, rows = compare.leaderboard(runs)
+    assert columns[:6] == ["run", "system", "recipe", "base_model", "lora_r", "data_manifest"]
+    assert columns.index("test_intent_f1") < columns.index("heldout_intent_f1")
+    assert [r["run"] for r in rows] == sorted((r["run"] for r in rows),
+                                              key=lambda run: -next(x["mean_exact_match"] for x in rows
+                                                                    if x["run"] == run))
+    by_run = {Path(r["run"]).name: r for r in rows}
+    assert set(by_run) == {"run-a", "run-b"}
+    m = json.loads((runs / "run-a/eval/baseline/heldout/metrics.json").read_text())
+    assert by_run["run-a"]["heldout_intent_f1"] == m["intent"]["macro_avg"]["f1"]
+    assert by_run["run-a"]["heldout_exact_match"] == m["exact_match"]
+    assert by_run["run-a"]["test_n"] == 30 and by_run["run-b"]["test_n"] == 60
+    assert by_run["run-a"]["data_manifest"] == eval_main.short_hash({"train.jsonl": "ab"})
+    md = (runs / "leaderboard.md").read_text()
+    assert "| run | system | recipe |" in md and "run-a" in printed and "run-b" in md
+
+
+def test_predictions_are_reused_when_inputs_are_unchanged(runs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = runs.parent / "data" / "fab"
+    args = ["--run", str(runs / "run-a"), "--data", str(data), "--systems", "baseline", "--limit", "30",
+            "--splits", "test", "--config", str(runs.parent / "eval.yml")]
+    eval_main.main(args)
+    assert "reusing" in capsys.readouterr().out
+    eval_main.main(args + ["--force"])
+    assert "reusing" not in capsys.readouterr().out
+
+
+def test_bad_input_is_a_one_line_error(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match=r"--systems: unknown value\(s\) finetuneed; choose from"):
+        eval_main.main(["--systems", "finetuneed", "--run", str(tmp_path)])
+    with pytest.raises(SystemExit, match=r"no run folder with adapter_model\.safetensors"):
+        eval_main.main(["--runs-root", str(tmp_path), "--systems", "baseline"])
+    run = tmp_path / "r"
+    run.mkdir()
+    with pytest.raises(SystemExit, match=r"r/run_card\.json: file not found"):
+        eval_main.main(["--run", str(run), "--systems", "baseline"])
+    with pytest.raises(ConfigError, match=r"no eval/<system>/<split>/metrics\.json"):
+        compare.leaderboard(tmp_path)
+    data = make_data(tmp_path)
+    run = make_run(tmp_path, "x", 4)
+    with pytest.raises(SystemExit, match=r"runs/x: no adapter_config\.json; pass the run folder"):
+        eval_main.main(["--run", str(run), "--data", str(data), "--systems", "finetuned"])
+    bad = fast_config(tmp_path, **{"limit: 150": "limt: 150", "dpi: 30": "dpi: 0"})
+    with pytest.raises(SystemExit) as err:
+        eval_main.main(["--run", str(run), "--data", str(data), "--config", str(bad)])
+    assert "unknown key 'limt' (did you mean 'limit'?)" in str(err.value)
+    assert "missing key 'limit'" in str(err.value)
+    for split in ("test", "heldout"):
+        (data / f"{split}.jsonl").unlink()
+    with pytest.raises(SystemExit, match=r"none of the splits test, heldout exists"):
+        eval_main.main(["--run", str(run), "--data", str(data), "--systems", "baseline"])
+
+
+@pytest.mark.slow
+def test_llm_systems_end_to_end_with_real_weights(tmp_path: Path) -> None:
+    """zero_shot = the base SmolLM2 through eval.predict.predict_records (2 queries, few tokens)."""
+    if not (BASE_MODEL / "config.json").is_file():
+        pytest.fail(f"{BASE_MODEL} missing: run make model", pytrace=False)
+    data = make_data(tmp_path)
+    run = make_run(tmp_path, "llm", 8)
+    cfg = fast_config(tmp_path, **{"max_new_tokens: 128": "max_new_tokens: 24"})
+    eval_main.main(["--run", str(run), "--data", str(data), "--systems", "zero_shot", "--splits", "test",
+                    "--limit", "2", "--config", str(cfg)])
+    m = json.loads((run / "eval/zero_shot/test/metrics.json").read_text())
+    assert m["n_queries"] == 2 and m["meta"]["base_model"] == str(BASE_MODEL)
+    assert sum(m["status_counts"].values()) == 2
+    assert (run / "eval/report.html").is_file()

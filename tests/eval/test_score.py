@@ -1,0 +1,337 @@
+"""eval/score.py against references: scikit-learn for intents, an independent set-based Python version for
+entities, on random and adversarial long-form predictions."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import string
+import warnings
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from fabricate import UNSEEN_INTENT, UNSEEN_TYPE, make_records, noisy_rows, write_rows
+from sklearn.metrics import (
+    accuracy_score,
+    classification_report,
+    confusion_matrix,
+    precision_recall_fscore_support,
+)
+
+from eval import score
+from eval.predictions import long_rows
+from schemas import load_taxonomy
+
+TAX = load_taxonomy()
+NONE = "__no_prediction__"  # sklearn cannot sort None among strings; a sentinel outside the taxonomy
+TOL = 1e-9
+SEEDS = (0, 1, 2, 3, 4)
+
+
+# ---------------------------------------------------------------- independent reference implementation
+def py_normalize(value: str) -> str:
+    """Same rule as eval/sql/macros/normalize.sql, written with Python's own tools."""
+    value = value.lower()
+    value = "".join(ch for ch in value if ch not in string.punctuation and ch not in "‘’“”–—…")
+    value = " ".join(value.split())
+    for article in ("a ", "an ", "the "):
+        if value.startswith(article):
+            return value[len(article):]
+    return value
+
+
+def intents_by_query(rows: list[dict]) -> tuple[list[str], list[str], list[str]]:
+    ids = sorted({r["id"] for r in rows})
+    gold = {r["id"]: r["value"] for r in rows if r["source"] == "gold" and r["field"] == "intent"}
+    pred = {r["id"]: r["value"] for r in rows if r["source"] == "pred" and r["field"] == "intent"}
+    return ids, [gold.get(i) or NONE for i in ids], [pred.get(i) or NONE for i in ids]
+
+
+def entity_sets(rows: list[dict]) -> tuple[list[str], dict[str, set], dict[str, set]]:
+    ids = sorted({r["id"] for r in rows})
+    sets: dict[str, dict[str, set]] = {"gold": defaultdict(set), "pred": defaultdict(set)}
+    for r in rows:
+        if r["field"] != "intent" and r["value"] is not None:
+            sets[r["source"]][r["id"]].add((r["field"], py_normalize(r["value"])))
+    return ids, sets["gold"], sets["pred"]
+
+
+def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
+    return {"precision": tp / (tp + fp) if tp + fp else 0.0, "recall": tp / (tp + fn) if tp + fn else 0.0,
+            "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0, "support": tp + fn}
+
+
+def averages(per_class: dict[str, dict], tp: int, fp: int, fn: int) -> dict[str, dict]:
+    support = sum(c["support"] for c in per_class.values())
+    keys = ("precision", "recall", "f1")
+    macro = {k: sum(c[k] for c in per_class.values()) / len(per_class) for k in keys}
+    weighted = {k: (sum(c[k] * c["support"] for c in per_class.values()) / support if support else 0.0)
+                for k in keys}
+    return {"macro_avg": {**macro, "support": support}, "micro_avg": {**prf(tp, fp, fn), "support": support},
+            "weighted_avg": {**weighted, "support": support}}
+
+
+def reference_entities(rows: list[dict]) -> dict[str, Any]:
+    ids, gold, pred = entity_sets(rows)
+    counts = {t: [0, 0, 0] for t in TAX.entity_names}
+    for i in ids:
+        for etype, _ in gold[i] & pred[i]:
+            if etype in counts:
+                counts[etype][0] += 1
+        for etype, _ in pred[i] - gold[i]:
+            if etype in counts:
+                counts[etype][1] += 1
+        for etype, _ in gold[i] - pred[i]:
+            if etype in counts:
+                counts[etype][2] += 1
+    per_class = {t: prf(*c) for t, c in counts.items()}
+    tp, fp, fn = (sum(c[k] for c in counts.values()) for k in range(3))
+    return {"per_class": per_class, **averages(per_class, tp, fp, fn)}
+
+
+def token_f1(a: str, b: str) -> float:
+    ta, tb = set(a.split(" ")), set(b.split(" "))
+    return 2 * len(ta & tb) / (len(ta) + len(tb))
+
+
+def reference_relaxed(rows: list[dict]) -> dict[str, Any]:
+    ids, gold, pred = entity_sets(rows)
+    c = {t: {"support": 0, "n_pred": 0, "mg": 0, "mp": 0} for t in TAX.entity_names}
+    for i in ids:
+        for etype, value in gold[i]:
+            if etype in c:
+                c[etype]["support"] += 1
+                c[etype]["mg"] += any(t == etype and token_f1(value, v) >= 0.5 for t, v in pred[i])
+        for etype, value in pred[i]:
+            if etype in c:
+                c[etype]["n_pred"] += 1
+                c[etype]["mp"] += any(t == etype and token_f1(v, value) >= 0.5 for t, v in gold[i])
+
+    def scores(support: int, n_pred: int, mg: int, mp: int) -> dict[str, float]:
+        p, r = (mp / n_pred if n_pred else 0.0), (mg / support if support else 0.0)
+        return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0, "support": support}
+
+    per_class = {t: scores(**v) for t, v in c.items()}
+    total = {k: sum(v[k] for v in c.values()) for k in ("support", "n_pred", "mg", "mp")}
+    out = averages(per_class, 0, 0, 0)
+    out["micro_avg"] = scores(**total)
+    return {"per_class": per_class, **out}
+
+
+def reference_exact_match(rows: list[dict]) -> float | None:
+    ids, gold_i, pred_i = intents_by_query(rows)
+    _, gold_e, pred_e = entity_sets(rows)
+    hits = [g == p != NONE and gold_e[i] == pred_e[i] for i, g, p in zip(ids, gold_i, pred_i, strict=True)]
+    return sum(hits) / len(hits) if hits else None
+
+
+# ---------------------------------------------------------------- comparisons
+def close(a: Any, b: Any, where: str = "") -> None:
+    if isinstance(b, dict):
+        assert set(a) == set(b), f"{where}: keys {sorted(a)} != {sorted(b)}"
+        for k in b:
+            close(a[k], b[k], f"{where}.{k}")
+    elif b is None or a is None:
+        assert a is b, f"{where}: {a!r} != {b!r}"
+    else:
+        assert abs(a - b) <= TOL, f"{where}: {a!r} != {b!r}"
+
+
+def sklearn_intents(rows: list[dict]) -> dict[str, Any]:
+    _, y_true, y_pred = intents_by_query(rows)
+    labels = TAX.intent_names
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rep = classification_report(y_true, y_pred, labels=labels, zero_division=0, output_dict=True)
+        # the report prints 'accuracy' instead of 'micro avg' when labels cover every value seen
+        p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, labels=labels, average="micro",
+                                                     zero_division=0)
+    out: dict[str, Any] = {
+        "per_class": {lb: {"precision": rep[lb]["precision"], "recall": rep[lb]["recall"],
+                           "f1": rep[lb]["f1-score"], "support": rep[lb]["support"]} for lb in labels}}
+    for name in ("macro avg", "weighted avg"):
+        out[name.replace(" ", "_")] = {"precision": rep[name]["precision"], "recall": rep[name]["recall"],
+                                       "f1": rep[name]["f1-score"], "support": rep[name]["support"]}
+    out["micro_avg"] = {"precision": p, "recall": r, "f1": f, "support": out["macro_avg"]["support"]}
+    out["accuracy"] = accuracy_score(y_true, y_pred)
+    return out
+
+
+def score_rows(tmp_path: Path, rows: list[dict]) -> dict[str, Any]:
+    path = write_rows(tmp_path / "predictions.parquet", rows)
+    return score.score_predictions(path, tmp_path / "out", TAX)
+
+
+def check_all(tmp_path: Path, rows: list[dict]) -> dict[str, Any]:
+    m = score_rows(tmp_path, rows)
+    close(m["intent"], sklearn_intents(rows), "intent")
+    ents = dict(m["entities"])
+    relaxed = ents.pop("relaxed")
+    close(ents, reference_entities(rows), "entities")
+    close(relaxed, reference_relaxed(rows), "entities.relaxed")
+    close(m["exact_match"], reference_exact_match(rows), "exact_match")
+    assert m["n_queries"] == len({r["id"] for r in rows})
+    return m
+
+
+# ---------------------------------------------------------------- tests
+def test_normalization_agrees_with_sql_macro() -> None:
+    con = duckdb.connect()
+    score.load_macros(con)
+    cases = {"Amélie": "amélie", "The Matrix!": "matrix", "  the  90s ": "90s", "Se7en": "se7en",
+             "AMÉLIE": "amélie", "A Beautiful Mind": "beautiful mind", "an  Officer": "officer",
+             "Spider-Man: No Way Home": "spiderman no way home", "Don’t Look Up": "dont look up",
+             "Théâtre\u00a0du  Soleil": "théâtre du soleil", "the": "the", "Anne": "anne",
+             "Léon: The Professional": "léon the professional", "¿Qué pasó?": "¿qué pasó"}
+    for raw, want in cases.items():
+        got = con.execute("select normalize_value(?)", [raw]).fetchone()[0]
+        assert got == want == py_normalize(raw), raw
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_random_predictions_match_references(tmp_path: Path, seed: int) -> None:
+    records = make_records(TAX, 300, "test", seed=seed)
+    rows = noisy_rows(TAX, records, seed=seed)
+    m = check_all(tmp_path, rows)
+    assert 0 < m["intent"]["macro_avg"]["f1"] < 1 and 0 < m["entities"]["macro_avg"]["f1"] < 1
+    # the noise really exercises the edge cases
+    values = {r["value"] for r in rows if r["source"] == "pred"}
+    assert None in values and UNSEEN_INTENT in values
+    assert any(r["field"] == UNSEEN_TYPE for r in rows)
+
+
+def test_confusion_matrix_matches_sklearn(tmp_path: Path) -> None:
+    rows = noisy_rows(TAX, make_records(TAX, 200, "test", seed=9), seed=9)
+    score_rows(tmp_path, rows)
+    cells = json.loads((tmp_path / "out/tables/confusion_intent.json").read_text())
+    _, y_true, y_pred = intents_by_query(rows)
+    want = confusion_matrix(y_true, y_pred, labels=TAX.intent_names)
+    got = {(c["gold"], c["pred"]): c["n"] for c in cells}
+    for i, g in enumerate(TAX.intent_names):
+        for j, p in enumerate(TAX.intent_names):
+            assert got[(g, p)] == want[i, j]
+    assert got[(TAX.intent_names[0], "(none)")] == sum(
+        1 for t, p in zip(y_true, y_pred, strict=True) if t == TAX.intent_names[0] and p == NONE)
+    assert sum(got.values()) == len(y_true)
+
+
+def adversarial_cases() -> dict[str, list[dict]]:
+    rng = random.Random(5)
+    recs = make_records(TAX, 40, "test", seed=5)
+    one_class = [dict(r, intent=TAX.intent_names[2]) for r in recs]
+    unseen_gold = [dict(r, intent=UNSEEN_INTENT) if i % 3 == 0 else r for i, r in enumerate(recs)]
+
+    def rows_for(records: list[dict], pred_fn) -> list[dict]:
+        out: list[dict] = []
+        for r in records:
+            pred, status = pred_fn(r)
+            out += long_rows(r, pred, status)
+        return out
+
+    def dup(rows: list[dict]) -> list[dict]:
+        return rows + [r for r in rows if r["source"] == "pred"] + [r for r in rows if r["field"] != "intent"]
+
+    perfect = rows_for(recs, lambda r: ({"intent": r["intent"], "entities": r["entities"]}, "ok"))
+    return {
+        "gold_only_no_pred_rows": [r for r in perfect if r["source"] == "gold"],
+        "all_unparseable": rows_for(recs, lambda r: (None, "invalid_json")),
+        "all_unseen_labels": rows_for(recs, lambda r: (
+            {"intent": UNSEEN_INTENT, "entities": [{"type": UNSEEN_TYPE, "value": "x"}]}, "schema_violation")),
+        "perfect": perfect,
+        "perfect_with_duplicates": dup(perfect),
+        "one_class_only": rows_for(one_class, lambda r: ({"intent": r["intent"], "entities": []}, "ok")),
+        "one_class_predicted_for_all": rows_for(recs, lambda r: (
+            {"intent": TAX.intent_names[0], "entities": r["entities"][:1]}, "ok")),
+        "unseen_gold_labels": rows_for(unseen_gold, lambda r: (
+            {"intent": rng.choice(TAX.intent_names), "entities": r["entities"]}, "ok")),
+        "single_query": perfect[:1],
+    }
+
+
+@pytest.mark.parametrize("case", list(adversarial_cases()))
+def test_adversarial_predictions_match_references(tmp_path: Path, case: str) -> None:
+    rows = adversarial_cases()[case]
+    m = check_all(tmp_path, rows)
+    if case.startswith("perfect"):
+        assert m["exact_match"] == 1.0 and m["intent"]["accuracy"] == 1.0
+        assert m["entities"]["micro_avg"]["f1"] == 1.0 and m["entities"]["relaxed"]["micro_avg"]["f1"] == 1.0
+    if case in ("all_unparseable", "gold_only_no_pred_rows"):
+        assert m["intent"]["macro_avg"]["f1"] == 0.0 and m["exact_match"] == 0.0
+        assert m["schema_valid_rate"] == 0.0
+
+
+def test_empty_predictions(tmp_path: Path) -> None:
+    """sklearn refuses empty input; here every score is 0 and every share-of-queries NULL."""
+    m = score_rows(tmp_path, [])
+    assert m["n_queries"] == 0
+    assert m["intent"]["accuracy"] is None and m["exact_match"] is None and m["schema_valid_rate"] is None
+    for group in (m["intent"], m["entities"], m["entities"]["relaxed"]):
+        assert all(v == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+                   for v in group["per_class"].values())
+        assert group["macro_avg"]["f1"] == 0.0 and group["micro_avg"]["f1"] == 0.0
+
+
+def test_writes_every_table_and_joins_query_text(tmp_path: Path) -> None:
+    records = make_records(TAX, 30, "test", seed=3)
+    path = write_rows(tmp_path / "p.parquet", noisy_rows(TAX, records, seed=3))
+    queries = {r["id"]: r["query"] for r in records}
+    m = score.score_predictions(path, tmp_path / "out", TAX, queries=queries, meta={"system": "x"})
+    stems = sorted(p.stem for p in score.SQL_DIR.glob("*.sql"))
+    assert m["tables"] == stems and m["meta"] == {"system": "x"}
+    for stem in stems:
+        assert (tmp_path / "out/tables" / f"{stem}.csv").is_file()
+        assert isinstance(json.loads((tmp_path / "out/tables" / f"{stem}.json").read_text()), list)
+    worst = json.loads((tmp_path / "out/tables/worst_errors.json").read_text())
+    assert worst and all(w["query"] == queries[w["id"]] for w in worst)
+    assert json.loads((tmp_path / "out/metrics.json").read_text())["n_queries"] == 30
+    # the CLI init script recreates the relations: running a file through it gives the same numbers
+    con = duckdb.connect()
+    for stmt in (tmp_path / "out/setup.sql").read_text().splitlines():
+        if stmt.startswith(".read "):
+            con.execute(Path(stmt.split(" ", 1)[1]).read_text())
+    setup = "\n".join(s for s in (tmp_path / "out/setup.sql").read_text().splitlines()
+                      if not s.startswith((".read", "--")))
+    for stmt in setup.split(";"):
+        if stmt.strip():
+            con.execute(stmt)
+    got = con.sql((score.SQL_DIR / "averages_intent.sql").read_text()).fetchall()
+    assert abs(got[0][3] - m["intent"]["macro_avg"]["f1"]) <= TOL
+
+
+def test_conflicting_intents_are_refused(tmp_path: Path) -> None:
+    rec = make_records(TAX, 1, "test")[0]
+    rows = long_rows(rec, {"intent": TAX.intent_names[0], "entities": []}, "ok")
+    rows.append(dict(rows[-1], value=TAX.intent_names[1]))
+    with pytest.raises(ValueError, match=r"conflicting_intents\.sql found 1 bad row"):
+        score_rows(tmp_path, rows)
+
+
+def test_missing_column_is_a_one_line_error(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"id": ["a"], "value": ["b"]}), tmp_path / "bad.parquet")
+    with pytest.raises(ValueError, match=r"bad\.parquet: missing column\(s\) split, source, field, status"):
+        score.score_predictions(tmp_path / "bad.parquet", tmp_path / "out", TAX)
+
+
+def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    records = make_records(TAX, 20, "test", seed=4)
+    path = write_rows(tmp_path / "p.parquet", noisy_rows(TAX, records, seed=4))
+    score.main(["--predictions", str(path), "--out", str(tmp_path / "o")])
+    assert "20 queries: intent macro-F1" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match=r"nope\.parquet: predictions file not found"):
+        score.main(["--predictions", str(tmp_path / "nope.parquet"), "--out", str(tmp_path / "o")])
+
+
+def test_label_order_follows_taxonomy(tmp_path: Path) -> None:
+    score_rows(tmp_path, noisy_rows(TAX, make_records(TAX, 20, "test"), seed=0))
+    per_class = json.loads((tmp_path / "out/tables/per_class_intent.json").read_text())
+    assert [r["label"] for r in per_class] == TAX.intent_names
+    per_entity = json.loads((tmp_path / "out/tables/per_class_entity.json").read_text())
+    assert [r["label"] for r in per_entity] == TAX.entity_names
+    assert re.fullmatch(r"\d+", str(per_class[0]["support"]))
