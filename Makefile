@@ -18,11 +18,13 @@ SEED        ?=
 OUT         ?=
 LORA_R      ?=
 SET         ?=
-MAP         ?=
+MAP         ?= eval/external_maps/mit_movie.yml
+CORPUS      ?=
 PYTEST_ARGS ?=
 
 export AXOLOTL_DO_NOT_TRACK=1 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
-       WANDB_MODE=disabled TOKENIZERS_PARALLELISM=false PYTHONUTF8=1
+       WANDB_MODE=disabled TOKENIZERS_PARALLELISM=false PYTHONUTF8=1 \
+       OMP_WAIT_POLICY=PASSIVE  # idle OpenMP threads sleep: spinning ones stall decoding on 2 busy cores
 
 SETUP_STAMP  := $(VENV)/.setup-done
 SERVER_STAMP := $(VENV)/.server-done
@@ -81,14 +83,14 @@ robustness: setup
 	$(PY) -m eval.robustness $(if $(RUN),--run $(RUN)) --data $(DATA)
 
 eval-external: setup
-	$(PY) -m eval.external --data $(DATA) --map $(MAP) $(if $(RUN),--run $(RUN))
+	$(PY) -m eval.external --data $(CORPUS) --map $(MAP) --train-data $(DATA) $(if $(RUN),--run $(RUN))
 
 test: setup setup-server
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/sqlfluff lint --dialect duckdb eval/sql
+	$(VENV)/bin/sqlfluff lint eval/sql eval/audit/sql
 
 bench: setup
 	$(PY) -m benchmarks

@@ -44,32 +44,34 @@ def _is_punct(ch: str) -> bool:
     return unicodedata.category(ch).startswith("P")
 
 
-def _lstrip_punct(text: str) -> str:
-    i = 0
-    while i < len(text) and _is_punct(text[i]):
-        i += 1
-    return text[i:]
+def _lstrips(text: str) -> list[str]:
+    """`text` with 0, 1, 2... leading punctuation characters removed."""
+    out = [text]
+    while out[-1] and _is_punct(out[-1][0]):
+        out.append(out[-1][1:])
+    return out
 
 
-def _rstrip_punct(text: str) -> str:
-    i = len(text)
-    while i > 0 and _is_punct(text[i - 1]):
-        i -= 1
-    return text[:i]
+def _rstrips(text: str) -> list[str]:
+    out = [text]
+    while out[-1] and _is_punct(out[-1][-1]):
+        out.append(out[-1][:-1])
+    return out
 
 
 def _unique(forms: Sequence[str]) -> list[str]:
-    return [f for f in dict.fromkeys(forms) if f]
+    # A value never starts or ends on a word of bare punctuation ("-", "&").
+    return [f for f in dict.fromkeys(forms) if any(c.isalnum() for c in f)]
 
 
 def lead_forms(word: str) -> list[str]:
     """How a value may begin inside `word`: whole, or without leading punctuation ('"Dune' -> 'Dune')."""
-    return _unique([word, _lstrip_punct(word)])
+    return _unique(_lstrips(word))
 
 
 def tail_forms(word: str) -> list[str]:
     """How a value may end inside `word`: whole, without trailing punctuation, or without a possessive."""
-    forms = [word, _rstrip_punct(word)]
+    forms = _rstrips(word)
     for base in list(forms):
         for pos in _POSSESSIVE:
             if base.endswith(pos) and len(base) > len(pos):
@@ -114,7 +116,8 @@ class _SpanRules:
         offset = w.start - self.words[first].start
         tails = [t for t in tail_forms(w.text) if _fits(self.max_chars, offset + len(t))]
         alts = [_alts(tails)] if tails else []
-        if k + 1 < len(self.words) and _fits(self.max_chars, self.words[k + 1].start - self.words[first].start):
+        next_offset = self.words[k + 1].start - self.words[first].start if k + 1 < len(self.words) else None
+        if next_offset is not None and _fits(self.max_chars, next_offset):
             more = self.chain(first, k + 1)
             if more is not None:
                 alts.append(f"({ebnf_literal(w.text)} {more})")
@@ -126,11 +129,11 @@ class _SpanRules:
     def start(self, i: int) -> str | None:
         w = self.words[i]
         alts = [_alts([f for f in single_forms(w.text) if _fits(self.max_chars, len(f))])]
-        if i + 1 < len(self.words):
+        leads = lead_forms(w.text)
+        if leads and i + 1 < len(self.words):
             more = self.chain(i, i + 1)
             if more is not None:
-                # A value starting mid-word drops leading punctuation; bound by the whole word's offset.
-                alts.append(f"(({_alts(lead_forms(w.text))}) {more})")
+                alts.append(f"(({_alts(leads)}) {more})")
         alts = [a for a in alts if a]
         if not alts:
             return None

@@ -105,8 +105,9 @@ def model_inputs(system: str, run: Path, card: dict[str, Any], data: Path, tax: 
 
 
 def stamp_for(system: str, records: list[dict[str, Any]], cfg: EvalConfig, inputs: dict[str, Any]) -> dict:
-    ids = hashlib.sha256("\n".join(r["id"] for r in records).encode()).hexdigest()
-    stamp: dict[str, Any] = {"system": system, "ids_sha256": ids, "n": len(records)}
+    # Ids and query text: perturbed sets reuse the clean ids with different queries.
+    ids = hashlib.sha256("\n".join(f"{r['id']}\t{r['query']}" for r in records).encode()).hexdigest()
+    stamp: dict[str, Any] = {"system": system, "records_sha256": ids, "n": len(records)}
     if system == "baseline":
         stamp["baseline"] = cfg.baseline.__dict__
     else:

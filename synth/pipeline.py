@@ -41,7 +41,7 @@ def make_backend(cfg: DataConfig, grammar: Grammar, progress: bool = True) -> Ba
                              seed=cfg.seed, progress=progress)
     from synth.backends.local import LocalBackend
 
-    return LocalBackend(cfg.local, cfg.tax)
+    return LocalBackend(cfg.local, cfg.tax, where=f"{cfg.path}: local")
 
 
 def _selection_key(seed: int, rid: str) -> str:

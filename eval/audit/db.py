@@ -1,0 +1,112 @@
+"""The DuckDB relations every audit SQL file may read.
+
+  records                     every split's Parquet rows (id, query, intent, entities, split,
+                              template_id, backend, seed_title)
+  train, validation, test, heldout   records of one split (empty when the split was not written)
+  entities                    one row per gold span: id, split, intent, type, value, start, end
+  targets                     kind ('intent' | 'entity_type'), label, label_order, target: every
+                              taxonomy label with the manifest's target share (NULL when none)
+  type_sources                type, source: the KG pool behind each entity type (taxonomy)
+  seed_types                  type: entity types whose values must not cross train -> heldout
+  kg_titles                   title, year, decade, media_type, language, genres (list)
+  kg_people                   title, pool ('actor' | 'director' | 'character'), name
+plus the macros in eval/sql/macros (normalize_value) and one zero-argument macro per config param.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from eval.audit.config import AuditConfig
+from schemas import SPLITS, ConfigError, Taxonomy
+
+MACRO_DIR = Path(__file__).resolve().parents[1] / "sql" / "macros"
+
+
+def read_manifest(data_dir: Path) -> dict[str, Any]:
+    path = data_dir / "manifest.json"
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        problem = f"{path}: invalid JSON ({exc.msg} at line {exc.lineno}); rebuild with make data"
+        raise ConfigError([problem]) from None
+
+
+def target_rows(tax: Taxonomy, manifest: dict[str, Any]) -> list[tuple[str, str, int, float | None]]:
+    """(kind, label, label_order, target) for every taxonomy label, targets from the manifest config."""
+    config = manifest.get("config") or {}
+    intents, entities = config.get("intents") or {}, config.get("entity_targets") or {}
+    rows: list[tuple[str, str, int, float | None]] = [
+        ("intent", name, i, intents.get(name)) for i, name in enumerate(tax.intent_names)]
+    rows += [("entity_type", name, i, entities.get(name)) for i, name in enumerate(tax.entity_names)]
+    return rows
+
+
+def kg_rows(kg: Any) -> tuple[list[tuple[Any, ...]], list[tuple[str, str, str]]]:
+    """Flatten a synth.kg.KnowledgeGraph into kg_titles and kg_people rows."""
+    titles, people = [], []
+    for t in getattr(kg, "titles", []):
+        year = getattr(t, "year", None)
+        decade = year // 10 * 10 if isinstance(year, int) else None
+        titles.append((t.title, year, decade, getattr(t, "media_type", None), getattr(t, "language", None),
+                       list(getattr(t, "genres", []) or [])))
+        people += [(t.title, "director", d) for d in getattr(t, "directors", []) or []]
+        for member in getattr(t, "cast", []) or []:
+            # synth.kg.CastMember, or the {"actor", "character"} mapping of the KG file format
+            actor, character = ((member.get("actor"), member.get("character")) if isinstance(member, dict)
+                                else (member.actor, member.character))
+            people.append((t.title, "actor", actor))
+            if character:
+                people.append((t.title, "character", character))
+    return titles, people
+
+
+def _table(con: duckdb.DuckDBPyConnection, name: str, columns: str, rows: Iterable[tuple[Any, ...]]) -> None:
+    con.execute(f"create or replace table {name} ({columns})")
+    rows = list(rows)
+    if rows:
+        marks = ", ".join("?" * len(rows[0]))
+        con.executemany(f"insert into {name} values ({marks})", rows)
+
+
+def split_files(data_dir: Path) -> list[Path]:
+    return [data_dir / f"{s}.parquet" for s in SPLITS if (data_dir / f"{s}.parquet").is_file()]
+
+
+def connect(data_dir: Path, tax: Taxonomy, cfg: AuditConfig,
+            kg: Any | None = None) -> duckdb.DuckDBPyConnection:
+    files = split_files(data_dir)
+    if not files:
+        raise ConfigError([f"{data_dir}: no {{train,validation,test,heldout}}.parquet; build it with "
+                           f"`make data OUT={data_dir}`"])
+    con = duckdb.connect()
+    for path in sorted(MACRO_DIR.glob("*.sql")):
+        con.execute(path.read_text(encoding="utf-8"))
+    for name, value in cfg.params.items():
+        con.execute(f"create or replace macro {name}() as cast({value!r} as double)")
+    con.execute("create table records as select * from read_parquet(?, union_by_name = true)",
+                [[str(p) for p in files]])
+    for split in SPLITS:
+        con.execute(f"create view {split} as select * from records where split = '{split}'")
+    con.execute("""
+        create view entities as
+        select r.id, r.split, r.intent, u.e.type as type, u.e.value as value,
+               u.e.start as start, u.e."end" as "end"
+        from records as r cross join unnest(r.entities) as u(e)""")
+    _table(con, "targets", "kind varchar, label varchar, label_order integer, target double",
+           target_rows(tax, read_manifest(data_dir)))
+    _table(con, "type_sources", "type varchar, source varchar",
+           [(t.name, t.source) for t in tax.entity_types.values()])
+    _table(con, "seed_types", "type varchar", [(t,) for t in cfg.seed_types(tax)])
+    titles, people = kg_rows(kg) if kg is not None else ([], [])
+    _table(con, "kg_titles", "title varchar, year integer, decade integer, media_type varchar, "
+           "language varchar, genres varchar[]", titles)
+    _table(con, "kg_people", "title varchar, pool varchar, name varchar", people)
+    return con

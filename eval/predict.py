@@ -1,0 +1,270 @@
+"""Run a model over labelled records and write the long-form predictions table.
+
+Usage: python -m eval.predict --records data/default/test.jsonl --model models/smollm2-135m-instruct
+           [--adapter runs/x/adapter] [--data data/default | --zero-shot] [--mode grounded|schema|none]
+           [--batch-size 16] [--max-new-tokens 96] [--limit N] [--threads N] --out runs/x/pred/test
+
+Writes into the output folder:
+  predictions.parquet  gold and pred rows (eval.predictions contract)
+  outputs.jsonl        per id: raw text, status, n_tokens, truncated, ungrounded values dropped
+  summary.json         counts per status, values dropped, queries/s, tokens/s
+
+The user message is the bare query. The fine-tuned model gets the short system prompt it was trained
+with (the dataset manifest's `system_prompt`); a zero-shot baseline gets the long instructions rendered
+from the taxonomy (eval/prompts/zero_shot_system.jinja). Unparseable or invalid outputs are statuses,
+never crashes. Values that do not occur in the query are dropped and counted in every mode.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+import jsonschema
+
+from eval.predictions import STATUSES, long_rows, write_predictions
+from schemas import ConfigError, Taxonomy, extraction_json, extraction_schema, load_taxonomy
+
+if TYPE_CHECKING:
+    from decoding.openai_client import ClientConfig
+
+log = logging.getLogger(__name__)
+PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
+
+
+@dataclass
+class Scored:
+    pred: dict[str, Any] | None
+    status: str
+    ungrounded_dropped: int = 0
+    duplicates_dropped: int = 0
+
+
+# --- prompts -----------------------------------------------------------------------------------------
+
+def manifest_system_prompt(data_dir: str | Path) -> str:
+    """The short system prompt the fine-tuned model was trained with."""
+    path = Path(data_dir) / "manifest.json"
+    if not path.is_file():
+        raise ConfigError([f"{path}: file not found; build the dataset first (make data)"])
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    if "system_prompt" not in manifest:
+        raise ConfigError([f"{path}: key 'system_prompt' missing; rebuild the dataset with make data"])
+    return str(manifest["system_prompt"])
+
+
+def worked_example(tax: Taxonomy) -> dict[str, str]:
+    """A labelled example built from the taxonomy alone: the intent example that contains the most
+    entity-type examples, labelled with those (non-overlapping, in query order)."""
+    best: tuple[int, str, str, list[dict[str, Any]]] | None = None
+    for intent in tax.intents.values():
+        for query in intent.examples:
+            found: list[dict[str, Any]] = []
+            for et in tax.entity_types.values():
+                for ex in et.examples:
+                    m = re.search(rf"(?<!\w){re.escape(ex)}(?!\w)", query, flags=re.IGNORECASE)
+                    if m and not any(m.start() < f["end"] and f["start"] < m.end() for f in found):
+                        found.append({"type": et.name, "value": m.group(),
+                                      "start": m.start(), "end": m.end()})
+            if best is None or len(found) > best[0]:
+                best = (len(found), intent.name, query, found)
+    if best is None:
+        raise ConfigError([f"{tax.path}: no intent has examples; add some to build the zero-shot prompt"])
+    _, intent, query, found = best
+    return {"query": query, "answer": extraction_json(intent, sorted(found, key=lambda f: f["start"]))}
+
+
+def zero_shot_system_prompt(tax: Taxonomy) -> str:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(PROMPTS_DIR), undefined=jinja2.StrictUndefined,
+                             autoescape=False)
+    return env.get_template("zero_shot_system.jinja").render(
+        intents=list(tax.intents.values()), entity_types=list(tax.entity_types.values()),
+        example=worked_example(tax)).strip()
+
+
+def chat_prompt(system_prompt: str | None, query: str) -> list[dict[str, str]]:
+    # A system turn is always sent when given, even empty: training rows always carry one.
+    head = [] if system_prompt is None else [{"role": "system", "content": system_prompt}]
+    return head + [{"role": "user", "content": query}]
+
+
+# --- scoring one output ------------------------------------------------------------------------------
+
+def score_output(text: str, truncated: bool, query: str, validator: jsonschema.Validator) -> Scored:
+    """Parse, validate, and keep only entity values found in the query (case-insensitive)."""
+    try:
+        pred = json.loads(text)
+    except json.JSONDecodeError:
+        return Scored(None, "truncated" if truncated else "invalid_json")
+    if not validator.is_valid(pred):
+        return Scored(None, "schema_violation")
+    kept, seen, ungrounded, dups = [], set(), 0, 0
+    for ent in pred["entities"]:
+        key = (ent["type"], ent["value"])
+        if ent["value"].lower() not in query.lower():
+            ungrounded += 1
+        elif key in seen:
+            dups += 1  # small models repeat an entity; a repeat would count as a false positive
+        else:
+            seen.add(key)
+            kept.append({"type": ent["type"], "value": ent["value"]})
+    return Scored({"intent": pred["intent"], "entities": kept}, "ok", ungrounded, dups)
+
+
+# --- the run -----------------------------------------------------------------------------------------
+
+@dataclass
+class RawOutput:
+    text: str | None       # None when no answer came back (HTTP failure)
+    n_tokens: int
+    truncated: bool
+    error: str | None = None
+
+
+def write_outputs(records: Sequence[Mapping[str, Any]], outputs: Sequence[Any],
+                  validator: jsonschema.Validator, out: Path, summary: dict[str, Any]) -> Path:
+    """Score every output; write predictions.parquet, outputs.jsonl and summary.json into `out`."""
+    rows: list[dict[str, Any]] = []
+    stats: Counter[str] = Counter()
+    with (out / "outputs.jsonl").open("w", encoding="utf-8") as f:
+        for rec, o in zip(records, outputs, strict=True):
+            s = score_output(o.text or "", o.truncated, rec["query"], validator)
+            rows += long_rows(rec, s.pred, s.status)
+            stats[s.status] += 1
+            stats["ungrounded_dropped"] += s.ungrounded_dropped
+            stats["duplicates_dropped"] += s.duplicates_dropped
+            line = {"id": rec["id"], "text": o.text, "status": s.status, "n_tokens": o.n_tokens,
+                    "truncated": o.truncated, "ungrounded_dropped": s.ungrounded_dropped,
+                    "duplicates_dropped": s.duplicates_dropped}
+            if getattr(o, "error", None):
+                line["error"] = o.error
+            f.write(json.dumps(line, ensure_ascii=False) + "\n")
+    path = write_predictions(out / "predictions.parquet", rows)
+    seconds, n_tokens = summary.get("seconds") or 0.0, sum(o.n_tokens for o in outputs)
+    summary = {
+        **summary, "n": len(records),
+        "status": {st: stats[st] for st in STATUSES},
+        "truncated_outputs": sum(o.truncated for o in outputs),
+        "ungrounded_dropped": stats["ungrounded_dropped"], "duplicates_dropped": stats["duplicates_dropped"],
+        "queries_per_s": round(len(records) / seconds, 3) if seconds else None,
+        "tokens_per_s": round(n_tokens / seconds, 1) if seconds else None,
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    log.info("predictions: %s", json.dumps(summary))
+    return path
+
+
+def predict_records(records: Sequence[Mapping[str, Any]], model_dir: str | Path,
+                    adapter_dir: str | Path | None, system_prompt: str | None, mode: str = "grounded",
+                    batch_size: int = 16, max_new_tokens: int = 96, out_dir: str | Path = "predictions",
+                    tax: Taxonomy | None = None,
+                    *, max_value_chars: int | None = 80, max_entities: int | None = 8,
+                    dtype: str = "float32", threads: int | None = None) -> Path:
+    """Decode every record's query with a local model; returns the predictions.parquet path."""
+    from decoding.grounded import MODES, grammars_for_mode
+    from decoding.hf import generate_batch, grammar_compiler, load_model
+
+    if mode not in MODES:
+        raise ValueError(f"unknown decoding mode {mode!r}; expected one of {', '.join(MODES)}")
+    tax = tax or load_taxonomy()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    queries = [r["query"] for r in records]
+    model, tokenizer = load_model(model_dir, adapter_dir, dtype, threads)
+
+    t0 = time.perf_counter()
+    grammars = None
+    if mode != "none":
+        grammars = grammars_for_mode(grammar_compiler(model, tokenizer), mode, queries, tax,
+                                     max_value_chars=max_value_chars, max_entities=max_entities)
+    compile_s = time.perf_counter() - t0
+    gens = generate_batch(model, tokenizer, [chat_prompt(system_prompt, q) for q in queries], grammars,
+                          max_new_tokens=max_new_tokens, batch_size=batch_size, desc=f"predict ({mode})")
+    seconds = time.perf_counter() - t0
+
+    # "none" was never told the bounds, so only the unbounded contract applies to it.
+    bounds = {} if mode == "none" else {"max_value_chars": max_value_chars, "max_entities": max_entities}
+    validator = jsonschema.Draft202012Validator(extraction_schema(tax, **bounds))
+    summary = {"backend": "hf", "mode": mode, "model_dir": str(model_dir),
+               "adapter_dir": None if adapter_dir is None else str(adapter_dir), "dtype": dtype,
+               "batch_size": batch_size, "max_new_tokens": max_new_tokens, **bounds,
+               "seconds": round(seconds, 2), "grammar_compile_s": round(compile_s, 3)}
+    return write_outputs(records, gens, validator, out, summary)
+
+
+def predict_openai(records: Sequence[Mapping[str, Any]], cfg: ClientConfig, system_prompt: str | None,
+                   out_dir: str | Path, tax: Taxonomy | None = None, *, cache_dir: str | Path | None = None,
+                   max_value_chars: int | None = 80, max_entities: int | None = 8,
+                   progress: bool = True) -> Path:
+    """Score a served model (any OpenAI-compatible endpoint) the same way as a local one.
+
+    OpenAI strict mode gets the unbounded schema (the form it accepts); llama.cpp's json_object
+    schema gets the bounds, since a small model can loop inside a string there too.
+    """
+    from decoding.openai_client import ChatRequest, ResponseCache, response_format_for, run_all, summarize
+
+    tax = tax or load_taxonomy()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    bounded = cfg.response_format == "json_object_schema"
+    bounds = {"max_value_chars": max_value_chars, "max_entities": max_entities} if bounded else {}
+    schema = extraction_schema(tax, **bounds)
+    fmt = response_format_for(cfg.response_format, schema, "extraction")
+    requests = [ChatRequest(chat_prompt(system_prompt, r["query"]), temperature=0.0, response_format=fmt)
+                for r in records]
+    cache = ResponseCache.in_dir(cache_dir or cfg.cache_dir or out)
+    t0 = time.perf_counter()
+    try:
+        results = run_all(requests, cfg, cache, progress)
+    finally:
+        cache.close()
+    seconds = time.perf_counter() - t0
+    outputs = [RawOutput(r.content, r.completion_tokens, r.finish_reason == "length", r.error)
+               for r in results]
+    summary = {"backend": "openai", "mode": cfg.response_format, "model": cfg.model, "base_url": cfg.base_url,
+               **bounds, "seconds": round(seconds, 2), "usage": summarize(results, cfg)}
+    return write_outputs(records, outputs, jsonschema.Draft202012Validator(schema), out, summary)
+
+
+# --- command line ------------------------------------------------------------------------------------
+
+def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    with Path(path).open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--records", required=True, type=Path, help="e.g. data/default/test.jsonl")
+    ap.add_argument("--model", required=True, type=Path, help="base model directory")
+    ap.add_argument("--adapter", type=Path, default=None, help="LoRA adapter directory (merged at load)")
+    prompt = ap.add_mutually_exclusive_group(required=True)
+    prompt.add_argument("--data", type=Path, help="dataset folder whose manifest holds the system prompt")
+    prompt.add_argument("--zero-shot", action="store_true", help="long instructions from the taxonomy")
+    ap.add_argument("--mode", default="grounded", choices=("grounded", "schema", "none"))
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--max-new-tokens", type=int, default=96)
+    ap.add_argument("--limit", type=int, default=None, help="first N records only")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+    ap.add_argument("--out", required=True, type=Path)
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    tax = load_taxonomy()
+    system = zero_shot_system_prompt(tax) if args.zero_shot else manifest_system_prompt(args.data)
+    records = read_jsonl(args.records)[: args.limit]
+    path = predict_records(records, args.model, args.adapter, system, args.mode, args.batch_size,
+                           args.max_new_tokens, args.out, tax, threads=args.threads)
+    print(path)
+
+
+if __name__ == "__main__":
+    main()

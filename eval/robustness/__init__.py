@@ -1,0 +1,18 @@
+"""Robustness: Macro-F1 of a run on perturbed copies of a test split, and the drop from the clean copy.
+
+Usage: python -m eval.robustness [--run runs/x] --data data/x [--config eval/robustness.yml]
+                                 [--eval-config eval/config.yml] [--limit N] [--systems finetuned,baseline]
+                                 [--force]
+
+--run defaults to the newest run with an adapter (as `make eval`). Decoding uses eval/config.yml's decode
+settings and the fine-tuned system prompt, exactly as the evaluation does; scoring is eval.score (eval/sql).
+Writes into runs/x/robustness/:
+  sets/<perturbation>-<severity>.jsonl   the perturbed records (evaluation data only: never train on them)
+  <system>/<set>/                        predictions.parquet, metrics.json, tables/ (eval.score)
+  robustness.md, robustness.html, robustness.json
+"""
+
+from eval.robustness.config import DEFAULT_CONFIG, RobustnessConfig, load_robustness_config
+from eval.robustness.run import run_robustness
+
+__all__ = ["DEFAULT_CONFIG", "RobustnessConfig", "load_robustness_config", "run_robustness"]

@@ -1,0 +1,137 @@
+"""Build the perturbed sets, predict each with eval's prediction step, score each with eval.score."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from rapidfuzz.distance import Levenshtein
+
+from eval.config import EvalConfig
+from eval.perturb import Perturbation, perturb_records
+from eval.robustness.config import RobustnessConfig
+from eval.robustness.report import CLEAN, write_report
+from schemas import ConfigError, Taxonomy
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        raise ConfigError([f"{path}: file not found; build the dataset with make data"])
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def write_jsonl(path: Path, records: Sequence[Mapping[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+
+
+def load_grammar(data: Path, tax: Taxonomy) -> tuple[Any | None, str]:
+    """The grammar the dataset was generated with (manifest config.grammar.templates), for paraphrases."""
+    manifest = data / "manifest.json"
+    config = json.loads(manifest.read_text(encoding="utf-8")).get("config", {}) if manifest.is_file() else {}
+    folder = Path((config.get("grammar") or {}).get("templates") or "synth/grammar")
+    try:
+        from synth.grammar import Grammar
+
+        return Grammar.load(folder, tax), f"grammar {folder}"
+    except (ImportError, ConfigError) as exc:
+        return None, f"no grammar ({str(exc).splitlines()[0]}): paraphrase sets keep the clean text"
+
+
+def edit_stats(records: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    """Share of queries changed and mean character edits (Levenshtein) from the clean query."""
+    dists = [Levenshtein.distance(r["meta"].get("original_query", r["query"]), r["query"]) for r in records]
+    return {"changed": round(sum(d > 0 for d in dists) / max(len(dists), 1), 4),
+            "mean_edits": round(sum(dists) / max(len(dists), 1), 2)}
+
+
+def build_sets(clean: list[dict[str, Any]], cfg: RobustnessConfig, grammar: Any) -> dict[str, list[dict]]:
+    sets = {CLEAN: clean}
+    for p in cfg.perturbations:
+        sets[p.key] = perturb_records(clean, p, cfg.seed, grammar)
+    return sets
+
+
+# ---- predict and score ----------------------------------------------------------------------------
+
+def predict_set(system: str, records: list[dict[str, Any]], out: Path, ecfg: EvalConfig,
+                inputs: dict[str, Any], baseline: Any, tax: Taxonomy, force: bool) -> Path:
+    """eval's prediction step, reused only when ids, query texts and model inputs are all unchanged."""
+    from eval.__main__ import predict, stamp_for
+
+    texts = hashlib.sha256("\n".join(f"{r['id']}\t{r['query']}" for r in records).encode()).hexdigest()
+    stamp = {**stamp_for(system, records, ecfg, inputs), "queries_sha256": texts}
+    stamp_path = out / "robustness_inputs.json"
+    fresh = not (stamp_path.is_file() and json.loads(stamp_path.read_text()) == stamp)
+    path = predict(system, records, out, ecfg, inputs, baseline, tax, force or fresh)
+    stamp_path.write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def system_inputs(system: str, run: Path, data: Path, ecfg: EvalConfig, tax: Taxonomy) -> tuple[dict, Any]:
+    from eval.__main__ import model_inputs, read_run_card
+
+    if system == "baseline":
+        from eval.baselines import Baseline
+
+        return {}, Baseline(tax, ecfg.baseline).fit(read_jsonl(data / "train.jsonl"))
+    return model_inputs(system, run, read_run_card(run), data, tax), None
+
+
+def metrics_row(system: str, key: str, p: Perturbation | None, records: list[dict[str, Any]],
+                m: dict[str, Any]) -> dict[str, Any]:
+    return {"system": system, "set": key, "perturbation": p.name if p else CLEAN,
+            "severity": p.severity if p else "", "n": m["n_queries"],
+            **(edit_stats(records) if p else {"changed": 0.0, "mean_edits": 0.0}),
+            "intent_macro_f1": m["intent"]["macro_avg"]["f1"],
+            "entity_macro_f1": m["entities"]["macro_avg"]["f1"], "exact_match": m["exact_match"]}
+
+
+def add_drops(rows: list[dict[str, Any]]) -> None:
+    """Clean minus perturbed Macro-F1, per system (positive = the perturbation hurts)."""
+    for r in rows:
+        base = next(c for c in rows if c["system"] == r["system"] and c["set"] == CLEAN)
+        r["intent_drop"] = round(base["intent_macro_f1"] - r["intent_macro_f1"], 4)
+        r["entity_drop"] = round(base["entity_macro_f1"] - r["entity_macro_f1"], 4)
+
+
+def run_robustness(run: Path, data: Path, cfg: RobustnessConfig, ecfg: EvalConfig, tax: Taxonomy,
+                   force: bool = False) -> dict[str, Any]:
+    from eval.__main__ import load_split
+    from eval.score import score_predictions
+
+    out = run / "robustness"
+    split_file = data / f"{cfg.split}.jsonl"
+    if not split_file.is_file():
+        raise ConfigError([f"{split_file}: file not found; build the dataset with make data"])
+    # eval's own seeded subset: with the same seed and limit, the clean set is the one `make eval` scored
+    clean, _ = load_split(data, cfg.split, cfg.limit, cfg.seed)
+    grammar, grammar_note = load_grammar(data, tax)
+    sets = build_sets(clean, cfg, grammar)
+    for key, records in sets.items():
+        if key != CLEAN:
+            write_jsonl(out / "sets" / f"{key}.jsonl", records)
+    rows = []
+    for system in cfg.systems:
+        inputs, baseline = system_inputs(system, run, data, ecfg, tax)
+        for key, records in sets.items():
+            print(f"robustness {system} / {key}: {len(records)} queries", file=sys.stderr)
+            set_dir = out / system / key
+            path = predict_set(system, records, set_dir, ecfg, inputs, baseline, tax, force)
+            m = score_predictions(path, set_dir, tax, {r["id"]: r["query"] for r in records},
+                                  {"system": system, "set": key, "split": cfg.split})
+            p = next((p for p in cfg.perturbations if p.key == key), None)
+            rows.append(metrics_row(system, key, p, records, m))
+    add_drops(rows)
+    examples = {k: [(r["meta"]["original_query"], r["query"]) for r in v if r["meta"]["perturbed"]][:3]
+                for k, v in sets.items() if k != CLEAN}
+    result = {"run": str(run), "data": str(data), "split": cfg.split, "n": len(clean), "seed": cfg.seed,
+              "limit": cfg.limit, "config": cfg.path, "grammar": grammar_note, "rows": rows,
+              "examples": examples}
+    write_report(result, out, tax, ecfg.report.dpi)
+    return result

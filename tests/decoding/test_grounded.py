@@ -1,0 +1,140 @@
+"""Grounded grammars: every string the grammar accepts is a valid, compact extraction whose values are
+spans of the query; gold-style spans (trailing punctuation dropped) are reachable."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+
+import jsonschema
+import pytest
+import xgrammar as xgr
+
+from decoding.grounded import (
+    grammars_for_mode,
+    grounded_ebnf,
+    lead_forms,
+    single_forms,
+    split_words,
+    tail_forms,
+)
+from schemas import extraction_json, extraction_schema, load_taxonomy
+
+TAX = load_taxonomy()
+# Acceptance is decided on bytes, so a tiny vocabulary is enough to run the real matcher.
+COMPILER = xgr.GrammarCompiler(xgr.TokenizerInfo(["a", "b", "</s>"], stop_token_ids=[2]))
+
+
+def accepts(ebnf: str, text: str) -> bool:
+    matcher = xgr.GrammarMatcher(COMPILER.compile_grammar(ebnf))
+    return matcher.accept_string(text) and matcher.is_completed()
+
+
+def extraction(value: str, intent: str | None = None, etype: str | None = None) -> str:
+    return extraction_json(intent or TAX.intent_names[0], [{"type": etype or TAX.entity_names[0], "value": value}])
+
+
+def test_word_forms_drop_edge_punctuation_and_possessives() -> None:
+    assert tail_forms("world.") == ["world.", "world"]
+    assert lead_forms('"Dune') == ['"Dune', "Dune"]
+    assert "Nolan" in tail_forms("Nolan's") and "Nolan" in tail_forms("Nolan\u2019s,")
+    forms = single_forms('("Amélie"),')
+    assert {'("Amélie"),', '"Amélie"', "Amélie"} <= set(forms) and len(forms) == 12
+    assert single_forms("-") == [] and lead_forms("&") == []
+    assert [w.text for w in split_words("  a\tb  c ")] == ["a", "b", "c"]
+
+
+def test_gold_span_without_trailing_punctuation_is_reachable() -> None:
+    query = "Looking for a fantasy movie featuring dire wolves, set in a harsh frozen world."
+    ebnf = grounded_ebnf(query, TAX)
+    for value in ("a harsh frozen world", "dire wolves", "fantasy", "world.", "wolves, set"):
+        assert accepts(ebnf, extraction(value)), value
+    for value in ("a frozen world", "harsh world", "fantasy film", "Fantasy", "antasy", "dire wolves set"):
+        assert not accepts(ebnf, extraction(value)), value
+
+
+def test_every_span_is_accepted_exactly_in_the_compact_form() -> None:
+    query = 'is "Amélie" on Netflix, or Nolan\'s  Tenet?'
+    ebnf = grounded_ebnf(query, TAX, max_entities=2)
+    words = [w.text for w in split_words(query)]
+    for i in range(len(words)):
+        for j in range(i, len(words)):
+            span = query[split_words(query)[i].start:split_words(query)[j].end]
+            assert accepts(ebnf, extraction(span)), span
+            # Spaced JSON (json.dumps default) is not the learned format and is refused.
+            spaced = json.dumps(json.loads(extraction(span)), ensure_ascii=False)
+            assert not accepts(ebnf, spaced), spaced
+    assert accepts(ebnf, extraction("Amélie")) and accepts(ebnf, extraction('"Amélie"'))
+    assert accepts(ebnf, extraction("Nolan")) and accepts(ebnf, extraction("Tenet"))
+    assert not accepts(ebnf, extraction("Nolan's Tenet"))  # the query has two spaces there
+    assert not accepts(ebnf, extraction("Amelie"))
+    assert not accepts(ebnf, extraction("Amélie", intent="not_an_intent"))
+
+
+def test_quotes_backslashes_and_control_characters_are_json_escaped() -> None:
+    query = 'play "C:\\Films\\Heat"\tnow'
+    ebnf = grounded_ebnf(query, TAX)
+    for value in ('"C:\\Films\\Heat"', "C:\\Films\\Heat", '"C:\\Films\\Heat"\tnow'):
+        text = extraction(value)
+        assert accepts(ebnf, text), text
+        assert json.loads(text)["entities"][0]["value"] in query
+
+
+def test_entity_count_and_value_length_bounds() -> None:
+    query = "a tense heist thriller from the 90s on Netflix"
+    ebnf = grounded_ebnf(query, TAX, max_value_chars=12, max_entities=2)
+    ents = [{"type": TAX.entity_names[0], "value": v} for v in ("tense", "the 90s", "Netflix")]
+    assert accepts(ebnf, extraction_json(TAX.intent_names[0], ents[:2]))
+    assert not accepts(ebnf, extraction_json(TAX.intent_names[0], ents))
+    assert accepts(ebnf, extraction("tense heist"))  # 11 chars
+    assert not accepts(ebnf, extraction("tense heist thriller"))  # 20 chars > 12
+    none_allowed = grounded_ebnf(query, TAX, max_entities=0)
+    assert accepts(none_allowed, extraction_json(TAX.intent_names[-1], []))
+    assert not accepts(none_allowed, extraction("tense"))
+
+
+def test_accepted_outputs_validate_against_the_extraction_schema() -> None:
+    query = "who directed Parasite (2019)?"
+    bounds = {"max_value_chars": 20, "max_entities": 3}
+    ebnf = grounded_ebnf(query, TAX, **bounds)
+    validator = jsonschema.Draft202012Validator(extraction_schema(TAX, **bounds))
+    words = split_words(query)
+    checked = 0
+    for intent in TAX.intent_names:
+        for i, first in enumerate(words):
+            for last in words[i:]:
+                value = query[first.start:last.end]
+                text = extraction(value, intent=intent, etype=TAX.entity_names[-1])
+                if accepts(ebnf, text):
+                    assert validator.is_valid(json.loads(text)), text
+                    checked += 1
+    assert checked >= len(TAX.intent_names) * 5
+
+
+def test_modes_give_none_one_shared_or_one_grammar_per_query() -> None:
+    queries = ["who directed Parasite", "play Inception"]
+    bounds = {"max_value_chars": 40, "max_entities": 4}
+    assert grammars_for_mode(COMPILER, "none", queries, TAX, **bounds) is None
+    assert isinstance(grammars_for_mode(COMPILER, "schema", queries, TAX, **bounds), xgr.CompiledGrammar)
+    per_query = grammars_for_mode(COMPILER, "grounded", queries, TAX, **bounds)
+    assert isinstance(per_query, list) and len(per_query) == 2
+    with pytest.raises(ValueError, match="unknown decoding mode 'groundd'"):
+        grammars_for_mode(COMPILER, "groundd", queries, TAX, **bounds)
+
+
+def test_compile_time_per_query_with_the_real_tokenizer() -> None:
+    from transformers import AutoTokenizer
+
+    from decoding.smollm2 import DEFAULT_DIR
+
+    tok = AutoTokenizer.from_pretrained(DEFAULT_DIR)
+    compiler = xgr.GrammarCompiler(xgr.TokenizerInfo.from_huggingface(tok, vocab_size=49152, stop_token_ids=[2]))
+    base = "looking for a dark {} thriller with a twist ending set in 1920s Paris, maybe on Netflix or Hulu?"
+    times = []
+    for k in range(10):
+        t0 = time.perf_counter()
+        compiler.compile_grammar(grounded_ebnf(base.format(k), TAX, max_value_chars=80, max_entities=8))
+        times.append(time.perf_counter() - t0)
+    # Measured ~3 ms on 2 cores; the bound leaves room for a busy machine.
+    assert statistics.median(times) < 0.25, times

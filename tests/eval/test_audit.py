@@ -1,0 +1,433 @@
+"""The dataset audit: one given/expect fixture per SQL file, then the CLI on unbalanced and leaky datasets."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import yaml
+
+from eval.audit.__main__ import main as audit_main
+from eval.audit.config import DEFAULT_CONFIG, load_audit_config
+from eval.audit.db import connect
+from eval.audit.run import run_audit
+from eval.audit.sqlfiles import SQL_DIR, parse_header, run_file
+from schemas import ConfigError, load_taxonomy
+from synth.kg import CastMember, TitleFacts
+from synth.writer import write_dataset
+
+TAX = load_taxonomy()
+
+
+def rec(rid: str, split: str, intent: str, query: str, ents=(), tpl: str = "t1", seed: str | None = None) -> dict:
+    """A record with spans found in the query: ents = [(type, value), ...], each value occurring once."""
+    spans = []
+    for etype, value in ents:
+        start = query.index(value)
+        spans.append({"type": etype, "value": value, "start": start, "end": start + len(value)})
+    return {"id": rid, "query": query, "intent": intent, "entities": spans, "split": split,
+            "meta": {"template_id": tpl, "backend": "grammar", "seed_title": seed}}
+
+
+def dataset(path: Path, records: list[dict], intents: dict | None = None, entity_targets: dict | None = None) -> Path:
+    config = {"intents": intents or {}, "entity_targets": entity_targets or {}}
+    write_dataset(path, records, "sys", {"name": path.name, "seed": 1, "config": config})
+    return path
+
+
+def title(name: str, year: int, media: str, language: str, genres: list[str], directors=(), cast=()) -> TitleFacts:
+    return TitleFacts(title=name, year=year, media_type=media, language=language, genres=tuple(genres),
+                      directors=tuple(directors), cast=tuple(CastMember(a, c) for a, c in cast))
+
+
+def run_one(tmp_path: Path, name: str, records: list[dict], *, intents=None, entity_targets=None, kg=None,
+            params: dict | None = None, threshold: float | None = None) -> list[dict[str, Any]]:
+    """Run one audit SQL file over `records`; its rows as dicts."""
+    cfg = load_audit_config()
+    cfg.params.update(params or {})
+    con = connect(dataset(tmp_path / "ds", records, intents, entity_targets), TAX, cfg, kg)
+    f = parse_header(SQL_DIR / f"{name}.sql")
+    if threshold is not None:
+        f.threshold = threshold
+    result = run_file(con, f)
+    assert result.error is None, result.error
+    return result.records()
+
+
+def assert_rows(got: list[dict], expect: list[dict]) -> None:
+    """Same number of rows, in order; each expected key equal (floats to the 3 decimals the SQL rounds to)."""
+    assert len(got) == len(expect), f"{len(got)} rows: {got}"
+    for g, e in zip(got, expect, strict=True):
+        for key, value in e.items():
+            if isinstance(value, float):
+                assert g[key] == pytest.approx(value, abs=1e-3), (key, g)
+            else:
+                assert g[key] == value, (key, g)
+
+
+# ---- one given/expect case per SQL file ---------------------------------------------------------------
+
+BALANCE = [rec("a", "train", "recommend", "any horror", [("genre", "horror"), ("genre", "any")]),
+           rec("b", "train", "recommend", "some comedy", [("genre", "comedy")]),
+           rec("c", "test", "recommend", "something good"),
+           rec("d", "train", "play", "play Up with Ed Asner", [("title", "Up"), ("actor", "Ed Asner")])]
+INTENT_TARGETS = {"recommend": 0.5, "play": 0.5, "find_title": 0.1}
+
+
+def case_balance_intent_vs_target(tmp_path):
+    got = run_one(tmp_path, "balance_intent_vs_target", BALANCE, intents=INTENT_TARGETS)
+    expect = {"recommend": {"n_records": 3, "share": 0.75, "target": 0.5, "ratio": 1.5},
+              "play": {"n_records": 1, "share": 0.25, "target": 0.5, "ratio": 0.5},
+              "find_title": {"n_records": 0, "share": 0.0, "target": 0.1, "ratio": 0.0}}
+    blank = {"n_records": 0, "share": 0.0, "target": None, "ratio": None}
+    assert_rows(got, [{"label": i, **expect.get(i, blank)} for i in TAX.intent_names])
+
+
+def case_balance_entity_type_vs_target(tmp_path):
+    got = run_one(tmp_path, "balance_entity_type_vs_target", BALANCE, entity_targets={"genre": 0.5, "actor": 0.5})
+    expect = {"genre": {"n_records": 2, "mentions": 3, "share": 0.5, "target": 0.5, "ratio": 1.0},
+              "actor": {"n_records": 1, "mentions": 1, "share": 0.25, "target": 0.5, "ratio": 0.5},
+              "title": {"n_records": 1, "mentions": 1, "share": 0.25, "target": None, "ratio": None}}
+    blank = {"n_records": 0, "mentions": 0, "share": 0.0, "target": None}
+    assert_rows(got, [{"label": t, **expect.get(t, blank)} for t in TAX.entity_names])
+
+
+def case_check_intent_below_target(tmp_path):
+    got = run_one(tmp_path, "check_intent_below_target", BALANCE, intents=INTENT_TARGETS)
+    # recommend is above target; an intent without a target is never checked
+    assert_rows(got, [{"label": "find_title", "n_records": 0}, {"label": "play", "ratio": 0.5}])
+
+
+def case_check_entity_type_below_target(tmp_path):
+    got = run_one(tmp_path, "check_entity_type_below_target", BALANCE,
+                  entity_targets={"genre": 0.5, "actor": 0.5, "mood": 0.1})
+    assert_rows(got, [{"label": "actor", "share": 0.25}, {"label": "mood", "n_records": 0}])  # genre: on target
+
+
+VALUES = [rec("a", "train", "recommend", "Horror or comedy", [("genre", "Horror"), ("genre", "comedy")]),
+          rec("b", "train", "recommend", "horror please", [("genre", "horror")]),
+          rec("c", "test", "recommend", "the horror!", [("genre", "horror!")]),
+          rec("d", "test", "recommend", "drama on Netflix", [("genre", "drama"), ("platform", "Netflix")]),
+          rec("e", "test", "recommend", "more horror", [("genre", "horror")])]
+
+
+def case_values_top_per_type(tmp_path):
+    got = run_one(tmp_path, "values_top_per_type", VALUES, params={"top_values": 2})
+    assert_rows(got, [
+        {"type": "genre", "value_rank": 1, "value": "horror", "mentions": 4, "share": 4 / 6},  # 3 spellings, one value
+        {"type": "genre", "value_rank": 2, "value": "comedy", "mentions": 1, "share": 1 / 6},
+        {"type": "platform", "value_rank": 1, "value": "Netflix", "mentions": 1, "share": 1.0}])
+
+
+def case_values_long_tail(tmp_path):
+    got = run_one(tmp_path, "values_long_tail", VALUES, params={"top_values": 1})
+    assert_rows(got, [
+        {"type": "genre", "mentions": 6, "distinct_values": 3, "top1_share": 4 / 6, "top_share": 4 / 6,
+         "long_tail_share": 2 / 6, "singleton_value_share": 2 / 3},
+        {"type": "platform", "mentions": 1, "distinct_values": 1, "long_tail_share": 0.0}])
+
+
+LENGTHS = [rec("a", "train", "recommend", "two  words"), rec("b", "train", "recommend", " four words in here "),
+           rec("c", "test", "recommend", "three words here")]
+
+
+def case_length_summary(tmp_path):
+    got = run_one(tmp_path, "length_summary", LENGTHS)
+    assert_rows(got, [
+        {"split": "test", "n_records": 1, "tokens_min": 3, "tokens_max": 3},
+        {"split": "train", "n_records": 2, "tokens_min": 2, "tokens_median": 3.0, "tokens_mean": 3.0, "tokens_max": 4},
+        {"split": "all", "n_records": 3, "tokens_min": 2, "tokens_median": 3.0, "tokens_max": 4}])
+
+
+def case_length_histogram(tmp_path):
+    got = run_one(tmp_path, "length_histogram", LENGTHS)
+    assert_rows(got, [{"split": "test", "n_tokens": 3, "n_records": 1},
+                      {"split": "train", "n_tokens": 2, "n_records": 1},
+                      {"split": "train", "n_tokens": 4, "n_records": 1}])
+
+
+def case_diversity_distinct_ngrams(tmp_path):
+    got = run_one(tmp_path, "diversity_distinct_ngrams",
+                  [rec("a", "train", "recommend", "A, b a!"), rec("b", "train", "recommend", "a b")])
+    # unigrams a b a a b: 2 of 5; bigrams "a b" "b a" "a b": 2 of 3; trigram "a b a": 1 of 1
+    per_n = [{"n": 1, "n_ngrams": 5, "distinct_ngrams": 2, "distinct_ratio": 0.4},
+             {"n": 2, "n_ngrams": 3, "distinct_ngrams": 2},
+             {"n": 3, "n_ngrams": 1, "distinct_ratio": 1.0}]
+    assert_rows(got, [{"split": "train", **r} for r in per_n] + [{"split": "all", **r} for r in per_n])
+
+
+CONCENTRATION = ([rec(f"r{i}", "train", "recommend", f"q{i}", tpl="rec1") for i in range(8)]
+                 + [rec("r8", "train", "recommend", "q8", tpl="rec2"), rec("r9", "train", "recommend", "q9", tpl="rec3"),
+                    rec("p0", "train", "play", "p0", tpl="play1"), rec("p1", "train", "play", "p1", tpl="play2")])
+
+
+def case_diversity_template_concentration(tmp_path):
+    got = run_one(tmp_path, "diversity_template_concentration", CONCENTRATION)
+    assert_rows(got, [{"scope": "play", "n_templates": 2, "top_templates": 1, "n_records": 2, "top_share": 0.5},
+                      {"scope": "recommend", "n_templates": 3, "top_templates": 1, "top_share": 0.8},
+                      {"scope": "all", "n_templates": 5, "top_templates": 1, "n_records": 12, "top_share": 8 / 12}])
+
+
+def case_check_template_concentration(tmp_path):
+    got = run_one(tmp_path, "check_template_concentration", CONCENTRATION)
+    assert_rows(got, [{"scope": "recommend", "top_share": 0.8}, {"scope": "all"}])  # play at 0.5 is not above
+
+
+def case_check_exact_duplicates(tmp_path):
+    got = run_one(tmp_path, "check_exact_duplicates", [
+        rec("a", "train", "play", "play Up", [("title", "Up")]), rec("b", "test", "play", "play Up", [("title", "Up")]),
+        rec("c", "train", "recommend", "play Up"), rec("d", "train", "play", "play Cars", [("title", "Cars")])])
+    assert_rows(got, [{"query": "play Up", "n_records": 3, "n_labelings": 2, "splits": "test,train", "first_id": "a"}])
+
+
+def case_check_near_duplicates(tmp_path):
+    got = run_one(tmp_path, "check_near_duplicates", [
+        rec("a", "train", "recommend", "any fantasy movies please", [("genre", "fantasy")]),
+        rec("b", "train", "recommend", "any fantasy movie please", [("genre", "fantasy")]),
+        rec("c", "train", "recommend", "ANY FANTASY MOVIES PLEASE", [("genre", "FANTASY")]),  # same text: exact, not near
+        rec("d", "train", "recommend", "fantasy films for tonight", [("genre", "fantasy")]),
+        rec("e", "train", "recommend", "any horror movies please", [("genre", "horror")])])  # other values
+    assert_rows(got, [{"id_a": "a", "id_b": "b", "similarity": 1 - 1 / 25},
+                      {"id_a": "b", "id_b": "c", "similarity": 1 - 1 / 25}])
+
+
+def case_check_leakage_exact_query(tmp_path):
+    got = run_one(tmp_path, "check_leakage_exact_query", [
+        rec("a", "train", "play", "play Up", [("title", "Up")]), rec("b", "test", "play", "play Up", [("title", "Up")]),
+        rec("c", "test", "play", "play Cars", [("title", "Cars")]),
+        rec("d", "heldout", "play", "play Up ", [("title", "Up")]),
+        rec("e", "validation", "play", "play Up", [("title", "Up")])])  # validation is not checked
+    assert_rows(got, [{"split": "heldout", "id": "d", "split_leaked_share": 1.0},
+                      {"split": "test", "id": "b", "query": "play Up", "split_leaked_share": 0.5}])
+
+
+def case_check_leakage_normalized_query(tmp_path):
+    got = run_one(tmp_path, "check_leakage_normalized_query", [
+        rec("a", "train", "play", "Play Up!", [("title", "Up")]),
+        rec("b", "test", "play", "play  up", [("title", "up")]),
+        rec("c", "test", "play", "play Cars", [("title", "Cars")])])
+    assert_rows(got, [{"split": "test", "id": "b", "train_query": "Play Up!", "split_leaked_share": 0.5}])
+
+
+def case_check_leakage_heldout_seeds(tmp_path):
+    got = run_one(tmp_path, "check_leakage_heldout_seeds", [
+        rec("a", "train", "play", "play Up with Ed Asner", [("title", "Up"), ("actor", "Ed Asner")], seed="Up"),
+        rec("b", "train", "recommend", "some horror", [("genre", "horror")]),
+        rec("h1", "heldout", "play", "play up", [("title", "up")], seed="Up"),
+        rec("h2", "heldout", "recommend", "horror with Meryl Streep", [("genre", "horror"), ("actor", "Meryl Streep")]),
+        rec("h3", "heldout", "recommend", "films with ed asner", [("actor", "ed asner")])])
+    # genre is not a seed type: sharing 'horror' is fine
+    assert_rows(got, [{"kind": "seed_title", "type": None, "value": "Up", "heldout_records": 1},
+                      {"kind": "value", "type": "actor", "value": "ed asner", "heldout_records": 1},
+                      {"kind": "value", "type": "title", "value": "up", "heldout_records": 1,
+                       "heldout_leaked_share": 2 / 3}])
+
+
+def case_check_leakage_heldout_templates(tmp_path):
+    got = run_one(tmp_path, "check_leakage_heldout_templates", [
+        rec("a", "train", "play", "q1", tpl="t1"), rec("b", "train", "play", "q2", tpl="t2"),
+        rec("c", "heldout", "play", "q3", tpl="t1"), rec("d", "heldout", "play", "q4", tpl="t1"),
+        rec("e", "heldout", "play", "q5", tpl="t9")])
+    assert_rows(got, [{"template_id": "t1", "heldout_records": 2, "heldout_leaked_share": 2 / 3}])
+
+
+COOC = [rec("a", "train", "recommend", "dark horror from 1999", [("genre", "horror"), ("mood", "dark"), ("year", "1999")]),
+        rec("b", "train", "recommend", "dark comedy", [("genre", "comedy"), ("mood", "dark")]),
+        rec("c", "train", "recommend", "some drama", [("genre", "drama")]),
+        rec("d", "test", "play", "play Up", [("title", "Up")])]
+
+
+def case_cooccurrence_intent_entity_type(tmp_path):
+    got = run_one(tmp_path, "cooccurrence_intent_entity_type", COOC)
+    assert len(got) == len(TAX.intent_names) * len(TAX.entity_names)
+    nonzero = [r for r in got if r["n_records"]]
+    assert_rows(nonzero, [{"intent": "recommend", "type": "genre", "n_records": 3, "share_of_intent": 1.0},
+                          {"intent": "recommend", "type": "mood", "n_records": 2, "share_of_intent": 2 / 3},
+                          {"intent": "recommend", "type": "year", "n_records": 1, "share_of_intent": 1 / 3},
+                          {"intent": "play", "type": "title", "n_records": 1, "share_of_intent": 1.0}])
+    assert next(r for r in got if r["intent"] == "find_title")["share_of_intent"] is None  # no records
+
+
+def case_cooccurrence_entity_type_pairs(tmp_path):
+    got = run_one(tmp_path, "cooccurrence_entity_type_pairs", COOC)
+    # P(genre)=3/4, P(mood)=2/4, P(year)=1/4
+    assert_rows(got, [{"type_a": "genre", "type_b": "mood", "n_records": 2, "share": 0.5, "lift": 0.5 / (0.75 * 0.5)},
+                      {"type_a": "genre", "type_b": "year", "n_records": 1, "lift": 0.25 / (0.75 * 0.25)},
+                      {"type_a": "mood", "type_b": "year", "n_records": 1, "lift": 0.25 / (0.5 * 0.25)}])
+
+
+KG = SimpleNamespace(titles=[
+    title("Alpha", 1994, "movie", "English", ["drama", "crime"], ["Dee Rector"], [("Tom Hanks", "Joe")]),
+    title("Beta", 1999, "series", "English", ["drama"]),
+    title("Gamma", 2001, "movie", "Korean", ["thriller"])])
+KG_RECORDS = [rec("a", "train", "title_info", "who is in Alpha", [("title", "Alpha")], seed="Alpha"),
+              rec("b", "train", "recommend", "a Drama like the ones with tom hanks",
+                  [("genre", "Drama"), ("actor", "tom hanks")], seed="Alpha"),
+              rec("c", "test", "recommend", "korean thrillers", [("language", "korean")], seed="Gamma"),
+              rec("d", "test", "out_of_scope", "what's the weather")]
+
+
+def case_representativeness_classes(tmp_path):
+    got = {(r["facet"], r["class"]): r for r in run_one(tmp_path, "representativeness_classes", KG_RECORDS, kg=KG)}
+    assert len(got) == 3 + 2 + 2 + 2  # genres, languages, decades, media types
+    assert_rows([got[("genre", "drama")]], [{"kg_titles": 2, "kg_share": 2 / 3, "seeded_records": 2,
+                                             "data_share": 2 / 3, "mentions": 1}])
+    assert_rows([got[("language", "Korean")]], [{"kg_titles": 1, "seeded_records": 1, "data_share": 1 / 3,
+                                                 "mentions": 1}])
+    assert_rows([got[("decade", "1990s")]], [{"kg_titles": 2, "seeded_records": 2, "mentions": None}])
+    assert_rows([got[("media_type", "series")]], [{"kg_share": 1 / 3, "seeded_records": 0, "data_share": 0.0}])
+
+
+def case_check_underrepresented_classes(tmp_path):
+    got = run_one(tmp_path, "check_underrepresented_classes", KG_RECORDS, kg=KG, threshold=0.5)
+    assert_rows(got, [{"facet": "decade", "class": "2000s", "below": "both"},
+                      {"facet": "genre", "class": "crime", "kg_share": 1 / 3, "data_share": 2 / 3, "below": "kg"},
+                      {"facet": "genre", "class": "thriller", "below": "both"},
+                      {"facet": "language", "class": "Korean", "below": "both"},
+                      {"facet": "media_type", "class": "series", "below": "both"}])
+
+
+def case_representativeness_item_appearances(tmp_path):
+    got = run_one(tmp_path, "representativeness_item_appearances", KG_RECORDS, kg=KG)
+    assert_rows(got, [{"pool": "title", "item": "Alpha", "n_records": 2},  # seeded twice, named once
+                      {"pool": "actor", "item": "Tom Hanks", "n_records": 1},
+                      {"pool": "title", "item": "Gamma", "n_records": 1},
+                      {"pool": "character", "item": "Joe", "n_records": 0},
+                      {"pool": "director", "item": "Dee Rector", "n_records": 0},
+                      {"pool": "title", "item": "Beta", "n_records": 0}])
+
+
+def case_representativeness_appearance_summary(tmp_path):
+    got = run_one(tmp_path, "representativeness_appearance_summary", KG_RECORDS, kg=KG)
+    assert_rows(got, [
+        {"pool": "actor", "kg_items": 1, "items_in_data": 1, "never_seen_share": 0.0, "records_max": 1},
+        {"pool": "character", "kg_items": 1, "items_in_data": 0, "never_seen_share": 1.0},
+        {"pool": "director", "kg_items": 1, "items_in_data": 0},
+        {"pool": "title", "kg_items": 3, "items_in_data": 2, "never_seen_share": 1 / 3, "records_min": 0,
+         "records_median": 1.0, "records_mean": 1.0, "records_max": 2}])
+
+
+CASES = {name[len("case_"):]: fn for name, fn in dict(globals()).items() if name.startswith("case_")}
+
+
+def test_every_sql_file_has_a_fixture_case():
+    files = sorted(p.stem for p in SQL_DIR.glob("*.sql"))
+    assert len(files) == 23
+    assert sorted(CASES) == files
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_sql_file(name, tmp_path):
+    CASES[name](tmp_path)
+
+
+def test_checks_pass_with_zero_rows_on_a_clean_dataset(tmp_path):
+    clean = [rec("a", "train", "play", "play Up", [("title", "Up")], tpl="p1", seed="Up"),
+             rec("b", "train", "play", "start Cars now", [("title", "Cars")], tpl="p2", seed="Cars"),
+             rec("c", "test", "play", "put on Heat", [("title", "Heat")], tpl="p3", seed="Heat"),
+             rec("d", "heldout", "play", "I want to watch Ran", [("title", "Ran")], tpl="p4", seed="Ran")]
+    for name in ("check_exact_duplicates", "check_near_duplicates", "check_leakage_exact_query",
+                 "check_leakage_normalized_query", "check_leakage_heldout_seeds", "check_leakage_heldout_templates",
+                 "check_intent_below_target"):
+        assert run_one(tmp_path / name, name, clean, intents={"play": 1.0}) == [], name
+
+
+# ---- the whole audit: CLI, report files, drop-in SQL ----------------------------------------------------
+
+def unbalanced_leaky(path: Path) -> Path:
+    """30 records: recommend far above its target, play far below; one test query copied from train and
+    a heldout record on a title that seeds train."""
+    recs = [rec(f"r{i:02d}", "train", "recommend", f"any good horror film number {i}", [("genre", "horror")],
+                tpl=f"rec{i % 5}") for i in range(27)]
+    recs += [rec("p1", "train", "play", "play Inception", [("title", "Inception")], tpl="play1", seed="Inception"),
+             rec("p2", "test", "play", "play Inception", [("title", "Inception")], tpl="play1", seed="Inception"),
+             rec("h1", "heldout", "play", "put on Inception tonight", [("title", "Inception")], tpl="play9",
+                 seed="Inception")]
+    return dataset(path, recs, intents={"recommend": 0.5, "play": 0.5})
+
+
+def test_cli_flags_unbalanced_and_leaky_dataset(tmp_path, capsys):
+    data = unbalanced_leaky(tmp_path / "ds")
+    assert audit_main(["--data", str(data), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    warnings = {line.split()[2] for line in err.splitlines() if line.startswith("WARNING check ")}
+    assert {"check_intent_below_target", "check_leakage_exact_query", "check_leakage_normalized_query",
+            "check_leakage_heldout_seeds", "check_exact_duplicates"} <= warnings
+    assert "check_entity_type_below_target" not in warnings  # no entity targets given
+    below = next(line for line in err.splitlines() if "check_intent_below_target" in line)
+    assert "label=play" in below and "ratio=0.2" in below  # 3/30 = 0.1 against 0.5
+    report = json.loads((data / "audit" / "audit.json").read_text())
+    assert report["checks"]["check_leakage_heldout_seeds"]["status"] == "fail"
+    assert report["checks"]["check_leakage_heldout_templates"]["status"] == "pass"
+    assert audit_main(["--data", str(data), "--quiet", "--strict"]) == 1
+
+
+def test_report_is_self_contained_and_lists_every_file(tmp_path):
+    data = unbalanced_leaky(tmp_path / "ds")
+    audit = run_audit(data, tmp_path / "out", progress=False)
+    html = (tmp_path / "out" / "audit.html").read_text()
+    md = (tmp_path / "out" / "audit.md").read_text()
+    assert "<style>" in html and "data:image/png;base64," in html
+    assert "<link" not in html and 'src="http' not in html and "<script" not in html
+    for r in audit.results:
+        assert f"{r.file.name}.sql" in md and f"{r.file.name}.sql" in html
+    assert (tmp_path / "out" / "plots" / "balance_intent_vs_target.png").stat().st_size > 1000
+    assert md.index("## Balance") < md.index("## Leakage")  # config.yml's section order
+
+
+def test_a_dropped_in_sql_file_joins_the_report(tmp_path, capsys):
+    sql = shutil.copytree(SQL_DIR, tmp_path / "sql")
+    (sql / "check_short_queries.sql").write_text(
+        "-- section: length\n-- check: severity=error threshold=3\n-- Queries with fewer than threshold tokens.\n"
+        "with source as (select * from records),\n\nfinal as (\n    select src.id, src.query\n    from source as src\n"
+        "    where len(string_split(src.query, ' ')) < threshold()\n    order by src.id\n)\n\nselect * from final\n")
+    (sql / "zz_queries_per_backend.sql").write_text(
+        "-- Records per backend.\nselect backend, count(*) as n_records from records group by backend\n")
+    data = unbalanced_leaky(tmp_path / "ds")
+    assert audit_main(["--data", str(data), "--sql-dir", str(sql), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "WARNING check check_short_queries failed (severity=error, threshold=3): 2 offending row(s)" in err
+    report = json.loads((tmp_path / "out" / "audit.json").read_text())
+    assert report["checks"]["check_short_queries"]["offending_rows"] == 2
+    assert report["tables"]["zz_queries_per_backend"]["rows"] == [["grammar", 30]]
+    md = (tmp_path / "out" / "audit.md").read_text()
+    assert "## Other queries" in md and "Records per backend." in md
+
+
+def config_with(tmp_path: Path, checks: dict) -> Path:
+    """The shipped config (flat and complete, like every config here) with other `checks:` overrides."""
+    raw = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    raw["checks"] = checks
+    path = tmp_path / "audit.yml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def test_config_overrides_threshold_and_rejects_unknown_check(tmp_path, capsys):
+    data = unbalanced_leaky(tmp_path / "ds")
+    cfg = config_with(tmp_path, {"check_intent_below_target": {"threshold": 0.1}})  # 0.2 of target is now fine
+    assert audit_main(["--data", str(data), "--config", str(cfg), "--quiet"]) == 0
+    assert "check_intent_below_target" not in capsys.readouterr().err
+    cfg = config_with(tmp_path, {"check_intent_below_targets": {"threshold": 0.1}})
+    assert audit_main(["--data", str(data), "--config", str(cfg), "--quiet"]) == 2
+    assert "did you mean 'check_intent_below_target'" in capsys.readouterr().err
+
+
+def test_bad_inputs_are_one_line_errors(tmp_path, capsys):
+    sql = tmp_path / "sql"
+    sql.mkdir()
+    (sql / "check_x.sql").write_text("-- check: severity=fatal threshold=abc\nselect 1\n")
+    with pytest.raises(ConfigError) as exc:
+        parse_header(sql / "check_x.sql")
+    assert len(exc.value.problems) == 2 and "severity must be one of warn, error" in str(exc.value)
+    assert audit_main(["--data", str(tmp_path / "missing"), "--quiet"]) == 2
+    assert "no {train,validation,test,heldout}.parquet" in capsys.readouterr().err
+    (sql / "check_x.sql").write_text("-- check: severity=warn threshold=0\nselect * from no_such_table\n")
+    data = unbalanced_leaky(tmp_path / "ds")
+    cfg = config_with(tmp_path, {})
+    assert audit_main(["--data", str(data), "--sql-dir", str(sql), "--config", str(cfg), "--quiet"]) == 2
+    assert "ERROR check_x:" in capsys.readouterr().err

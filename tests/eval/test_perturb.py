@@ -1,0 +1,160 @@
+"""Perturbations keep gold spans exact, are deterministic, and edit more at higher severity."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+from rapidfuzz.distance import Levenshtein
+
+from eval.perturb import Perturbation, perturb_record, perturb_records
+from eval.robustness import DEFAULT_CONFIG, load_robustness_config
+from schemas import ConfigError, load_taxonomy
+from synth.config import load_data_config
+from synth.grammar import Grammar
+from synth.pipeline import build_dataset
+
+ROOT = Path(__file__).resolve().parents[2]
+CFG = load_robustness_config(DEFAULT_CONFIG)
+
+
+def span_rec(rid: str, query: str, ents: list[tuple[str, str]], intent: str = "recommend") -> dict:
+    spans = []
+    for etype, value in ents:
+        start = query.index(value)
+        spans.append({"type": etype, "value": value, "start": start, "end": start + len(value)})
+    return {"id": rid, "query": query, "intent": intent, "entities": spans, "split": "test",
+            "meta": {"template_id": "none", "backend": "hand"}}
+
+
+# Edge cases the generated data may not hold: entities at both ends, adjacent entities, non-ASCII,
+# punctuation inside an entity, no plain text at all, no word long enough for a typo.
+HAND = [span_rec("h1", "Amélie", [("title", "Amélie")], "play"),
+        span_rec("h2", "Spider-Man: No Way Home, is it on Disney+?",
+                 [("title", "Spider-Man: No Way Home"), ("platform", "Disney+")], "where_to_watch"),
+        span_rec("h3", "dark Korean thrillers from the 90s!", [("mood", "dark"), ("language", "Korean"),
+                                                               ("genre", "thrillers"), ("year", "the 90s")]),
+        span_rec("h4", "what's on", [], "out_of_scope"),
+        span_rec("h5", "play It", [("title", "It")], "play")]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> tuple[list[dict], Grammar]:
+    out = tmp_path_factory.mktemp("perturb") / "ds"
+    cfg = load_data_config(ROOT / "recipes/data/default.yml", {"n": 400, "seed": 3, "out": str(out)})
+    build_dataset(cfg, progress=False)
+    records = [json.loads(line) for s in ("train", "test", "heldout") for line in (out / f"{s}.jsonl").open()]
+    per_intent: dict[str, list[dict]] = defaultdict(list)
+    for r in records:
+        per_intent[r["intent"]].append(r)
+    sample = [r for rs in per_intent.values() for r in rs[:20]]  # every intent's templates
+    return sample + HAND, Grammar.load(ROOT / "synth/grammar", load_taxonomy())
+
+
+def assert_exact(rec: dict) -> None:
+    for e in rec["entities"]:
+        assert rec["query"][e["start"]:e["end"]] == e["value"], rec
+    ends = sorted((e["start"], e["end"]) for e in rec["entities"])
+    assert all(a[1] <= b[0] for a, b in zip(ends, ends[1:], strict=False)), rec  # no overlaps
+
+
+def test_shipped_config_lists_every_perturbation_and_severity():
+    assert len(CFG.perturbations) == 16
+    assert {p.name for p in CFG.perturbations} == {"typos", "lowercase", "uppercase", "strip_punctuation",
+                                                   "fillers", "distractor", "paraphrase"}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_spans_stay_exact_after_every_perturbation(data, seed):
+    records, grammar = data
+    for p in CFG.perturbations:
+        out = perturb_records(records, p, seed, grammar)
+        assert [r["id"] for r in out] == [r["id"] for r in records]
+        for before, after in zip(records, out, strict=True):
+            assert_exact(after)
+            # another template may put the same entities in another order
+            assert Counter(e["type"] for e in after["entities"]) == Counter(e["type"] for e in before["entities"])
+            assert after["intent"] == before["intent"] and after["meta"]["original_query"] == before["query"]
+        changed = sum(r["meta"]["perturbed"] for r in out)
+        assert changed > len(records) * 0.2, f"{p.key} changed only {changed} of {len(records)}"
+
+
+def test_deterministic_and_independent_of_order(data):
+    records, grammar = data
+    for p in CFG.perturbations:
+        first = perturb_records(records, p, 5, grammar)
+        assert first == perturb_records(records, p, 5, grammar), p.key
+        alone = [perturb_record(r, p, 5, grammar) for r in reversed(records)][::-1]
+        assert alone == first, p.key
+    typo = next(p for p in CFG.perturbations if p.key == "typos-med")
+    assert [r["query"] for r in perturb_records(records, typo, 5)] != [r["query"] for r in perturb_records(records, typo, 6)]
+
+
+def total_edits(records: list[dict], p: Perturbation, grammar: Grammar) -> int:
+    return sum(Levenshtein.distance(r["query"], q["query"])
+               for r, q in zip(records, perturb_records(records, p, 11, grammar), strict=True))
+
+
+def test_higher_severity_edits_more(data):
+    records, grammar = data
+    by_name: dict[str, dict[str, int]] = defaultdict(dict)
+    for p in CFG.perturbations:
+        by_name[p.name][p.severity] = total_edits(records, p, grammar)
+    for name, edits in by_name.items():
+        levels = [edits[s] for s in ("low", "med", "high") if s in edits]
+        if name == "paraphrase":  # another template rewrites more than the same one
+            assert levels[-1] > levels[0], (name, edits)
+            continue
+        assert levels == sorted(levels) and levels[0] < levels[-1], (name, edits)
+
+
+def test_entities_untouched_unless_the_severity_reaches_into_them(data):
+    records, grammar = data
+    values = lambda rs: [[e["value"] for e in r["entities"]] for r in rs]  # noqa: E731
+    for p in CFG.perturbations:
+        out = perturb_records(records, p, 4, grammar)
+        inside = p.params.get("inside_entities", p.name in ("lowercase", "uppercase"))
+        if p.name == "paraphrase":
+            # the same values, in the new template's order
+            assert all(Counter(map(str, a)) == Counter(map(str, b)) for a, b in zip(values(records), values(out), strict=True))
+        elif inside:
+            assert values(out) != values(records), p.key
+        else:
+            assert values(out) == values(records), p.key
+
+
+def test_paraphrase_uses_the_grammar_and_another_template_at_high(data):
+    records, grammar = data
+    high = next(p for p in CFG.perturbations if p.key == "paraphrase-high")
+    rec = next(r for r in records if r["intent"] == "play" and len(r["entities"]) == 1)
+    out = perturb_record(rec, high, 0, grammar)
+    assert out["query"] != rec["query"] and out["entities"][0]["value"] == rec["entities"][0]["value"]
+    hand = perturb_record(HAND[0], high, 0, grammar)  # template unknown to the grammar: left as is
+    assert hand["query"] == "Amélie" and hand["meta"]["perturbed"] is False
+
+
+def test_fillers_and_distractors_keep_their_words_whole():
+    rec = span_rec("x", "find me a dark comedy", [("mood", "dark"), ("genre", "comedy")])
+    p = Perturbation("fillers", "fillers", "high", {"count": 6, "words": ["you know"], "repeat_share": 0.0})
+    for seed in range(20):
+        out = perturb_record(rec, p, seed, None)
+        assert out["query"].count("you know") == 6 and "you you" not in out["query"], out["query"]
+        assert_exact(out)
+    p = Perturbation("distractor", "distractor", "high", {"count": 2, "before": ["so,"], "after": ["thanks"]})
+    assert perturb_record(rec, p, 0, None)["query"] == "so, find me a dark comedy thanks"
+
+
+def test_bad_config_reports_every_problem(tmp_path):
+    path = tmp_path / "r.yml"
+    path.write_text("seed: 1\nsplit: tset\nlimit: 0\nsystems: [finetuned, gpt]\nperturbations:\n"
+                    "  typos: {transform: typos, low: {cont: 1}, extreme: {count: 9}}\n"
+                    "  weird: {transform: shuffle, low: {}}\n")
+    with pytest.raises(ConfigError) as exc:
+        load_robustness_config(path)
+    text = str(exc.value)
+    assert len(exc.value.problems) == 6, text
+    for part in ("split 'tset'", "limit must be", "systems must be", "unknown key 'extreme'",
+                 "unknown key 'cont' (did you mean 'count'?)", "'shuffle' is not one of"):
+        assert part in text, part
