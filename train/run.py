@@ -1,0 +1,163 @@
+"""One training run: check, resolve, write the resolved config, run `axolotl train`, write the run card.
+
+Run folder: without --run, runs/<recipe stem>, or the first free runs/<recipe stem>-2, -3, ... when
+that folder already holds a finished run (a run_card.json), so a rerun never overwrites an adapter
+that may already have been evaluated. `--run DIR` is used as given, but refused if it holds a
+finished run. A folder without a run card (a crashed or interrupted run) is reused. The folder gets:
+  resolved.yml     the exact flat config axolotl received (recipe + --set + data/output paths)
+  train.log        everything axolotl printed
+  adapter_*        the LoRA adapter and tokenizer (axolotl's output_dir)
+  run_card.json    provenance, throughput and losses; loss_curve.csv the per-step losses
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from schemas.config import ConfigError
+from train.hardware import hardware_problems, needs_cpu_bf16, probe_machine
+from train.overrides import apply_overrides
+from train.recipe import load_recipe, recipe_problems
+
+OFFLINE_ENV = {
+    "AXOLOTL_DO_NOT_TRACK": "1", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1", "WANDB_MODE": "disabled", "TOKENIZERS_PARALLELISM": "false",
+    "PYTHONUNBUFFERED": "1",
+}
+RESOLVED = "resolved.yml"
+
+
+@dataclass
+class RunRequest:
+    recipe: Path
+    data: Path
+    run: Path | None = None
+    sets: list[str] = field(default_factory=list)
+    max_steps: int | None = None
+
+
+def choose_run_dir(recipe: Path, run: Path | None, root: Path = Path("runs")) -> Path:
+    if run is not None:
+        if (run / "run_card.json").exists():
+            raise ConfigError([f"--run {run}: already holds a finished run (run_card.json); "
+                               "choose another --run or delete that folder"])
+        return run
+    base = root / recipe.stem
+    if not (base / "run_card.json").exists():
+        return base
+    n = 2
+    while (root / f"{recipe.stem}-{n}" / "run_card.json").exists():
+        n += 1
+    return root / f"{recipe.stem}-{n}"
+
+
+def point_at_data(cfg: dict[str, Any], data: Path, run_dir: Path) -> dict[str, Any]:
+    """Datasets read DATA/chat/<same file name>; outputs and the tokenised cache go in the run folder."""
+    for key in ("datasets", "test_datasets"):
+        for entry in cfg.get(key) or []:
+            if isinstance(entry, dict) and entry.get("path"):
+                entry["path"] = str(data / "chat" / Path(entry["path"]).name)
+    cfg["output_dir"] = str(run_dir)
+    cfg["dataset_prepared_path"] = str(run_dir / "prepared")
+    return cfg
+
+
+def input_problems(cfg: dict[str, Any], data: Path) -> list[str]:
+    """Missing data files or a missing local base model, with the make target that creates them."""
+    problems = []
+    for key in ("datasets", "test_datasets"):
+        for i, entry in enumerate(cfg.get(key) or []):
+            path = Path(entry.get("path", "")) if isinstance(entry, dict) else None
+            if path and not path.is_file():
+                problems.append(f"{key}[{i}].path: {path} not found; run `make data` (or pass --data DIR)")
+    base = str(cfg.get("base_model", ""))
+    if base.startswith(("models/", "./", "/")) and not Path(base).is_dir():
+        problems.append(f"base_model: {base} not found; run `make model` (or python -m train.tiny for tests)")
+    return problems
+
+
+def resolve(req: RunRequest) -> tuple[dict[str, Any], Path, bool]:
+    """Checked, overridden, data-pointed config; its run folder; whether to lift the CPU-bf16 check.
+    Everything here is fast: no model is loaded and axolotl is imported only for its schema."""
+    cfg = load_recipe(req.recipe)
+    sets = list(req.sets) + ([f"max_steps={req.max_steps}"] if req.max_steps is not None else [])
+    cfg = apply_overrides(cfg, sets)
+    run_dir = choose_run_dir(req.recipe, req.run)
+    cfg = point_at_data(cfg, req.data, run_dir)
+    where = f"{req.recipe}" + (" (after --set)" if sets else "")
+    machine = probe_machine()
+    problems = recipe_problems(cfg, where) + hardware_problems(cfg, where, machine)
+    problems += [f"{where}: {p}" for p in input_problems(cfg, req.data)]
+    if problems:
+        raise ConfigError(problems)
+    return cfg, run_dir, needs_cpu_bf16(cfg, machine)
+
+
+def write_resolved(cfg: dict[str, Any], run_dir: Path, req: RunRequest) -> Path:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / RESOLVED
+    sets = " ".join(f"--set {s}" for s in req.sets)
+    sets += f" --max-steps {req.max_steps}" if req.max_steps is not None else ""
+    header = (f"# Resolved by python -m train from {req.recipe} --data {req.data} {sets}\n"
+              "# This flat file is exactly what axolotl received.\n")
+    path.write_text(header + yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True), "utf-8")
+    return path
+
+
+def axolotl_command(resolved: Path, cfg: dict[str, Any], cpu_bf16: bool) -> list[str]:
+    """`axolotl train` through train.axolotl_cli. One process (--launcher python) unless the recipe
+    shards over GPUs (fsdp_config / deepspeed): then `accelerate launch`, one rank per visible GPU."""
+    sharded = bool(cfg.get("fsdp_config") or cfg.get("fsdp") or cfg.get("deepspeed"))
+    flag = ["--allow-cpu-bf16"] if cpu_bf16 and not sharded else []
+    launcher = "accelerate" if sharded else "python"
+    return [sys.executable, "-m", "train.axolotl_cli", *flag, "train", str(resolved), "--launcher", launcher]
+
+
+def axolotl_env() -> dict[str, str]:
+    """Offline by default; a variable already set wins (e.g. HF_HUB_OFFLINE=0 to download a GPU
+    recipe's base model), except usage tracking, which is always off."""
+    env = dict(os.environ)
+    for key, value in OFFLINE_ENV.items():
+        env.setdefault(key, value)
+    env["AXOLOTL_DO_NOT_TRACK"] = "1"
+    # The accelerate launcher (and axolotl's own subprocesses) are looked up on PATH.
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def run_axolotl(cmd: list[str], log_path: Path) -> int:
+    """Stream axolotl's output (progress bars included) to the terminal and to train.log."""
+    with log_path.open("wb") as log, subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                                                      stderr=subprocess.STDOUT, env=axolotl_env()) as proc:
+        assert proc.stdout is not None
+        while chunk := proc.stdout.read1(4096):
+            sys.stdout.buffer.write(chunk)
+            sys.stdout.buffer.flush()
+            log.write(chunk)
+        return proc.wait()
+
+
+def train(req: RunRequest) -> Path:
+    """Run one recipe end to end and return the run folder (raises ConfigError before heavy work)."""
+    from train.run_card import write_run_card
+
+    cfg, run_dir, cpu_bf16 = resolve(req)
+    resolved = write_resolved(cfg, run_dir, req)
+    cmd = axolotl_command(resolved, cfg, cpu_bf16)
+    print(f"run folder: {run_dir}\n$ {' '.join(cmd)}", flush=True)
+    start = time.time()
+    rc = run_axolotl(cmd, run_dir / "train.log")
+    wall = time.time() - start
+    if rc != 0:
+        raise RuntimeError(f"axolotl train exited with status {rc}; see {run_dir / 'train.log'}")
+    card = write_run_card(run_dir, req, cfg, wall, cpu_bf16, since=start)
+    print(f"run card: {card}", flush=True)
+    return run_dir
