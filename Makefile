@@ -17,6 +17,7 @@ N           ?=
 SEED        ?=
 OUT         ?=
 LORA_R      ?=
+MAX_STEPS   ?=
 SET         ?=
 MAP         ?= eval/external_maps/mit_movie.yml
 CORPUS      ?=
@@ -30,7 +31,7 @@ SETUP_STAMP  := $(VENV)/.setup-done
 SERVER_STAMP := $(VENV)/.server-done
 
 .PHONY: setup setup-server model schemas data check train sweep eval compare audit robustness \
-        eval-external test lint bench all clean
+        eval-external test lint bench gpu-check all clean
 
 setup: $(SETUP_STAMP)
 $(SETUP_STAMP): pyproject.toml
@@ -65,7 +66,8 @@ check: setup
 
 train: setup model
 	$(PY) -m train --recipe $(RECIPE) --data $(DATA) $(if $(RUN),--run $(RUN)) \
-	    $(if $(LORA_R),--set lora_r=$(LORA_R)) $(foreach s,$(SET),--set $(s))
+	    $(if $(LORA_R),--set lora_r=$(LORA_R)) $(if $(MAX_STEPS),--max-steps $(MAX_STEPS)) \
+	    $(foreach s,$(SET),--set $(s))
 
 sweep: setup model
 	$(PY) -m train.sweep --recipe $(RECIPE) --data $(DATA) --grid recipes/sweep.yml
@@ -94,6 +96,10 @@ lint: setup
 
 bench: setup
 	$(PY) -m benchmarks
+
+# GPU machines only (never CI): random-init Llama-3.2-3B, the 3B LoRA recipe's settings, tokens/s and MFU.
+gpu-check:
+	bash scripts/gpu_check.sh
 
 all: setup data train eval
 

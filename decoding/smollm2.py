@@ -19,6 +19,8 @@ GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 GGUF_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 DEFAULT_DIR = Path("models/smollm2-135m-instruct")
 STAMP = "materialised.json"
+STAMP_VERSION = 2  # 2: eos fixed to <|im_end|>
+TURN_END = "<|im_end|>"
 
 
 def packaged_gguf() -> Path:
@@ -46,8 +48,10 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
 def ensure_smollm2(out: Path = DEFAULT_DIR) -> Path:
     """Return a plain HF model dir for SmolLM2-135M-Instruct, building it once."""
     stamp = out / STAMP
-    if stamp.is_file() and json.loads(stamp.read_text()).get("gguf_sha256") == GGUF_SHA256:
-        return out
+    if stamp.is_file():
+        meta = json.loads(stamp.read_text())
+        if meta.get("gguf_sha256") == GGUF_SHA256 and meta.get("version") == STAMP_VERSION:
+            return out
     gguf = packaged_gguf()
     digest = sha256_file(gguf)
     if digest != GGUF_SHA256:
@@ -62,10 +66,17 @@ def ensure_smollm2(out: Path = DEFAULT_DIR) -> Path:
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
+    # The GGUF metadata names <|im_start|> as EOS, but ChatML turns end with <|im_end|>: without this,
+    # generation runs past the answer and axolotl would train the wrong stop token.
+    tokenizer.eos_token = TURN_END
+    turn_end = tokenizer.convert_tokens_to_ids(TURN_END)
+    model.config.eos_token_id = turn_end
+    model.generation_config.eos_token_id = turn_end
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    stamp.write_text(json.dumps({"source": str(gguf), "gguf_sha256": digest}, indent=2) + "\n")
+    stamp.write_text(json.dumps({"source": str(gguf), "gguf_sha256": digest, "version": STAMP_VERSION},
+                                indent=2) + "\n")
     return out
 
 

@@ -65,7 +65,10 @@ def write_dataset(out: Path, records: list[dict[str, Any]], system_prompt: str,
         _write_parquet(out / f"{split}.parquet", rows)
         files += [out / f"{split}.jsonl", out / f"{split}.parquet"]
         if split in CHAT_SPLITS:
-            _write_jsonl(out / "chat" / f"{split}.jsonl", [chat_example(r, system_prompt) for r in rows])
+            # Shuffled (by a hash of the id, so still deterministic): records are written sorted by
+            # id, which groups intents, and a trainer reading the first k rows would see one intent.
+            shuffled = sorted(rows, key=lambda r: hashlib.sha256(r["id"].encode()).hexdigest())
+            _write_jsonl(out / "chat" / f"{split}.jsonl", [chat_example(r, system_prompt) for r in shuffled])
             files.append(out / "chat" / f"{split}.jsonl")
     manifest = {**manifest, "system_prompt": system_prompt,
                 "sha256": {str(p.relative_to(out)): sha256_file(p) for p in files}}
