@@ -87,7 +87,7 @@ robustness: setup
 eval-external: setup
 	$(PY) -m eval.external --data $(CORPUS) --map $(MAP) --train-data $(DATA) $(if $(RUN),--run $(RUN))
 
-test: setup setup-server
+test: setup setup-server model
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup

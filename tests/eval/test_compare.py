@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from fabricate import make_records, write_jsonl
 
+from decoding.smollm2 import ensure_smollm2
 from eval import __main__ as eval_main
 from eval import compare
 from schemas import ConfigError, load_taxonomy
@@ -149,8 +150,7 @@ def test_bad_input_is_a_one_line_error(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_llm_systems_end_to_end_with_real_weights(tmp_path: Path) -> None:
     """zero_shot = the base SmolLM2 through eval.predict.predict_records (2 queries, few tokens)."""
-    if not (BASE_MODEL / "config.json").is_file():
-        pytest.fail(f"{BASE_MODEL} missing: run make model", pytrace=False)
+    ensure_smollm2(BASE_MODEL)
     data = make_data(tmp_path)
     run = make_run(tmp_path, "llm", 8)
     cfg = fast_config(tmp_path, **{"max_new_tokens: 128": "max_new_tokens: 24"})
