@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from collections.abc import Mapping, Sequence
@@ -61,16 +60,11 @@ def build_sets(clean: list[dict[str, Any]], cfg: RobustnessConfig, grammar: Any)
 
 def predict_set(system: str, records: list[dict[str, Any]], out: Path, ecfg: EvalConfig,
                 inputs: dict[str, Any], baseline: Any, tax: Taxonomy, force: bool) -> Path:
-    """eval's prediction step, reused only when ids, query texts and model inputs are all unchanged."""
-    from eval.__main__ import predict, stamp_for
+    """eval's prediction step; its stamp covers ids, query texts and model inputs, so a changed
+    perturbation decodes again and an unchanged one is reused."""
+    from eval.__main__ import predict
 
-    texts = hashlib.sha256("\n".join(f"{r['id']}\t{r['query']}" for r in records).encode()).hexdigest()
-    stamp = {**stamp_for(system, records, ecfg, inputs), "queries_sha256": texts}
-    stamp_path = out / "robustness_inputs.json"
-    fresh = not (stamp_path.is_file() and json.loads(stamp_path.read_text()) == stamp)
-    path = predict(system, records, out, ecfg, inputs, baseline, tax, force or fresh)
-    stamp_path.write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
-    return path
+    return predict(system, records, out, ecfg, inputs, baseline, tax, force)
 
 
 def system_inputs(system: str, run: Path, data: Path, ecfg: EvalConfig, tax: Taxonomy) -> tuple[dict, Any]:
