@@ -69,9 +69,9 @@ def load_model(base_dir: str | Path, adapter_dir: str | Path | None = None, dtyp
 
 
 def stop_token_ids(model: Any, tokenizer: Any) -> list[int]:
-    """Ids that end a turn: the generation config's eos plus the tokenizer's. Both matter: SmolLM2's
-    GGUF tokenizer names <|im_start|> as eos while the model ends a turn with <|im_end|> (its
-    generation config); a fine-tuned tokenizer may name a turn end the base config lacks."""
+    """Ids that end a turn: the generation config's eos plus the tokenizer's. Both matter when they
+    disagree (the raw SmolLM2 GGUF tokenizer named <|im_start|>, which `make model` now fixes), and a
+    fine-tuned tokenizer may name a turn end the base config lacks."""
     ids: list[int] = []
     for eos in (model.generation_config.eos_token_id, tokenizer.eos_token_id):
         for i in [eos] if isinstance(eos, int) else list(eos or []):

@@ -59,13 +59,21 @@ def partition(kg: KnowledgeGraph, grammar: Grammar, cfg: DataConfig, rng: random
         people = {v for t in kg.titles for p in PEOPLE_POOLS for v in title_values(t, p)}
         return Partition({False: kg.titles, True: kg.titles}, {False: people, True: people},
                          {False: every, True: every})
-    titles = sorted(kg.titles, key=lambda t: (t.title, t.year))
-    rng.shuffle(titles)
-    k = max(1, round(len(titles) * cfg.split.heldout_entities))
-    held, kept = titles[:k], titles[k:]
-    kept_people = {v for t in kept for p in PEOPLE_POOLS for v in title_values(t, p)}
-    # A person in both halves stays with train, so heldout frames only name unseen people.
-    held_people = {v for t in held for p in PEOPLE_POOLS for v in title_values(t, p)} - kept_people
+    # Partition title *names*: a remake shares its name with the original, and both go to one side.
+    title_names = sorted({t.title.lower() for t in kg.titles})
+    rng.shuffle(title_names)
+    held_names = set(title_names[:max(1, round(len(title_names) * cfg.split.heldout_entities))])
+    held = [t for t in kg.titles if t.title.lower() in held_names]
+    kept = [t for t in kg.titles if t.title.lower() not in held_names]
+    names = lambda ts: {v for t in ts for p in PEOPLE_POOLS for v in title_values(t, p)}  # noqa: E731
+    lower = lambda vs: {v.lower() for v in vs}  # noqa: E731
+    held_titles, kept_titles = lower(t.title for t in held), lower(t.title for t in kept)
+    # A name is one string whatever its role ("Dallas" is a series and a character in Alien): keep the
+    # halves disjoint as strings. A person in both halves stays with train, so heldout frames only name
+    # unseen people, and neither side names a person who shares a title's name on the other side.
+    kept_people = {v for v in names(kept) if v.lower() not in held_titles}
+    taken = lower(kept_people) | kept_titles
+    held_people = {v for v in names(held) if v.lower() not in taken}
     templates: dict[bool, dict[str, list[Template]]] = {False: {}, True: {}}
     for intent in intents:
         tpls = sorted(grammar.for_intent(intent), key=lambda t: t.id)

@@ -131,3 +131,20 @@ def test_bad_recipe_gives_one_line_error_naming_file_and_problem(tmp_path, patch
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and str(path) in lines[0] and expected in lines[0], proc.stderr
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_heldout_partition_keeps_every_name_on_one_side(seed):
+    """Over the whole KG, not a sample: no title or person string is usable on both sides."""
+    import random
+
+    from synth.frames import partition
+    from synth.grammar import Grammar
+    from synth.kg import load_kg
+
+    cfg = load_data_config(DEFAULT, {"seed": seed})
+    part = partition(load_kg(Path(cfg.kg), cfg.tax), Grammar.load(ROOT / "synth/grammar", cfg.tax), cfg,
+                     random.Random(seed))
+    side = lambda h: {t.title.lower() for t in part.titles[h]} | {p.lower() for p in part.people[h]}  # noqa: E731
+    assert part.titles[True] and part.people[True]
+    assert not side(False) & side(True)
