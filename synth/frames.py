@@ -45,7 +45,7 @@ def title_values(t: TitleFacts, pool: str) -> list[str]:
 
 @dataclass
 class Partition:
-    """What each side of the heldout split may use; `None` side = no partition (random strategy)."""
+    """What each side may use, keyed by "is heldout"; with the random strategy both sides get everything."""
 
     titles: dict[bool, list[TitleFacts]]
     people: dict[bool, set[str]]

@@ -128,12 +128,7 @@ def build_dataset(cfg: DataConfig, progress: bool = True) -> dict[str, Any]:
         "repairs": dict(sorted(verifier.repairs.items())),
         "duplicates_dropped": dict(sorted(deduper.dropped.items())),
         "balance": balance_report(records, cfg),
-        "heldout_partition": {
-            "titles": len(sampler.part.titles[True]) if cfg.split.strategy == "heldout" else 0,
-            "people": len(sampler.part.people[True]) if cfg.split.strategy == "heldout" else 0,
-            "templates": sorted(t.id for ts in sampler.part.templates[True].values() for t in ts)
-            if cfg.split.strategy == "heldout" else [],
-        },
+        "heldout_partition": _heldout_summary(sampler, cfg),
         "kg": kg_summary(kg),
         "usage": getattr(backend, "usage_summary", lambda: {})(),
         # Every noise knob as used, defaults included, so the manifest alone reproduces the text.
@@ -146,6 +141,15 @@ def build_dataset(cfg: DataConfig, progress: bool = True) -> dict[str, Any]:
               "argv": sys.argv}
     (out / "timing.json").write_text(json.dumps(timing, indent=2) + "\n")
     return manifest
+
+
+def _heldout_summary(sampler: FrameSampler, cfg: DataConfig) -> dict[str, Any]:
+    """What the heldout split reserves; nothing under the random strategy (both sides share all)."""
+    if cfg.split.strategy != "heldout":
+        return {"titles": 0, "people": 0, "templates": []}
+    part = sampler.part
+    return {"titles": len(part.titles[True]), "people": len(part.people[True]),
+            "templates": sorted(t.id for ts in part.templates[True].values() for t in ts)}
 
 
 def _installed(pkg: str) -> bool:
