@@ -14,6 +14,12 @@ TOP_KEYS = ("name", "seed", "n", "taxonomy", "kg", "out", "backend", "grammar", 
             "intents", "entity_targets", "oversample", "max_rounds", "dedup", "split", "chat")
 SPLIT_KEYS = ("strategy", "validation", "test", "heldout", "heldout_templates", "heldout_entities")
 DEDUP_KEYS = ("near", "near_threshold")
+SECTIONS = ("grammar", "openai", "local", "intents", "entity_targets", "dedup", "split", "chat")
+# Allowed range of every share, (low, high, low_open, high_open). Heldout shares are open at both ends:
+# 0 would hold nothing out and 1 would leave train nothing, and neither is a held-out split.
+SPLIT_RANGES = {"validation": (0, 1, False, True), "test": (0, 1, False, True),
+                "heldout": (0, 1, False, True),
+                "heldout_templates": (0, 1, True, True), "heldout_entities": (0, 1, True, True)}
 
 
 @dataclass
@@ -56,16 +62,61 @@ class DataConfig:
         return d
 
 
-def _share_map(raw: Any, labels: list[str], where: str, problems: list[str]) -> dict[str, float]:
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def in_range(v: Any, lo: float, hi: float, lo_open: bool, hi_open: bool) -> bool:
+    if not _is_number(v):
+        return False
+    return (lo < v if lo_open else lo <= v) and (v < hi if hi_open else v <= hi)
+
+
+def range_text(lo: float, hi: float, lo_open: bool, hi_open: bool) -> str:
+    hi_s = "inf" if hi == float("inf") else f"{hi:g}"
+    return f"{'(' if lo_open else '['}{lo:g}, {hi_s}{')' if hi_open or hi_s == 'inf' else ']'}"
+
+
+def check_range(v: Any, where: str, problems: list[str], lo: float, hi: float, lo_open: bool = False,
+                hi_open: bool = False) -> None:
+    if not in_range(v, lo, hi, lo_open, hi_open):
+        problems.append(f"{where}: must be a number in {range_text(lo, hi, lo_open, hi_open)}, got {v!r}")
+
+
+def _share_map(raw: Any, labels: list[str], where: str, problems: list[str], hi: float = float("inf")
+               ) -> dict[str, float]:
     if not isinstance(raw, dict):
-        problems.append(f"{where}: must be a mapping label -> share")
+        problems.append(f"{where}: must be a mapping label -> share, got {raw!r}")
         return {}
     for k, v in raw.items():
         if k not in labels:
             problems.append(f"{where}: unknown label '{k}' (not in the taxonomy; known: {', '.join(labels)})")
-        elif not isinstance(v, (int, float)) or v < 0:
-            problems.append(f"{where}.{k}: share must be a number >= 0, got {v!r}")
-    return {k: float(v) for k, v in raw.items() if k in labels and isinstance(v, (int, float))}
+        else:
+            check_range(v, f"{where}.{k}", problems, 0, hi)
+    return {k: float(v) for k, v in raw.items() if k in labels and in_range(v, 0, hi, False, False)}
+
+
+def _scalar_problems(raw: dict[str, Any], path: Path) -> list[str]:
+    """Types and ranges of the top-level scalars and of every share, before anything uses them."""
+    problems = [f"{path}: {k}: must be a mapping, got {raw[k]!r}" for k in SECTIONS
+                if raw.get(k) is not None and not isinstance(raw[k], dict)]
+    for key, minimum in (("seed", 0), ("n", 1), ("max_rounds", 0)):
+        v = raw.get(key, minimum)
+        if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
+            problems.append(f"{path}: {key}: must be an integer >= {minimum}, got {v!r}")
+    check_range(raw.get("oversample", 1.25), f"{path}: oversample", problems, 1, float("inf"))
+    for key in ("name", "backend", "out", "kg", "taxonomy"):
+        if key in raw and not isinstance(raw[key], str):
+            problems.append(f"{path}: {key}: must be a string, got {raw[key]!r}")
+    split = raw.get("split") if isinstance(raw.get("split"), dict) else {}
+    for key, bounds in SPLIT_RANGES.items():
+        if key in split:
+            check_range(split[key], f"{path}: split.{key}", problems, *bounds)
+    dedup = raw.get("dedup") if isinstance(raw.get("dedup"), dict) else {}
+    if not isinstance(dedup.get("near", True), bool):
+        problems.append(f"{path}: dedup.near: must be true or false, got {dedup['near']!r}")
+    check_range(dedup.get("near_threshold", 0.95), f"{path}: dedup.near_threshold", problems, 0, 1, True)
+    return problems
 
 
 def _backend_problems(raw: dict[str, Any], backend: str, path: Path) -> list[str]:
@@ -73,7 +124,9 @@ def _backend_problems(raw: dict[str, Any], backend: str, path: Path) -> list[str
     grammar = raw.get("grammar") or {}
     problems = unknown_keys(grammar, ("templates", "noise"), f"{path}: grammar")
     try:
-        if backend == "grammar":
+        if backend == "grammar" and not isinstance(grammar.get("noise") or {}, dict):
+            problems.append(f"{path}: grammar.noise: must be a mapping, got {grammar['noise']!r}")
+        elif backend == "grammar":
             from synth.noise import NoiseConfig
 
             NoiseConfig.from_mapping(grammar.get("noise") or {}, f"{path}: grammar.noise")
@@ -101,6 +154,7 @@ def load_data_config(path: str | Path, overrides: dict[str, Any] | None = None) 
     for key in ("name", "seed", "n"):
         if key not in raw:
             problems.append(f"{path}: missing required key '{key}'")
+    problems = problems or _scalar_problems(raw, path)
     if problems:
         raise ConfigError(problems)
 
@@ -118,9 +172,9 @@ def load_data_config(path: str | Path, overrides: dict[str, Any] | None = None) 
         problems.append(f"{path}: split.strategy '{split.strategy}' is not one of {', '.join(STRATEGIES)}")
     held = split.heldout if split.strategy == "heldout" else 0.0
     if split.validation + split.test + held >= 1:
-        problems.append(f"{path}: split shares validation + test + heldout must be < 1")
-    if not isinstance(raw["n"], int) or raw["n"] < 1:
-        problems.append(f"{path}: n must be a positive integer, got {raw['n']!r}")
+        problems.append(f"{path}: split: validation + test + heldout must be < 1 (train keeps the rest)")
+    if split.strategy == "heldout" and split.heldout <= 0:
+        problems.append(f"{path}: split.heldout: must be > 0 with strategy heldout (or use strategy random)")
     kg = Path(raw.get("kg", "synth/kg"))
     if not kg.is_dir():
         problems.append(f"{path}: kg folder '{kg}' not found")
@@ -131,7 +185,8 @@ def load_data_config(path: str | Path, overrides: dict[str, Any] | None = None) 
                          f"{path}: intents", problems)
     if intents and sum(intents.values()) <= 0:
         problems.append(f"{path}: intents: shares must not all be zero")
-    targets = _share_map(raw.get("entity_targets", {}), tax.entity_names, f"{path}: entity_targets", problems)
+    targets = _share_map(raw.get("entity_targets", {}), tax.entity_names, f"{path}: entity_targets", problems,
+                         hi=1)
     problems += _backend_problems(raw, backend, path)
     if problems:
         raise ConfigError(problems)

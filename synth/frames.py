@@ -12,6 +12,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from schemas import ConfigError
 from synth.config import DataConfig
 from synth.grammar import Grammar, Template
 from synth.kg import KnowledgeGraph, TitleFacts
@@ -62,7 +63,9 @@ def partition(kg: KnowledgeGraph, grammar: Grammar, cfg: DataConfig, rng: random
     # Partition title *names*: a remake shares its name with the original, and both go to one side.
     title_names = sorted({t.title.lower() for t in kg.titles})
     rng.shuffle(title_names)
-    held_names = set(title_names[:max(1, round(len(title_names) * cfg.split.heldout_entities))])
+    n_held = reserved(len(title_names), round(len(title_names) * cfg.split.heldout_entities),
+                      "split.heldout_entities", "titles")
+    held_names = set(title_names[:n_held])
     held = [t for t in kg.titles if t.title.lower() in held_names]
     kept = [t for t in kg.titles if t.title.lower() not in held_names]
     names = lambda ts: {v for t in ts for p in PEOPLE_POOLS for v in title_values(t, p)}  # noqa: E731
@@ -78,9 +81,23 @@ def partition(kg: KnowledgeGraph, grammar: Grammar, cfg: DataConfig, rng: random
     for intent in intents:
         tpls = sorted(grammar.for_intent(intent), key=lambda t: t.id)
         rng.shuffle(tpls)
-        h = max(1, math.ceil(len(tpls) * cfg.split.heldout_templates)) if len(tpls) > 1 else 0
-        templates[True][intent], templates[False][intent] = tpls[:h] or tpls, tpls[h:] or tpls
+        h = reserved(len(tpls), math.ceil(len(tpls) * cfg.split.heldout_templates),
+                     "split.heldout_templates", f"templates of intent '{intent}'")
+        templates[True][intent], templates[False][intent] = tpls[:h], tpls[h:]
     return Partition({False: kept, True: held}, {False: kept_people, True: held_people}, templates)
+
+
+def reserved(total: int, wanted: int, key: str, what: str) -> int:
+    """How many of `total` items heldout gets: `wanted` (the rounded share), but never none and never all.
+
+    The share itself is range-checked at load (0 < share < 1); rounding may still reach 0 or `total`, and
+    a side without items would have to borrow the other's, the very leak the heldout split rules out.
+    Too few items to split is an error, never a silent fallback to sharing them.
+    """
+    if total < 2:
+        raise ConfigError([f"{key}: only {total} {what}; the heldout strategy needs at least 2 to keep "
+                           "one on each side (add some or use split.strategy random)"])
+    return min(total - 1, max(1, wanted))
 
 
 class FrameSampler:

@@ -120,6 +120,21 @@ def test_renamed_labels_flow_through_without_code_change(tmp_path):
     ({"intents": {"recomend": 1}}, "intents: unknown label 'recomend'"),
     ({"kg": "no/such/folder"}, "kg folder 'no/such/folder' not found"),
     ({"split": {"strategy": "heldout", "stratgy": "x"}}, "split: unknown key 'stratgy' (did you mean 'strategy'?)"),
+    # Every share is range-checked at load, naming the key and the allowed range.
+    ({"split": {"heldout_templates": 1.0}}, "split.heldout_templates: must be a number in (0, 1), got 1.0"),
+    ({"split": {"heldout_entities": 0}}, "split.heldout_entities: must be a number in (0, 1), got 0"),
+    ({"split": {"test": "0,05"}}, "split.test: must be a number in [0, 1), got '0,05'"),
+    ({"split": {"validation": -0.1}}, "split.validation: must be a number in [0, 1), got -0.1"),
+    ({"entity_targets": {"title": 1.5}}, "entity_targets.title: must be a number in [0, 1], got 1.5"),
+    ({"intents": {"play": -1}}, "intents.play: must be a number in [0, inf), got -1"),
+    ({"dedup": {"near_threshold": 95}}, "dedup.near_threshold: must be a number in (0, 1], got 95"),
+    ({"oversample": 0.5}, "oversample: must be a number in [1, inf), got 0.5"),
+    ({"grammar": {"templates": "synth/grammar", "noise": {"typo": 2}}}, "noise.typo: must be a probability"),
+    # Wrong types: one line each, never a traceback or one 'unknown key' per character.
+    ({"seed": "13a"}, "seed: must be an integer >= 0, got '13a'"),
+    ({"dedup": True}, "dedup: must be a mapping, got True"),
+    ({"split": "heldout"}, "split: must be a mapping, got 'heldout'"),
+    ({"grammar": {"templates": "synth/grammar", "noise": "heavy"}}, "grammar.noise: must be a mapping"),
 ])
 def test_bad_recipe_gives_one_line_error_naming_file_and_problem(tmp_path, patch, expected):
     recipe = yaml.safe_load(DEFAULT.read_text())
@@ -131,6 +146,24 @@ def test_bad_recipe_gives_one_line_error_naming_file_and_problem(tmp_path, patch
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and str(path) in lines[0] and expected in lines[0], proc.stderr
+
+
+@pytest.mark.parametrize("share", [0.01, 0.99])
+def test_heldout_templates_never_fall_back_to_sharing(share):
+    """A share that rounds to all (or none) of an intent's templates still keeps the sides disjoint."""
+    import random
+
+    from synth.frames import partition
+    from synth.grammar import Grammar
+    from synth.kg import load_kg
+
+    cfg = load_data_config(DEFAULT)
+    cfg.split.heldout_templates = share
+    part = partition(load_kg(Path(cfg.kg), cfg.tax), Grammar.load(ROOT / "synth/grammar", cfg.tax), cfg,
+                     random.Random(0))
+    for intent in cfg.intents:
+        held, kept = ({t.id for t in part.templates[h][intent]} for h in (True, False))
+        assert held and kept and not held & kept, intent
 
 
 @pytest.mark.parametrize("seed", range(6))
