@@ -2,13 +2,16 @@
 
 Usage: python -m eval [--run runs/x] [--data data/default] [--splits test,heldout] [--limit N]
                       [--systems finetuned,zero_shot,baseline] [--config eval/config.yml] [--force]
+                      [--allow-other-data]
 
 --run defaults to the newest run folder under runs/ holding an adapter (adapter_model.safetensors).
 Every knob is in eval/config.yml; the flags override it for one call. For each system and split:
   runs/x/eval/<system>/<split>/ predictions.parquet, outputs.jsonl, metrics.json, tables/, setup.sql
 then runs/x/eval/report.md and report.html, and the headline table (system x split) is printed.
 Predictions are reused when their inputs (ids, model, adapter, decoding settings) are unchanged;
---force decodes again. The CPU default scores a seeded subset of `limit` queries per split, and says so.
+--force decodes again. --data must hold the dataset the run was trained on (its manifest hash is in
+the run card); --allow-other-data scores it on another one deliberately, and metrics.json says so.
+The CPU default scores a seeded subset of `limit` queries per split, and says so.
 """
 
 from __future__ import annotations
@@ -59,12 +62,35 @@ def short_hash(value: Any) -> str | None:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def data_hash(card: dict[str, Any], data: Path) -> str | None:
-    trained_on = (card.get("data") or {}).get("manifest_sha256")
-    if trained_on:
-        return short_hash(trained_on)
+def trained_hash(card: dict[str, Any]) -> str | None:
+    """The dataset the adapter was trained on, from the run card's copy of the data manifest."""
+    return short_hash((card.get("data") or {}).get("manifest_sha256"))
+
+
+def data_hash(data: Path) -> str | None:
+    """The dataset in `data`, from its manifest's per-file sha256 map (None without a manifest)."""
     manifest = data / "manifest.json"
-    return short_hash(json.loads(manifest.read_text()).get("sha256")) if manifest.is_file() else None
+    if not manifest.is_file():
+        return None
+    try:
+        return short_hash(json.loads(manifest.read_text(encoding="utf-8")).get("sha256"))
+    except (json.JSONDecodeError, AttributeError):
+        raise ConfigError([f"{manifest}: not a JSON object with a 'sha256' map; rebuild it with make data"]
+                          ) from None
+
+
+def check_same_data(run: Path, card: dict[str, Any], data: Path, allow_other: bool) -> tuple[str | None, ...]:
+    """(trained, scored) hashes; refuses to score an adapter on data other than its training data.
+
+    A later `make data SEED=7` overwrites data/default, and a seed-13 adapter scored on it would be
+    scored on a heldout split that overlaps what it was trained on, while looking like any other run.
+    """
+    trained, scored = trained_hash(card), data_hash(data)
+    if trained != scored and not allow_other:
+        raise ConfigError([f"{data}: dataset {scored or '(no manifest.json)'} is not the dataset "
+                           f"{run / 'run_card.json'} was trained on ({trained or 'not recorded'}); pass the "
+                           "--data it was trained on, or --allow-other-data to score it on this one anyway"])
+    return trained, scored
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -149,8 +175,10 @@ def system_meta(system: str, card: dict[str, Any], cfg: EvalConfig) -> dict[str,
     return meta | {"lora_r": rc.get("lora_r") if system == "finetuned" else None}
 
 
-def evaluate(run: Path, data: Path, cfg: EvalConfig, tax: Taxonomy, force: bool = False) -> list[dict]:
+def evaluate(run: Path, data: Path, cfg: EvalConfig, tax: Taxonomy, force: bool = False,
+             allow_other_data: bool = False) -> list[dict]:
     card = read_run_card(run)
+    trained, scored = check_same_data(run, card, data, allow_other_data)
     splits = [s for s in cfg.splits if (data / f"{s}.jsonl").is_file()]
     for s in sorted(set(cfg.splits) - set(splits), key=cfg.splits.index):
         print(f"skipping split {s}: {data / (s + '.jsonl')} not found", file=sys.stderr)
@@ -161,7 +189,8 @@ def evaluate(run: Path, data: Path, cfg: EvalConfig, tax: Taxonomy, force: bool 
     if "baseline" in cfg.systems:
         baseline = Baseline(tax, cfg.baseline).fit(read_jsonl(data / "train.jsonl"))
     run_info = {"run": run.name, "run_dir": str(run), "recipe": card.get("recipe"), "data": str(data),
-                "data_manifest": data_hash(card, data), "sample_seed": cfg.sample_seed}
+                "data_manifest": scored, "train_data_manifest": trained,
+                "allow_other_data": allow_other_data, "sample_seed": cfg.sample_seed}
     all_metrics = []
     for system in cfg.systems:
         inputs = {} if system == "baseline" else model_inputs(system, run, card, data, tax)
@@ -198,6 +227,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--limit", type=int, help="queries per split (0 = all); default from the config")
     ap.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     ap.add_argument("--force", action="store_true", help="decode again even when inputs are unchanged")
+    ap.add_argument("--allow-other-data", action="store_true",
+                    help="score the run on --data even though it was trained on another dataset")
     args = ap.parse_args(argv)
     try:
         cfg = load_eval_config(args.config)
@@ -211,10 +242,11 @@ def main(argv: list[str] | None = None) -> None:
         cfg = dataclasses.replace(cfg, **overrides)
         run = args.run or newest_run(args.runs_root)
         tax = load_taxonomy()
-        metrics = evaluate(run, args.data, cfg, tax, args.force)
+        metrics = evaluate(run, args.data, cfg, tax, args.force, args.allow_other_data)
         report = write_report(run / "eval", cfg.report, tax)
     except ConfigError as exc:
-        raise SystemExit(f"error: {exc}") from None
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     print(headline_table(headline_rows(metrics)))
     print(f"report: {report}")
 

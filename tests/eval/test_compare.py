@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -23,11 +24,14 @@ ROOT = Path(__file__).resolve().parents[2]
 BASE_MODEL = ROOT / "models" / "smollm2-135m-instruct"
 
 
-def make_data(root: Path) -> Path:
-    data = root / "data" / "fab"
+MANIFEST_SHA256 = {"train.jsonl": "ab"}
+
+
+def make_data(root: Path, name: str = "fab", sha256: dict[str, str] = MANIFEST_SHA256) -> Path:
+    data = root / "data" / name
     for split, n, seed in (("train", 200, 1), ("test", 60, 2), ("heldout", 40, 3)):
         write_jsonl(data / f"{split}.jsonl", make_records(TAX, n, split, seed))
-    (data / "manifest.json").write_text(json.dumps({"system_prompt": "Extract.", "sha256": {"a": "1"}}))
+    (data / "manifest.json").write_text(json.dumps({"system_prompt": "Extract.", "sha256": sha256}))
     return data
 
 
@@ -35,7 +39,7 @@ def make_run(root: Path, name: str, lora_r: int, base_model: Path = BASE_MODEL) 
     run = root / "runs" / name
     run.mkdir(parents=True)
     (run / "adapter_model.safetensors").write_bytes(b"")
-    card = {"recipe": f"recipes/{name}.yml", "data": {"manifest_sha256": {"train.jsonl": "ab"}},
+    card = {"recipe": f"recipes/{name}.yml", "data": {"manifest_sha256": MANIFEST_SHA256},
             "resolved_config": {"base_model": str(base_model), "lora_r": lora_r}}
     (run / "run_card.json").write_text(json.dumps(card))
     return run
@@ -121,30 +125,52 @@ def test_predictions_are_reused_when_inputs_are_unchanged(runs: Path, capsys: py
     assert "reusing" not in capsys.readouterr().out
 
 
-def test_bad_input_is_a_one_line_error(tmp_path: Path) -> None:
-    with pytest.raises(SystemExit, match=r"--systems: unknown value\(s\) finetuneed; choose from"):
-        eval_main.main(["--systems", "finetuneed", "--run", str(tmp_path)])
-    with pytest.raises(SystemExit, match=r"no run folder with adapter_model\.safetensors"):
-        eval_main.main(["--runs-root", str(tmp_path), "--systems", "baseline"])
+def test_refuses_data_other_than_the_training_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A run trained on one dataset is not scored on another (a later make data SEED=7) by accident."""
+    other = make_data(tmp_path, "seed7", {"train.jsonl": "cd"})
+    run = make_run(tmp_path, "r", 8)
+    args = ["--run", str(run), "--data", str(other), "--systems", "baseline", "--splits", "test",
+            "--limit", "10", "--config", str(fast_config(tmp_path))]
+    with pytest.raises(SystemExit) as err:
+        eval_main.main(args)
+    assert err.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    want, got = eval_main.short_hash({"train.jsonl": "ab"}), eval_main.short_hash({"train.jsonl": "cd"})
+    assert len(lines) == 1 and want in lines[0] and got in lines[0] and "--allow-other-data" in lines[0]
+    assert not (run / "eval").exists()
+    eval_main.main(args + ["--allow-other-data"])
+    meta = json.loads((run / "eval/baseline/test/metrics.json").read_text())["meta"]
+    assert meta["allow_other_data"] is True
+    assert (meta["data_manifest"], meta["train_data_manifest"]) == (got, want)
+
+
+def test_bad_input_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def fails(args: list[str], pattern: str) -> str:
+        with pytest.raises(SystemExit) as err:
+            eval_main.main(args)
+        text = capsys.readouterr().err
+        assert err.value.code == 2 and re.search(pattern, text), text
+        return text
+
+    fails(["--systems", "finetuneed", "--run", str(tmp_path)], r"--systems: unknown value\(s\) finetuneed; choose from")
+    fails(["--runs-root", str(tmp_path), "--systems", "baseline"], r"no run folder with adapter_model\.safetensors")
     run = tmp_path / "r"
     run.mkdir()
-    with pytest.raises(SystemExit, match=r"r/run_card\.json: file not found"):
-        eval_main.main(["--run", str(run), "--systems", "baseline"])
+    fails(["--run", str(run), "--systems", "baseline"], r"r/run_card\.json: file not found")
     with pytest.raises(ConfigError, match=r"no eval/<system>/<split>/metrics\.json"):
         compare.leaderboard(tmp_path)
     data = make_data(tmp_path)
-    run = make_run(tmp_path, "x", 4)
-    with pytest.raises(SystemExit, match=r"runs/x: no adapter_config\.json; pass the run folder"):
-        eval_main.main(["--run", str(run), "--data", str(data), "--systems", "finetuned"])
+    run = make_run(tmp_path, "x", 4, base_model=tmp_path)  # any existing folder: fails before loading it
+    fails(["--run", str(run), "--data", str(data), "--systems", "finetuned"],
+          r"runs/x: no adapter_config\.json; pass the run folder")
     bad = fast_config(tmp_path, **{"limit: 150": "limt: 150", "dpi: 30": "dpi: 0"})
-    with pytest.raises(SystemExit) as err:
-        eval_main.main(["--run", str(run), "--data", str(data), "--config", str(bad)])
-    assert "unknown key 'limt' (did you mean 'limit'?)" in str(err.value)
-    assert "missing key 'limit'" in str(err.value)
+    text = fails(["--run", str(run), "--data", str(data), "--config", str(bad)], "limt")
+    assert "unknown key 'limt' (did you mean 'limit'?)" in text
+    assert "missing key 'limit'" in text
     for split in ("test", "heldout"):
         (data / f"{split}.jsonl").unlink()
-    with pytest.raises(SystemExit, match=r"none of the splits test, heldout exists"):
-        eval_main.main(["--run", str(run), "--data", str(data), "--systems", "baseline"])
+    fails(["--run", str(run), "--data", str(data), "--systems", "baseline"],
+          r"none of the splits test, heldout exists")
 
 
 @pytest.mark.slow
