@@ -84,8 +84,14 @@ audit: setup
 robustness: setup
 	$(PY) -m eval.robustness $(if $(RUN),--run $(RUN)) --data $(DATA)
 
+# Checked when the Makefile is read, so a missing CORPUS is one line before any setup runs.
+ifneq ($(filter eval-external,$(MAKECMDGOALS)),)
+ifeq ($(strip $(CORPUS)),)
+$(error CORPUS is not set: make eval-external CORPUS=path/to/corpus.bio [MAP=$(MAP)] [RUN=runs/x])
+endif
+endif
 eval-external: setup
-	$(PY) -m eval.external --data $(CORPUS) --map $(MAP) --train-data $(DATA) $(if $(RUN),--run $(RUN))
+	$(PY) -m eval.external --corpus $(CORPUS) --map $(MAP) --train-data $(DATA) $(if $(RUN),--run $(RUN))
 
 test: setup setup-server model
 	$(PY) -m pytest $(PYTEST_ARGS)

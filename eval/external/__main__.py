@@ -21,12 +21,15 @@ from schemas import ConfigError, load_taxonomy
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m eval.external", description=__doc__.splitlines()[0])
-    ap.add_argument("--data", required=True, type=Path, help="the corpus file (.bio/.conll/.txt or .jsonl)")
+    ap.add_argument("--corpus", required=True, type=Path, help="the corpus file (.bio/.conll/.txt or .jsonl)")
     ap.add_argument("--map", required=True, type=Path, help="label map YAML (eval/external_maps/*.yml)")
     ap.add_argument("--run", type=Path, help="run folder (default: newest under runs/ with an adapter)")
     ap.add_argument("--systems", default="finetuned", help="comma-separated: finetuned, baseline")
-    ap.add_argument("--train-data", type=Path, help="dataset folder for the baseline and the prompt "
-                                                     "(default: the run card's data.dir)")
+    ap.add_argument("--train-data", type=Path,
+                    help="synthetic dataset folder: the baseline fits on its train split; the fine-tuned "
+                         "run must have been trained on it (default: the run card's data.dir)")
+    ap.add_argument("--allow-other-data", action="store_true",
+                    help="score the fine-tuned run although --train-data is not its training dataset")
     ap.add_argument("--eval-config", type=Path, default=EVAL_CONFIG, help="decode and baseline settings")
     ap.add_argument("--limit", type=int, help="first N queries only")
     ap.add_argument("--import-only", action="store_true", help="write records.jsonl and import.json only")
@@ -38,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         tax = load_taxonomy()
         lmap = load_label_map(args.map, tax)
         ecfg = load_eval_config(args.eval_config)
-        corpus = read_corpus(args.data)
+        corpus = read_corpus(args.corpus)
         corpus.queries = corpus.queries[: args.limit]
         records, summary = to_records(corpus, lmap)
         systems = tuple(s.strip() for s in args.systems.split(",") if s.strip())
@@ -57,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.import_only:
             result["run"] = str(args.run)
             result["systems"] = score_external(records, lmap, summary, args.run, systems, tax, out,
-                                               ecfg, args.force, args.train_data)
+                                               ecfg, args.force, args.train_data,
+                                               args.allow_other_data)
         write_external_report(result, out)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)

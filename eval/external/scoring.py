@@ -48,27 +48,34 @@ def headline(m: dict[str, Any], has_intents: bool, dropped: dict[str, int]) -> d
 
 def score_external(records: list[dict[str, Any]], lmap: LabelMap, summary: dict[str, Any], run: Path,
                    systems: tuple[str, ...], tax: Taxonomy, out: Path, ecfg: EvalConfig, force: bool,
-                   train_data: Path | None) -> dict[str, Any]:
+                   train_data: Path | None, allow_other_data: bool = False) -> dict[str, Any]:
     """Predict with each system exactly as `make eval` does (full taxonomy prompt and schema), then
     score only the mapped types. Intent scores only when the corpus carries mapped intents; a query
     whose intent is unmapped is in no intent's support, so its predicted intent is a false positive
-    (map such intents, e.g. to out_of_scope, to score them)."""
-    from eval.__main__ import read_run_card
+    (map such intents, e.g. to out_of_scope, to score them).
+
+    `train_data` (else the run card's data.dir, else data/default) is what the baseline fits on and
+    where the fine-tuned run's prompt comes from when its card lacks one; as in `make eval`, the
+    fine-tuned run is refused on a dataset it was not trained on unless `allow_other_data`."""
+    from eval.__main__ import check_same_data, read_run_card
     from eval.robustness.run import predict_set
     from eval.score import score_predictions
 
     sub = mapped_taxonomy(tax, lmap)
     card = read_run_card(run) if "finetuned" in systems else {}
-    data = Path((card.get("data") or {}).get("dir") or train_data or "data/default")
+    data = Path(train_data or (card.get("data") or {}).get("dir") or "data/default")
+    hashes = check_same_data(run, card, data, allow_other_data) if "finetuned" in systems else (None, None)
     queries = {r["id"]: r["query"] for r in records}
+    meta = {"corpus": summary["corpus"], "map": lmap.path, "train_data": str(data),
+            "train_data_manifest": hashes[0], "data_manifest": hashes[1],
+            "allow_other_data": allow_other_data}
     results = {}
     for system in systems:
         inputs, baseline = system_inputs(system, run, card, data, tax, ecfg)
         raw = predict_set(system, records, out / system, ecfg, inputs, baseline, tax, force)
         path, dropped = keep_mapped(raw, out / system / "mapped" / "predictions.parquet", sub)
-        m = score_predictions(path, out / system / "mapped", sub, queries,
-                              {"system": system, "corpus": summary["corpus"], "map": lmap.path})
-        results[system] = headline(m, summary["with_intent"] > 0, dropped)
+        m = score_predictions(path, out / system / "mapped", sub, queries, {"system": system} | meta)
+        results[system] = headline(m, summary["with_intent"] > 0, dropped) | {"train_data": str(data)}
     return results
 
 

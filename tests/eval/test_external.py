@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -149,7 +151,7 @@ def test_bad_inputs_are_one_line_errors(tmp_path):
 
 def test_import_only_cli(tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["--data", str(MIT), "--map", str(MIT_MAP), "--import-only", "--out", str(out)]) == 0
+    assert main(["--corpus", str(MIT), "--map", str(MIT_MAP), "--import-only", "--out", str(out)]) == 0
     assert '"RATING": 1' in capsys.readouterr().out
     assert len((out / "records.jsonl").read_text().splitlines()) == 8
     assert json.loads((out / "import.json").read_text())["unmapped_labels"] == {"RATING": 1, "SONG": 1}
@@ -164,7 +166,7 @@ def test_baseline_scored_on_mapped_types_only(tmp_path, capsys):
     ecfg["baseline"].update(char_ngrams=[3, 4], max_iter=200)  # a quicker fit than the shipped one
     (tmp_path / "eval.yml").write_text(yaml.safe_dump(ecfg))
     run = tmp_path / "run"
-    assert main(["--data", str(JSONL), "--map", str(SPANS_MAP), "--run", str(run), "--systems", "baseline",
+    assert main(["--corpus", str(JSONL), "--map", str(SPANS_MAP), "--run", str(run), "--systems", "baseline",
                  "--train-data", str(data), "--eval-config", str(tmp_path / "eval.yml")]) == 0
     out = run / "external" / "example-spans"
     result = json.loads((out / "external.json").read_text())["systems"]["baseline"]
@@ -174,3 +176,44 @@ def test_baseline_scored_on_mapped_types_only(tmp_path, capsys):
     assert metrics["entities"]["per_class"]["title"]["support"] == 2  # Dune, Parasite
     assert result["intent_macro_f1"] is not None  # this corpus has mapped intents
     assert "baseline: entity macro-F1" in capsys.readouterr().out
+
+
+def test_corpus_flag_replaces_data(tmp_path, capsys):
+    """--data means a dataset everywhere else; here the corpus is --corpus and --data is an error."""
+    with pytest.raises(SystemExit) as err:
+        main(["--data", str(MIT), "--map", str(MIT_MAP), "--import-only", "--out", str(tmp_path)])
+    assert err.value.code == 2 and "--corpus" in capsys.readouterr().err
+
+
+def fake_dataset(path: Path, sha: str) -> Path:
+    path.mkdir(parents=True)
+    (path / "train.jsonl").write_text("")
+    (path / "manifest.json").write_text(json.dumps({"system_prompt": "Extract.", "sha256": {"train.jsonl": sha}}))
+    return path
+
+
+def test_train_data_is_honoured_for_the_finetuned_run(tmp_path, capsys):
+    """--train-data wins over the card's data.dir, and a run is not scored beside data it never saw."""
+    trained, other = fake_dataset(tmp_path / "seed13", "aa"), fake_dataset(tmp_path / "seed7", "bb")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run_card.json").write_text(json.dumps({
+        "data": {"dir": str(trained), "manifest_sha256": {"train.jsonl": "aa"}},
+        "resolved_config": {"base_model": str(tmp_path / "no-model")}}))
+    args = ["--corpus", str(JSONL), "--map", str(SPANS_MAP), "--run", str(run), "--systems", "finetuned"]
+    assert main(args + ["--train-data", str(other)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    from eval.__main__ import short_hash
+
+    assert len(lines) == 1 and str(other) in lines[0]
+    assert short_hash({"train.jsonl": "aa"}) in lines[0] and short_hash({"train.jsonl": "bb"}) in lines[0]
+    # the card's own dataset passes the check and fails later, on the missing model
+    assert main(args + ["--train-data", str(trained)]) == 2
+    assert "no-model' not found" in capsys.readouterr().err
+
+
+def test_make_eval_external_without_corpus_is_one_line():
+    env = {k: v for k, v in os.environ.items() if k not in ("CORPUS", "MAKEFLAGS")}
+    proc = subprocess.run(["make", "-n", "eval-external"], cwd=ROOT, env=env, capture_output=True, text=True)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and "CORPUS is not set" in lines[0], proc.stderr
