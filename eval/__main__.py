@@ -29,7 +29,7 @@ from eval.baselines import Baseline, predict_baseline
 from eval.config import DEFAULT_CONFIG, SYSTEMS, EvalConfig, load_eval_config
 from eval.report import headline_rows, headline_table, write_report
 from eval.score import score_predictions
-from schemas import SPLITS, ConfigError, Taxonomy, load_taxonomy
+from schemas import SPLITS, ConfigError, Taxonomy, load_taxonomy, read_jsonl
 
 ADAPTER_FILE = "adapter_model.safetensors"
 BASELINE_MODEL = "tfidf-logreg + gazetteer"
@@ -93,17 +93,13 @@ def check_same_data(run: Path, card: dict[str, Any], data: Path, allow_other: bo
     return trained, scored
 
 
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def load_split(data: Path, split: str, limit: int | None, seed: int) -> tuple[list[dict[str, Any]], int]:
+def load_split(data: Path, split: str, limit: int | None, seed: int,
+               records: list[dict[str, Any]] | None = None) -> tuple[list[dict[str, Any]], int]:
     """The split's records, or a seeded random subset of `limit` in file order; plus the split's size.
 
     Subsets come from one seeded shuffle, so a smaller limit picks a subset of a larger one's queries.
     """
-    records = read_jsonl(data / f"{split}.jsonl")
+    records = read_jsonl(data / f"{split}.jsonl") if records is None else records
     if limit is None or len(records) <= limit:
         return records, len(records)
     order = list(range(len(records)))
@@ -185,9 +181,10 @@ def evaluate(run: Path, data: Path, cfg: EvalConfig, tax: Taxonomy, force: bool 
     if not splits:
         raise ConfigError([f"{data}: none of the splits {', '.join(cfg.splits)} exists; "
                            "build it with make data"])
-    baseline = None
-    if "baseline" in cfg.systems:
-        baseline = Baseline(tax, cfg.baseline).fit(read_jsonl(data / "train.jsonl"))
+    # Every input is read before any model work or output, so a corrupt line stops the run up front.
+    split_records = {s: read_jsonl(data / f"{s}.jsonl") for s in splits}
+    train_records = read_jsonl(data / "train.jsonl") if "baseline" in cfg.systems else []
+    baseline = Baseline(tax, cfg.baseline).fit(train_records) if "baseline" in cfg.systems else None
     run_info = {"run": run.name, "run_dir": str(run), "recipe": card.get("recipe"), "data": str(data),
                 "data_manifest": scored, "train_data_manifest": trained,
                 "allow_other_data": allow_other_data, "sample_seed": cfg.sample_seed}
@@ -195,7 +192,8 @@ def evaluate(run: Path, data: Path, cfg: EvalConfig, tax: Taxonomy, force: bool 
     for system in cfg.systems:
         inputs = {} if system == "baseline" else model_inputs(system, run, card, data, tax)
         for split in splits:
-            records, n_available = load_split(data, split, cfg.limit_for(system), cfg.sample_seed)
+            records, n_available = load_split(data, split, cfg.limit_for(system), cfg.sample_seed,
+                                              split_records[split])
             out = run / "eval" / system / split
             print(f"{system} / {split}: {len(records)} of {n_available} queries -> {out}")
             path = predict(system, records, out, cfg, inputs, baseline, tax, force)

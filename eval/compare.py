@@ -11,6 +11,8 @@ match and queries scored for each split, ranked by exact match averaged over the
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +33,23 @@ def metric_files(root: Path) -> list[Path]:
     return sorted(root.glob("**/eval/*/*/metrics.json"))
 
 
+def check_json(files: list[Path]) -> None:
+    """One line for the first metrics.json that is not a JSON object (DuckDB's own error is a traceback)."""
+    for f in files:
+        try:
+            ok = isinstance(json.loads(f.read_text(encoding="utf-8")), dict)
+        except json.JSONDecodeError as exc:
+            raise ConfigError([f"{f}: invalid JSON ({exc.msg} at line {exc.lineno}); "
+                               "score that run again with make eval"]) from None
+        if not ok:
+            raise ConfigError([f"{f}: expected a JSON object; score that run again with make eval"])
+
+
 def leaderboard(root: Path) -> tuple[list[str], list[dict[str, Any]]]:
     files = metric_files(root)
     if not files:
         raise ConfigError([f"{root}: no eval/<system>/<split>/metrics.json under it; run make eval first"])
+    check_json(files)
     con = duckdb.connect()
     try:
         columns = "{" + ", ".join(f"{k}: '{v}'" for k, v in COLUMNS.items()) + "}"
@@ -86,7 +101,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         path, table = write_leaderboard(args.root)
     except ConfigError as exc:
-        raise SystemExit(f"error: {exc}") from None
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     print(table)
     print(f"wrote {path}")
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from decoding.grounded import MODES
 from schemas import SPLITS, ConfigError, load_yaml, unknown_keys
 from schemas.config import did_you_mean
 
@@ -54,6 +55,9 @@ class EvalConfig:
         return self.limit_by_system.get(system, self.limit)
 
 
+# Checked at load so a typo stops here, not after minutes of decoding. DTYPES are decoding.hf's torch
+# dtypes by name (that module imports torch; tests/eval/test_config.py keeps the two lists equal).
+DTYPES = ("float32", "bfloat16", "float16")
 SECTIONS: dict[str, tuple[str, ...]] = {
     "decode": ("batch_size", "max_new_tokens", "mode", "max_value_chars", "max_entities", "dtype"),
     "baseline": ("word_ngrams", "char_ngrams", "C", "max_iter", "min_value_chars"),
@@ -108,13 +112,25 @@ def ngram_range(value: Any, where: str, problems: list[str]) -> tuple[int, int]:
     return (value[0], value[1])
 
 
+def one_of(value: Any, allowed: tuple[str, ...], where: str, problems: list[str]) -> str:
+    if value not in allowed:
+        problems.append(f"{where}: unknown value '{value}'{did_you_mean(str(value), allowed)}; "
+                        f"choose from {', '.join(allowed)}")
+    return str(value)
+
+
 def load_eval_config(path: str | Path = DEFAULT_CONFIG) -> EvalConfig:
     raw = load_yaml(path) or {}
+    if not isinstance(raw, dict):
+        raise ConfigError([f"{path}: top level must be a mapping of settings, got {raw!r}"])
     problems = unknown_keys(raw, TOP, str(path))
     problems += [f"{path}: missing key '{k}'" for k in TOP if k not in raw]
     sections: dict[str, dict[str, Any]] = {}
     for name, keys in SECTIONS.items():
         sec = raw.get(name) or {}
+        if not isinstance(sec, dict):
+            problems.append(f"{path}: {name}: must be a mapping of {', '.join(keys)}, got {sec!r}")
+            sec = {k: None for k in keys}
         problems += unknown_keys(sec, keys, f"{path}: {name}")
         problems += [f"{path}: {name}: missing key '{k}'" for k in keys if k not in sec]
         sections[name] = sec
@@ -130,10 +146,10 @@ def load_eval_config(path: str | Path = DEFAULT_CONFIG) -> EvalConfig:
         decode=DecodeConfig(
             batch_size=positive_int(dec["batch_size"], f"{path}: decode.batch_size", problems),
             max_new_tokens=positive_int(dec["max_new_tokens"], f"{path}: decode.max_new_tokens", problems),
-            mode=str(dec["mode"]),
+            mode=one_of(dec["mode"], MODES, f"{path}: decode.mode", problems),
             max_value_chars=positive_int(dec["max_value_chars"], f"{path}: decode.max_value_chars", problems),
             max_entities=positive_int(dec["max_entities"], f"{path}: decode.max_entities", problems),
-            dtype=str(dec["dtype"]),
+            dtype=one_of(dec["dtype"], DTYPES, f"{path}: decode.dtype", problems),
         ),
         baseline=BaselineConfig(
             word_ngrams=ngram_range(base["word_ngrams"], f"{path}: baseline.word_ngrams", problems),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +25,8 @@ from typing import Any
 
 import duckdb
 
-from eval.predictions import COLUMNS
-from schemas import DEFAULT_TAXONOMY, ConfigError, Taxonomy, load_taxonomy
+from eval.predictions import COLUMNS, check_parquet
+from schemas import DEFAULT_TAXONOMY, ConfigError, Taxonomy, load_taxonomy, read_jsonl
 
 SQL_DIR = Path(__file__).with_name("sql")
 MACRO_DIR = SQL_DIR / "macros"
@@ -200,13 +201,10 @@ def score_predictions(path: str | Path, out_dir: str | Path, tax: Taxonomy,
 def read_queries(path: str | Path) -> dict[str, str]:
     """id -> query from a records JSONL file."""
     queries = {}
-    with Path(path).open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if line.strip():
-                rec = json.loads(line)
-                if "id" not in rec or "query" not in rec:
-                    raise ValueError(f"{path}:{n}: record lacks 'id' or 'query'; expected records JSONL")
-                queries[str(rec["id"])] = rec["query"]
+    for n, rec in enumerate(read_jsonl(path, "pass the records JSONL of the predicted split"), 1):
+        if "id" not in rec or "query" not in rec:
+            raise ConfigError([f"{path}: record {n} lacks 'id' or 'query'; expected records JSONL"])
+        queries[str(rec["id"])] = rec["query"]
     return queries
 
 
@@ -220,9 +218,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         tax = load_taxonomy(args.taxonomy)
         queries = read_queries(args.records) if args.records else None
-        m = score_predictions(args.predictions, args.out, tax, queries)
+        m = score_predictions(check_parquet(args.predictions), args.out, tax, queries)
     except (ConfigError, FileNotFoundError, ValueError) as exc:
-        raise SystemExit(f"error: {exc}") from None
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     exact = "n/a" if m["exact_match"] is None else f"{m['exact_match']:.4f}"
     print(f"{m['n_queries']} queries: intent macro-F1 {m['intent']['macro_avg']['f1']:.4f}, "
           f"entity macro-F1 {m['entities']['macro_avg']['f1']:.4f}, exact match {exact}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -44,3 +45,26 @@ def load_yaml(path: str | Path) -> Any:
         mark = getattr(exc, "problem_mark", None)
         at = f":{mark.line + 1}" if mark is not None else ""
         raise ConfigError([f"{path}{at}: invalid YAML ({getattr(exc, 'problem', exc)})"]) from None
+
+
+def read_jsonl(path: str | Path, make: str = "build the dataset with make data") -> list[dict[str, Any]]:
+    """Records of a JSONL file; a missing file or a line that is not a JSON object is a one-line ConfigError
+    naming file and line, so no CLI prints a traceback for a corrupt split."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError([f"{path}: file not found; {make}"])
+    records = []
+    with path.open(encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ConfigError([f"{path}:{n}: invalid JSON ({exc.msg} at column {exc.colno}); "
+                                   f"expected one JSON object per line ({make})"]) from None
+            if not isinstance(record, dict):
+                got = type(record).__name__
+                raise ConfigError([f"{path}:{n}: expected a JSON object, got {got} ({make})"])
+            records.append(record)
+    return records

@@ -3,7 +3,7 @@
 Usage: python -m train.check recipes/*.yml
 
 Prints `OK <n> recipes checked` (plus `, 1 sweep grid` for recipes/sweep.yml), or one line per
-problem (file, key, problem, fix) for every recipe at once and exits 1. Checks: strict YAML, unknown
+problem (file, key, problem, fix) on stderr for every recipe at once and exits 2. Checks: strict YAML, unknown
 keys with a did-you-mean (axolotl drops them silently), axolotl's own schema, and that any
 `deepspeed:` JSON or chat-template file exists.
 Hardware (CUDA, flash-attn, bitsandbytes) is not checked here: a GPU recipe is a valid recipe, and
@@ -90,8 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     problems, recipes, grids = check_files(args.recipes)
     if problems:
-        print("\n".join(problems))
-        return 1
+        print("\n".join(problems), file=sys.stderr)
+        return 2
     print(f"OK {recipes} recipes checked" + (f", {grids} sweep grid" if grids else ""))
     return 0
 

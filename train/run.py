@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from schemas.config import ConfigError
+from schemas.config import ConfigError, read_jsonl
 from train.hardware import hardware_problems, needs_cpu_bf16, probe_machine
 from train.overrides import apply_overrides
 from train.recipe import load_recipe, recipe_problems
@@ -78,6 +78,11 @@ def input_problems(cfg: dict[str, Any], data: Path) -> list[str]:
             path = Path(entry.get("path", "")) if isinstance(entry, dict) else None
             if path and not path.is_file():
                 problems.append(f"{key}[{i}].path: {path} not found; run `make data` (or pass --data DIR)")
+            elif path and path.suffix == ".jsonl":
+                try:  # a corrupt line would otherwise surface minutes later, deep inside axolotl
+                    read_jsonl(path, "rebuild it with make data")
+                except ConfigError as exc:
+                    problems += [f"{key}[{i}].path: {p}" for p in exc.problems]
     base = str(cfg.get("base_model", ""))
     if base.startswith(("models/", "./", "/")) and not Path(base).is_dir():
         problems.append(f"base_model: {base} not found; run `make model` (or python -m train.tiny for tests)")

@@ -46,6 +46,14 @@ def load_audit_config(path: str | Path = DEFAULT_CONFIG) -> AuditConfig:
     if not isinstance(raw, dict):
         raise ConfigError([f"{where}: top level must be a mapping"])
     problems = unknown_keys(raw, TOP_KEYS, where)
+    problems += [f"{where}: {k}: must be a mapping, got {raw[k]!r}" for k in ("report", "params", "checks")
+                 if raw.get(k) is not None and not isinstance(raw[k], dict)]
+    if not problems:
+        problems += [f"{where}: checks.{name}: must be a mapping of severity, threshold, got {spec!r}"
+                     for name, spec in (raw.get("checks") or {}).items()
+                     if spec is not None and not isinstance(spec, dict)]
+    if problems:
+        raise ConfigError(problems)
     report = raw.get("report") or {}
     problems += unknown_keys(report, REPORT_KEYS, f"{where}: report")
     max_rows = report.get("max_rows", 20)

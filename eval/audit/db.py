@@ -77,7 +77,11 @@ def _table(con: duckdb.DuckDBPyConnection, name: str, columns: str, rows: Iterab
 
 
 def split_files(data_dir: Path) -> list[Path]:
-    return [data_dir / f"{s}.parquet" for s in SPLITS if (data_dir / f"{s}.parquet").is_file()]
+    """Every split's Parquet file present, each checked readable (a corrupt one is a one-line error)."""
+    from eval.predictions import check_parquet
+
+    return [check_parquet(data_dir / f"{s}.parquet", "split file") for s in SPLITS
+            if (data_dir / f"{s}.parquet").is_file()]
 
 
 def connect(data_dir: Path, tax: Taxonomy, cfg: AuditConfig,

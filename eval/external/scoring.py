@@ -9,7 +9,7 @@ from typing import Any
 
 from eval.config import EvalConfig
 from eval.external.labels import LabelMap, mapped_taxonomy
-from schemas import Taxonomy
+from schemas import Taxonomy, read_jsonl
 
 
 def keep_mapped(predictions: Path, out: Path, tax: Taxonomy) -> tuple[Path, dict[str, int]]:
@@ -29,7 +29,6 @@ def system_inputs(system: str, run: Path, card: dict[str, Any], data: Path, tax:
     """What eval's prediction step needs: model inputs for the fine-tuned run, or a fitted baseline."""
     if system == "baseline":
         from eval.baselines import Baseline
-        from eval.robustness.run import read_jsonl
 
         return {}, Baseline(tax, ecfg.baseline).fit(read_jsonl(data / "train.jsonl"))
     from eval.__main__ import model_inputs

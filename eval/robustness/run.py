@@ -14,14 +14,7 @@ from eval.config import EvalConfig
 from eval.perturb import Perturbation, perturb_records
 from eval.robustness.config import RobustnessConfig
 from eval.robustness.report import CLEAN, write_report
-from schemas import ConfigError, Taxonomy
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    if not path.is_file():
-        raise ConfigError([f"{path}: file not found; build the dataset with make data"])
-    with path.open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+from schemas import ConfigError, Taxonomy, read_jsonl
 
 
 def write_jsonl(path: Path, records: Sequence[Mapping[str, Any]]) -> None:

@@ -324,8 +324,9 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write_rows(tmp_path / "p.parquet", noisy_rows(TAX, records, seed=4))
     score.main(["--predictions", str(path), "--out", str(tmp_path / "o")])
     assert "20 queries: intent macro-F1" in capsys.readouterr().out
-    with pytest.raises(SystemExit, match=r"nope\.parquet: predictions file not found"):
+    with pytest.raises(SystemExit) as err:
         score.main(["--predictions", str(tmp_path / "nope.parquet"), "--out", str(tmp_path / "o")])
+    assert err.value.code == 2 and "nope.parquet: predictions file not found" in capsys.readouterr().err
 
 
 def test_label_order_follows_taxonomy(tmp_path: Path) -> None:

@@ -66,8 +66,8 @@ def test_wrong_type_fails_naming_key_and_value(tmp_path: Path) -> None:
 def test_all_problems_reported_at_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = _variant(tmp_path, "many.yml", lora_rr=8, sample_packing="maybe", learning_rate="fast")
     good = Path("recipes/tiny-test.yml")
-    assert main([str(good), str(bad)]) == 1
-    lines = capsys.readouterr().out.strip().splitlines()
+    assert main([str(good), str(bad)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 3
     assert all(line.startswith(f"{bad}: ") for line in lines)
     assert {"lora_rr", "sample_packing", "learning_rate"} == {
