@@ -1,8 +1,8 @@
 """Frames: an intent, a template and entity values drawn from the knowledge graph, before any text.
 
 Values come from a seed title where it has them (so a query's genre, plot and setting belong together)
-and from a rotation over the pool otherwise. With the `heldout` strategy, templates, titles and the
-people of those titles are partitioned up front so heldout frames never share them with the rest.
+and from a rotation over the pool otherwise. With the `heldout` strategy, templates, title franchises and
+the people of those titles are partitioned up front so heldout frames never share them with the rest.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from schemas import ConfigError
 from synth.config import DataConfig
 from synth.grammar import Grammar, Template
-from synth.kg import KnowledgeGraph, TitleFacts
+from synth.kg import KnowledgeGraph, TitleFacts, franchise_key
 from synth.rotation import Rotation
 from synth.types import Frame, Slot
 
@@ -60,14 +60,15 @@ def partition(kg: KnowledgeGraph, grammar: Grammar, cfg: DataConfig, rng: random
         people = {v for t in kg.titles for p in PEOPLE_POOLS for v in title_values(t, p)}
         return Partition({False: kg.titles, True: kg.titles}, {False: people, True: people},
                          {False: every, True: every})
-    # Partition title *names*: a remake shares its name with the original, and both go to one side.
-    title_names = sorted({t.title.lower() for t in kg.titles})
-    rng.shuffle(title_names)
-    n_held = reserved(len(title_names), round(len(title_names) * cfg.split.heldout_entities),
-                      "split.heldout_entities", "titles")
-    held_names = set(title_names[:n_held])
-    held = [t for t in kg.titles if t.title.lower() in held_names]
-    kept = [t for t in kg.titles if t.title.lower() not in held_names]
+    # Partition franchises, not titles: a sequel (Blade Runner 2049) or a remake that shares its name
+    # would otherwise put half of what a heldout query names into train (synth.kg.franchise_key).
+    groups = sorted({franchise_key(t) for t in kg.titles})
+    rng.shuffle(groups)
+    n_held = reserved(len(groups), round(len(groups) * cfg.split.heldout_entities),
+                      "split.heldout_entities", "title franchises")
+    held_groups = set(groups[:n_held])
+    held = [t for t in kg.titles if franchise_key(t) in held_groups]
+    kept = [t for t in kg.titles if franchise_key(t) not in held_groups]
     names = lambda ts: {v for t in ts for p in PEOPLE_POOLS for v in title_values(t, p)}  # noqa: E731
     lower = lambda vs: {v.lower() for v in vs}  # noqa: E731
     held_titles, kept_titles = lower(t.title for t in held), lower(t.title for t in kept)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from schemas.config import did_you_mean
 DEFAULT_KG = Path("synth/kg")
 TITLE_KEYS = ("title", "year", "media_type", "genres", "directors", "cast", "settings", "themes", "moods",
               "plot", "language", "source")
+OPTIONAL_KEYS = ("franchise",)  # groups titles the name stem cannot (Alien / Aliens); see franchise_key
 LIST_KEYS = ("genres", "directors", "settings", "themes", "moods", "plot")
 CAST_KEYS = ("actor", "character")
 # Pools a title line feeds, by the KG file format (docs/DESIGN.md); the taxonomy may add vocab-only pools.
@@ -62,6 +64,7 @@ class TitleFacts:
     plot: tuple[str, ...] = ()
     language: str = UNKNOWN_LANGUAGE
     source: str = ""
+    franchise: str | None = None
     where: str = field(default="", compare=False)  # "file:line", for messages
 
 
@@ -90,7 +93,9 @@ def parse_title(raw: Any, where: str, problems: list[str]) -> TitleFacts | None:
         problems.append(f"{where}: expected a JSON object, got {type(raw).__name__}")
         return None
     found = [f"{where}: missing key '{k}'" for k in TITLE_KEYS if k not in raw]
-    found += unknown_keys(raw, TITLE_KEYS, where)
+    found += unknown_keys(raw, (*TITLE_KEYS, *OPTIONAL_KEYS), where)
+    if raw.get("franchise") is not None and (err := _bad_value(raw["franchise"])):
+        found.append(f"{where}: franchise {err} (or leave the key out)")
     for key in ("title", "media_type", "language", "source"):
         if key in raw and (err := _bad_value(raw[key])):
             found.append(f"{where}: {key} {err}")
@@ -122,9 +127,30 @@ def parse_title(raw: Any, where: str, problems: list[str]) -> TitleFacts | None:
     return TitleFacts(
         title=raw["title"], year=year, media_type=raw["media_type"],
         cast=tuple(CastMember(c["actor"], c.get("character")) for c in cast),
-        language=raw["language"], source=raw["source"], where=where,
+        language=raw["language"], source=raw["source"], franchise=raw.get("franchise"), where=where,
         **{k: tuple(raw[k]) for k in LIST_KEYS},
     )
+
+
+_NUMBER = r"(?:\d+|one|two|three|four|five|ii|iii|iv|v|vi|vii|viii|ix|x)"
+_SEQUEL = re.compile(rf"\s+(?:(?:part|chapter|episode|vol|volume)\s+{_NUMBER}|{_NUMBER})$")
+
+
+def title_stem(title: str) -> str:
+    """A title's franchise stem: lowercased, before any subtitle (':', ' - ', '('), without a leading
+    article, punctuation or a trailing sequel number. "Blade Runner 2049", "Dune: Part Two" and "The
+    Godfather Part II" stem to their first film's title, so a split can keep them together."""
+    s = re.split(r"\s*[:(]\s*|\s+[-\u2013\u2014]\s+", title.casefold())[0]
+    s = re.sub(r"[^\w\s]", "", s)
+    s = re.sub(r"^(?:the|a|an)\s+", "", s.strip())
+    return _SEQUEL.sub("", s).strip() or title.casefold()
+
+
+def franchise_key(t: TitleFacts) -> str:
+    """What keeps titles on one side of the heldout split: the KG's `franchise` field where a curator
+    set one (names the stem cannot relate: Alien / Aliens, Star Wars / The Empire Strikes Back), else
+    the title's stem (which also keeps remakes that share a name together)."""
+    return title_stem(t.franchise) if t.franchise else title_stem(t.title)
 
 
 def read_titles(path: Path, problems: list[str]) -> list[TitleFacts]:

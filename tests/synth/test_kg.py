@@ -148,3 +148,36 @@ def test_summary_counts_pools_media_languages_and_decades(kg):
     assert s["media_type"]["movie"] == kg.files["titles_films.jsonl"]
     assert s["language"]["Korean"] >= 5 and s["decade"]["1930s"] >= 5
     assert list(s["decade"]) == sorted(s["decade"])
+
+
+@pytest.mark.parametrize("first, sequel", [
+    ("Blade Runner", "Blade Runner 2049"), ("Dune", "Dune: Part Two"), ("The Godfather", "The Godfather Part II"),
+    ("The Terminator", "Terminator 2: Judgment Day"), ("Mad Max", "Mad Max: Fury Road"),
+    ("Kill Bill", "Kill Bill: Volume 1"), ("Paddington", "Paddington 2"),
+])
+def test_sequels_share_the_first_films_stem(first, sequel):
+    from synth.kg import title_stem
+
+    assert title_stem(first) == title_stem(sequel)
+
+
+@pytest.mark.parametrize("a, b", [("Seven", "Seven Samurai"), ("Taxi", "Taxi Driver"), ("M", "Mad Max")])
+def test_unrelated_titles_keep_their_own_stem(a, b):
+    from synth.kg import title_stem
+
+    assert title_stem(a) != title_stem(b)
+
+
+def test_franchise_field_groups_what_the_stem_cannot(kg, tmp_path):
+    from synth.kg import franchise_key
+
+    by_title = {t.title: t for t in kg.titles}
+    for a, b in (("Alien", "Aliens"), ("Star Wars", "The Empire Strikes Back"), ("Breaking Bad", "Better Call Saul")):
+        assert franchise_key(by_title[a]) == franchise_key(by_title[b]), (a, b)
+    assert problems_of(tmp_path, {**GOOD, "franchise": " Dune"}) == [
+        f"{tmp_path / 'titles.jsonl'}:1: franchise ' Dune' has stray whitespace (or leave the key out)"]
+
+
+def problems_of(folder: Path, line: dict) -> list[str]:
+    write(folder, "titles.jsonl", [line])
+    return problems(folder)

@@ -181,3 +181,23 @@ def test_heldout_partition_keeps_every_name_on_one_side(seed):
     side = lambda h: {t.title.lower() for t in part.titles[h]} | {p.lower() for p in part.people[h]}  # noqa: E731
     assert part.titles[True] and part.people[True]
     assert not side(False) & side(True)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_heldout_keeps_each_franchise_on_one_side(seed):
+    """Blade Runner / Blade Runner 2049, Dune / Dune: Part Two, Alien / Aliens: never split across sides."""
+    import random
+
+    from synth.frames import partition
+    from synth.grammar import Grammar
+    from synth.kg import franchise_key, load_kg
+
+    cfg = load_data_config(DEFAULT, {"seed": seed})
+    kg = load_kg(Path(cfg.kg), cfg.tax)
+    part = partition(kg, Grammar.load(ROOT / "synth/grammar", cfg.tax), cfg, random.Random(seed))
+    sides = {h: {franchise_key(t) for t in part.titles[h]} for h in (False, True)}
+    assert sides[True] and not sides[False] & sides[True]
+    side_of = {t.title: h for h in (False, True) for t in part.titles[h]}
+    for a, b in (("Blade Runner", "Blade Runner 2049"), ("Dune", "Dune: Part Two"), ("Alien", "Aliens"),
+                 ("The Godfather", "The Godfather Part II")):
+        assert side_of[a] == side_of[b], (a, b)
