@@ -10,6 +10,9 @@
   seed_types                  type: entity types whose values must not cross train -> heldout
   kg_titles                   title, year, decade, media_type, language, genres (list)
   kg_people                   title, pool ('actor' | 'director' | 'character'), name
+  phrasings                   id, split, intent, phrasing: the query with each span as {type} (phrasing.py)
+  phrasing_nearest            phrasing, train_phrasing, similarity: each distinct heldout phrasing, the
+                              most similar train phrasing and their rapidfuzz similarity in [0, 1]
 plus the macros in eval/sql/macros (normalize_value) and one zero-argument macro per config param.
 """
 
@@ -23,6 +26,7 @@ from typing import Any
 import duckdb
 
 from eval.audit.config import AuditConfig
+from eval.audit.phrasing import phrasing_tables
 from schemas import SPLITS, ConfigError, Taxonomy
 
 MACRO_DIR = Path(__file__).resolve().parents[1] / "sql" / "macros"
@@ -104,6 +108,10 @@ def connect(data_dir: Path, tax: Taxonomy, cfg: AuditConfig,
         select r.id, r.split, r.intent, u.e.type as type, u.e.value as value,
                u.e.start as start, u.e."end" as "end"
         from records as r cross join unnest(r.entities) as u(e)""")
+    records = con.execute("select id, split, intent, query, entities from records").fetchall()
+    phrasings, nearest = phrasing_tables(records)
+    _table(con, "phrasings", "id varchar, split varchar, intent varchar, phrasing varchar", phrasings)
+    _table(con, "phrasing_nearest", "phrasing varchar, train_phrasing varchar, similarity double", nearest)
     _table(con, "targets", "kind varchar, label varchar, label_order integer, target double",
            target_rows(tax, read_manifest(data_dir)))
     _table(con, "type_sources", "type varchar, source varchar",

@@ -235,6 +235,63 @@ def case_check_leakage_heldout_templates(tmp_path):
     assert_rows(got, [{"template_id": "t1", "heldout_records": 2, "heldout_leaked_share": 2 / 3}])
 
 
+# Heldout wording vs train wording, spans as {type}: h1 is train's phrasing exactly (other values), h2 a
+# one-letter typo of it (similarity 2*25/51 = 0.98), h3 an unrelated phrasing.
+PHRASING = [rec("a", "train", "play", "play Up on Netflix", [("title", "Up"), ("platform", "Netflix")], tpl="p1"),
+            rec("b", "train", "recommend", "any horror films please", [("genre", "horror")], tpl="r1"),
+            rec("h1", "heldout", "play", "Play Heat on Hulu", [("title", "Heat"), ("platform", "Hulu")], tpl="p9"),
+            rec("h2", "heldout", "play", "pla Ran on Max", [("title", "Ran"), ("platform", "Max")], tpl="p8"),
+            rec("h3", "heldout", "find_title", "what was that movie with the shark", tpl="f9")]
+
+
+def case_check_leakage_heldout_phrasing(tmp_path):
+    got = run_one(tmp_path, "check_leakage_heldout_phrasing", PHRASING)
+    assert_rows(got, [{"phrasing": "play {title} on {platform}", "train_phrasing": "play {title} on {platform}",
+                       "similarity": 1.0, "kind": "exact", "heldout_records": 1, "heldout_leaked_share": 2 / 3},
+                      {"phrasing": "pla {title} on {platform}", "similarity": 2 * 25 / 51, "kind": "near"}])
+    assert run_one(tmp_path / "strict", "check_leakage_heldout_phrasing", PHRASING,
+                   params={"near_phrasing_similarity": 0.99}, threshold=0.5) == []  # 1/3 exact <= 0.5
+
+
+def case_leakage_heldout_phrasing_similarity(tmp_path):
+    got = run_one(tmp_path, "leakage_heldout_phrasing_similarity", PHRASING)
+    assert_rows(got, [{"similarity": "identical", "heldout_phrasings": 1, "heldout_records": 1},
+                      {"similarity": ">= 0.9", "heldout_phrasings": 2, "heldout_records": 2, "share_of_heldout": 2 / 3},
+                      {"similarity": ">= 0.8", "heldout_records": 2}, {"similarity": ">= 0.7", "heldout_records": 2},
+                      {"similarity": "any", "heldout_phrasings": 3, "heldout_records": 3, "share_of_heldout": 1.0}])
+
+
+def indel_similarity(a: str, b: str) -> float:
+    """2 * LCS / (len a + len b), by dynamic programming: an implementation independent of rapidfuzz."""
+    prev = [0] * (len(b) + 1)
+    for ch in a:
+        cur = [0]
+        for j, other in enumerate(b):
+            cur.append(prev[j] + 1 if ch == other else max(prev[j + 1], cur[j]))
+        prev = cur
+    return 2 * prev[-1] / (len(a) + len(b)) if a or b else 1.0
+
+
+def test_phrasing_nearest_matches_a_brute_force_indel_similarity():
+    import random
+
+    from eval.audit.phrasing import BLOCK, nearest, phrasing
+
+    assert phrasing("Play Up on  Netflix?", [{"type": "platform", "start": 12, "end": 19},
+                                             {"type": "title", "start": 5, "end": 7}]) == "play {title} on {platform}"
+    rng = random.Random(0)
+    words = ["play", "show", "me", "{title}", "on", "{platform}", "a", "good", "{genre}", "film", "tonight"]
+    make = lambda n: [" ".join(rng.choices(words, k=rng.randint(1, 7))) for _ in range(n)]  # noqa: E731
+    queries, choices = make(BLOCK + 30), sorted(set(make(60)))  # more than one block
+    got = nearest(queries, choices)
+    assert [q for q, _, _ in got] == queries
+    for q, choice, sim in got[:: 37]:
+        best = max(indel_similarity(q, c) for c in choices)
+        assert sim == pytest.approx(round(best * 100) / 100, abs=0.011)
+        assert indel_similarity(q, choice) == pytest.approx(best, abs=0.011)
+    assert nearest(queries, []) == []
+
+
 COOC = [rec("a", "train", "recommend", "dark horror from 1999", [("genre", "horror"), ("mood", "dark"), ("year", "1999")]),
         rec("b", "train", "recommend", "dark comedy", [("genre", "comedy"), ("mood", "dark")]),
         rec("c", "train", "recommend", "some drama", [("genre", "drama")]),
@@ -316,7 +373,7 @@ CASES = {name[len("case_"):]: fn for name, fn in dict(globals()).items() if name
 
 def test_every_sql_file_has_a_fixture_case():
     files = sorted(p.stem for p in SQL_DIR.glob("*.sql"))
-    assert len(files) == 23
+    assert len(files) == 25
     assert sorted(CASES) == files
 
 
@@ -332,7 +389,7 @@ def test_checks_pass_with_zero_rows_on_a_clean_dataset(tmp_path):
              rec("d", "heldout", "play", "I want to watch Ran", [("title", "Ran")], tpl="p4", seed="Ran")]
     for name in ("check_exact_duplicates", "check_near_duplicates", "check_leakage_exact_query",
                  "check_leakage_normalized_query", "check_leakage_heldout_seeds", "check_leakage_heldout_templates",
-                 "check_intent_below_target"):
+                 "check_leakage_heldout_phrasing", "check_intent_below_target"):
         assert run_one(tmp_path / name, name, clean, intents={"play": 1.0}) == [], name
 
 
