@@ -154,7 +154,7 @@ def load_data_config(path: str | Path, overrides: dict[str, Any] | None = None) 
     for key in ("name", "seed", "n"):
         if key not in raw:
             problems.append(f"{path}: missing required key '{key}'")
-    problems = problems or _scalar_problems(raw, path)
+    problems += _scalar_problems(raw, path)
     if problems:
         raise ConfigError(problems)
 
