@@ -120,8 +120,11 @@ def corrupt_parquet(rel: str) -> Callable[[Case], None]:
     return lambda c: (c.root / rel).write_bytes(b"PAR1 not really parquet")
 
 
-def nothing(c: Case) -> None:
-    pass
+def other_training_data(c: Case) -> None:
+    """The run card says the adapter was trained on another dataset (make data SEED=7 since)."""
+    card = json.loads((c.run / "run_card.json").read_text())
+    card["data"]["manifest_sha256"] = {"train.jsonl": "0" * 64}
+    (c.run / "run_card.json").write_text(json.dumps(card))
 
 
 # ---- the table -----------------------------------------------------------------------------------------
@@ -151,6 +154,7 @@ TABLE = [
     ("eval", EVAL, set_key("eval_cfg", "decode.mode", "grounde"), "decode.mode: unknown value 'grounde' (did you mean 'grounded'?)"),
     ("eval", EVAL, set_key("eval_cfg", "decode.dtype", "bfloat61"), "decode.dtype: unknown value 'bfloat61' (did you mean 'bfloat16'?)"),
     ("eval", EVAL, set_key("eval_cfg", "baseline.C", "10,0"), "baseline.C: must be a positive number, got '10,0'"),
+    ("eval", EVAL, other_training_data, "is not the dataset"),
     # eval.score
     ("eval.score", SCORE, corrupt_line("records.jsonl", 2), "records.jsonl:2: invalid JSON"),
     ("eval.score", SCORE, corrupt_parquet("preds.parquet"), "preds.parquet: not a readable Parquet file"),
@@ -164,6 +168,7 @@ TABLE = [
     ("eval.robustness", ROBUST, set_key("robust_cfg", "seed", "13a"), "seed must be an integer, got '13a'"),
     ("eval.robustness", ROBUST, set_key("robust_cfg", "perturbations", "typos"), "perturbations must be a non-empty mapping"),
     ("eval.robustness", ROBUST, set_key("eval_cfg", "decode.mode", "schemaa"), "decode.mode: unknown value 'schemaa'"),
+    ("eval.robustness", [*ROBUST[:-3], "finetuned", *ROBUST[-2:]], other_training_data, "is not the dataset"),
     # eval.external
     ("eval.external", EXTERNAL, corrupt_line("corpus.jsonl", 2), "corpus.jsonl:2"),
     ("eval.external", EXTERNAL, remove("data/train.jsonl"), "data/train.jsonl: file not found"),

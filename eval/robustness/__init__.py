@@ -2,10 +2,12 @@
 
 Usage: python -m eval.robustness [--run runs/x] --data data/x [--config eval/robustness.yml]
                                  [--eval-config eval/config.yml] [--limit N] [--systems finetuned,baseline]
-                                 [--force]
+                                 [--force] [--allow-other-data]
 
---run defaults to the newest run with an adapter (as `make eval`). Decoding uses eval/config.yml's decode
-settings and the fine-tuned system prompt, exactly as the evaluation does; scoring is eval.score (eval/sql).
+--run defaults to the newest run with an adapter (as `make eval`); as there, the fine-tuned system is
+refused on a --data other than the run's training data unless --allow-other-data. Decoding uses
+eval/config.yml's decode settings and the fine-tuned system prompt, exactly as the evaluation does; scoring
+is eval.score (eval/sql).
 Writes into runs/x/robustness/:
   sets/<perturbation>-<severity>.jsonl   the perturbed records (evaluation data only: never train on them)
   <system>/<set>/                        predictions.parquet, metrics.json, tables/ (eval.score)

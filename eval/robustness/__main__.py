@@ -23,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, help="queries per set (0 = all); default from the config")
     ap.add_argument("--systems", help=f"comma-separated, from {', '.join(SYSTEMS)}")
     ap.add_argument("--force", action="store_true", help="decode again even when inputs are unchanged")
+    ap.add_argument("--allow-other-data", action="store_true",
+                    help="score the fine-tuned run on --data even though it was trained on another dataset")
     args = ap.parse_args(argv)
     try:
         cfg = load_robustness_config(args.config)
@@ -38,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
 
             args.run = newest_run()
         result = run_robustness(args.run, args.data, cfg, load_eval_config(args.eval_config), load_taxonomy(),
-                                args.force)
+                                args.force, args.allow_other_data)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -88,10 +88,12 @@ def add_drops(rows: list[dict[str, Any]]) -> None:
 
 
 def run_robustness(run: Path, data: Path, cfg: RobustnessConfig, ecfg: EvalConfig, tax: Taxonomy,
-                   force: bool = False) -> dict[str, Any]:
-    from eval.__main__ import load_split
+                   force: bool = False, allow_other_data: bool = False) -> dict[str, Any]:
+    from eval.__main__ import check_same_data, load_split, read_run_card
     from eval.score import score_predictions
 
+    if "finetuned" in cfg.systems:  # as make eval: never perturb queries the adapter may have trained on
+        check_same_data(run, read_run_card(run), data, allow_other_data)
     out = run / "robustness"
     split_file = data / f"{cfg.split}.jsonl"
     if not split_file.is_file():
