@@ -230,6 +230,21 @@ def averages(rows: list[dict[str, Any]], key: str = "average") -> list[dict[str,
     return [dict(r, label=r[key]) for r in rows]
 
 
+def macro_note(metrics: Mapping[str, Any]) -> str:
+    """Which classes the headline macro averages cover: the ones present in gold or predictions."""
+    parts = []
+    for key, noun in (("intent", "intents"), ("entities", "entity types")):
+        macro = metrics.get(key, {}).get("macro_avg", {})
+        if "n_classes" not in macro:  # a metrics.json from before the present-class macro
+            continue
+        left = macro.get("classes_left_out") or []
+        parts.append(f"{macro['n_classes']} {noun}" + (f" (left out: {', '.join(left)})" if left else ""))
+    if not parts:
+        return ""
+    return ("`macro avg` averages the classes present in gold or predictions: " + "; ".join(parts)
+            + ". `taxonomy macro avg` averages every taxonomy class, absent ones as 0.")
+
+
 def meta_of(metrics: Mapping[str, Any]) -> dict[str, Any]:
     """The run facts eval/__main__.py records, None where a metrics.json (e.g. from eval.score) lacks them."""
     return dict.fromkeys(META_KEYS) | metrics.get("meta", {})
@@ -240,7 +255,7 @@ def section(result: Result, cfg: ReportConfig, figures: dict[str, Path], eval_di
     relaxed = t.get("relaxed_entity", [])
     return {
         "system": result.system, "split": result.split, "slug": result.slug, "metrics": m,
-        "meta": meta_of(m),
+        "meta": meta_of(m), "macro_note": macro_note(m),
         "intent_rows": t.get("per_class_intent", []), "intent_avgs": averages(t.get("averages_intent", [])),
         "entity_rows": t.get("per_class_entity", []), "entity_avgs": averages(t.get("averages_entity", [])),
         "relaxed_rows": [r for r in relaxed if not r["label"].endswith(" avg")],

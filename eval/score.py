@@ -30,7 +30,10 @@ from schemas import DEFAULT_TAXONOMY, ConfigError, Taxonomy, load_taxonomy
 SQL_DIR = Path(__file__).with_name("sql")
 MACRO_DIR = SQL_DIR / "macros"
 CHECK_DIR = SQL_DIR / "checks"
-AVERAGES = {"macro avg": "macro_avg", "micro avg": "micro_avg", "weighted avg": "weighted_avg"}
+# `macro_avg` averages the classes present in gold or predictions (sklearn's labels=None);
+# `taxonomy_macro_avg` every taxonomy class, absent ones as 0 (eval/sql/averages_*.sql).
+AVERAGES = {"macro avg": "macro_avg", "micro avg": "micro_avg", "weighted avg": "weighted_avg",
+            "taxonomy macro avg": "taxonomy_macro_avg"}
 
 
 @dataclass
@@ -113,11 +116,19 @@ def prf(row: Mapping[str, Any]) -> dict[str, Any]:
     return {k: row[k] for k in ("precision", "recall", "f1", "support")}
 
 
+def average(row: Mapping[str, Any]) -> dict[str, Any]:
+    """An average plus how many classes it covers; the macro one also names the classes left out."""
+    out = prf(row) | {"n_classes": row["n_classes"]}
+    if row["average"] == "macro avg":
+        out["classes_left_out"] = list(row["classes_left_out"])
+    return out
+
+
 def classification(per_class: Table, averages: Table) -> dict[str, Any]:
     """A classification_report-shaped dict: per_class plus macro/micro/weighted averages."""
     out: dict[str, Any] = {"per_class": {r["label"]: prf(r) for r in per_class.rows}}
     for row in averages.rows:
-        out[AVERAGES[row["average"]]] = prf(row)
+        out[AVERAGES[row["average"]]] = average(row)
     return out
 
 
@@ -126,7 +137,7 @@ def relaxed(table: Table) -> dict[str, Any]:
     for row in table.rows:
         key = AVERAGES.get(row["label"])
         if key:
-            out[key] = prf(row)
+            out[key] = average({**row, "average": row["label"]})
         else:
             out["per_class"][row["label"]] = prf(row)
     return out

@@ -1,7 +1,9 @@
 -- Macro, micro and weighted averages of entity precision, recall and F1 over the taxonomy entity
 -- types, named as in sklearn's classification_report ('macro avg', 'micro avg', 'weighted avg').
--- Same set-based counting as per_class_entity.sql: macro = mean of the per-type scores (types with
--- zero support count as 0), micro = from the summed tp/fp/fn, weighted = weighted by support.
+-- Same set-based counting as per_class_entity.sql: macro = mean of the per-type scores over the
+-- types present in gold or predictions (tp + fp + fn > 0; sklearn's labels=None), n_classes of
+-- them, the others listed in classes_left_out; micro = from the summed tp/fp/fn, weighted = weighted
+-- by support. 'taxonomy macro avg' is the mean over every taxonomy type, absent ones as 0.
 -- Reads `predictions` and `labels` (kind, label, label_order); needs macros/normalize.sql.
 with source as (select * from predictions),
 
@@ -83,6 +85,7 @@ scores as (
         fp,
         fn,
         tp + fn as support,
+        tp + fp + fn > 0 as is_present,
         case when tp + fp > 0 then tp / (tp + fp) else 0.0 end as precision,
         case when tp + fn > 0 then tp / (tp + fn) else 0.0 end as recall,
         case when tp + fp + fn > 0 then 2 * tp / (2 * tp + fp + fn) else 0.0 end as f1
@@ -95,9 +98,15 @@ totals as (
         sum(fp) as fp,
         sum(fn) as fn,
         sum(support) as support,
-        avg(precision) as macro_precision,
-        avg(recall) as macro_recall,
-        avg(f1) as macro_f1,
+        count(*) as n_taxonomy,
+        count(*) filter (where is_present) as n_present,
+        coalesce(list(label order by label_order) filter (where not is_present), []) as left_out,
+        coalesce(avg(precision) filter (where is_present), 0.0) as macro_precision,
+        coalesce(avg(recall) filter (where is_present), 0.0) as macro_recall,
+        coalesce(avg(f1) filter (where is_present), 0.0) as macro_f1,
+        coalesce(avg(precision), 0.0) as taxonomy_macro_precision,
+        coalesce(avg(recall), 0.0) as taxonomy_macro_recall,
+        coalesce(avg(f1), 0.0) as taxonomy_macro_f1,
         sum(precision * support) as weighted_precision_sum,
         sum(recall * support) as weighted_recall_sum,
         sum(f1 * support) as weighted_f1_sum
@@ -111,7 +120,9 @@ averages as (
         macro_precision as precision,
         macro_recall as recall,
         macro_f1 as f1,
-        support
+        support,
+        n_present as n_classes,
+        left_out as classes_left_out
     from totals
     union all
     select
@@ -120,7 +131,9 @@ averages as (
         case when tp + fp > 0 then tp / (tp + fp) else 0.0 end as precision,
         case when tp + fn > 0 then tp / (tp + fn) else 0.0 end as recall,
         case when tp + fp + fn > 0 then 2 * tp / (2 * tp + fp + fn) else 0.0 end as f1,
-        support
+        support,
+        n_taxonomy as n_classes,
+        []::varchar[] as classes_left_out
     from totals
     union all
     select
@@ -129,7 +142,20 @@ averages as (
         case when support > 0 then weighted_precision_sum / support else 0.0 end as precision,
         case when support > 0 then weighted_recall_sum / support else 0.0 end as recall,
         case when support > 0 then weighted_f1_sum / support else 0.0 end as f1,
-        support
+        support,
+        n_taxonomy as n_classes,
+        []::varchar[] as classes_left_out
+    from totals
+    union all
+    select
+        'taxonomy macro avg' as average,
+        4 as average_order,
+        taxonomy_macro_precision as precision,
+        taxonomy_macro_recall as recall,
+        taxonomy_macro_f1 as f1,
+        support,
+        n_taxonomy as n_classes,
+        []::varchar[] as classes_left_out
     from totals
 ),
 
@@ -139,7 +165,9 @@ final as (
         precision,
         recall,
         f1,
-        support
+        support,
+        n_classes,
+        classes_left_out
     from averages
     order by average_order
 )

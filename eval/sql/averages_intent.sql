@@ -1,7 +1,12 @@
--- Macro, micro and weighted averages of intent precision, recall and F1 over the taxonomy intents,
--- named as in sklearn's classification_report ('macro avg', 'micro avg', 'weighted avg'; support is
--- the summed support of the taxonomy classes). Same counting as per_class_intent.sql, so each equals
--- precision_recall_fscore_support(..., labels=<taxonomy intents>, average=..., zero_division=0).
+-- Macro, micro and weighted averages of intent precision, recall and F1, named as in sklearn's
+-- classification_report ('macro avg', 'micro avg', 'weighted avg'; support is the summed support of
+-- the taxonomy classes). Same counting as per_class_intent.sql, so each equals
+-- precision_recall_fscore_support(..., labels=<L>, average=..., zero_division=0) where, for
+-- 'macro avg', L = the taxonomy intents present in gold or predictions (sklearn's labels=None when
+-- every label is in the taxonomy): a class nobody asked for and nobody predicted is not scored as
+-- an F1 of 0. n_classes says how many were averaged, classes_left_out which were not.
+-- 'taxonomy macro avg' averages over every taxonomy intent, absent ones as 0 (L = the taxonomy);
+-- micro and weighted are the same over either L, absent classes having no counts and no support.
 -- Micro averages over the taxonomy classes only: a prediction outside the taxonomy or no prediction
 -- lowers micro recall but not micro precision, which is why 'micro avg' can differ from accuracy.
 -- Reads `predictions` and `labels` (kind, label, label_order).
@@ -85,6 +90,7 @@ scores as (
         fp,
         fn,
         tp + fn as support,
+        tp + fp + fn > 0 as is_present,
         case when tp + fp > 0 then tp / (tp + fp) else 0.0 end as precision,
         case when tp + fn > 0 then tp / (tp + fn) else 0.0 end as recall,
         case when tp + fp + fn > 0 then 2 * tp / (2 * tp + fp + fn) else 0.0 end as f1
@@ -97,9 +103,15 @@ totals as (
         sum(fp) as fp,
         sum(fn) as fn,
         sum(support) as support,
-        avg(precision) as macro_precision,
-        avg(recall) as macro_recall,
-        avg(f1) as macro_f1,
+        count(*) as n_taxonomy,
+        count(*) filter (where is_present) as n_present,
+        coalesce(list(label order by label_order) filter (where not is_present), []) as left_out,
+        coalesce(avg(precision) filter (where is_present), 0.0) as macro_precision,
+        coalesce(avg(recall) filter (where is_present), 0.0) as macro_recall,
+        coalesce(avg(f1) filter (where is_present), 0.0) as macro_f1,
+        coalesce(avg(precision), 0.0) as taxonomy_macro_precision,
+        coalesce(avg(recall), 0.0) as taxonomy_macro_recall,
+        coalesce(avg(f1), 0.0) as taxonomy_macro_f1,
         sum(precision * support) as weighted_precision_sum,
         sum(recall * support) as weighted_recall_sum,
         sum(f1 * support) as weighted_f1_sum
@@ -113,7 +125,9 @@ averages as (
         macro_precision as precision,
         macro_recall as recall,
         macro_f1 as f1,
-        support
+        support,
+        n_present as n_classes,
+        left_out as classes_left_out
     from totals
     union all
     select
@@ -122,7 +136,9 @@ averages as (
         case when tp + fp > 0 then tp / (tp + fp) else 0.0 end as precision,
         case when tp + fn > 0 then tp / (tp + fn) else 0.0 end as recall,
         case when tp + fp + fn > 0 then 2 * tp / (2 * tp + fp + fn) else 0.0 end as f1,
-        support
+        support,
+        n_taxonomy as n_classes,
+        []::varchar[] as classes_left_out
     from totals
     union all
     select
@@ -131,7 +147,20 @@ averages as (
         case when support > 0 then weighted_precision_sum / support else 0.0 end as precision,
         case when support > 0 then weighted_recall_sum / support else 0.0 end as recall,
         case when support > 0 then weighted_f1_sum / support else 0.0 end as f1,
-        support
+        support,
+        n_taxonomy as n_classes,
+        []::varchar[] as classes_left_out
+    from totals
+    union all
+    select
+        'taxonomy macro avg' as average,
+        4 as average_order,
+        taxonomy_macro_precision as precision,
+        taxonomy_macro_recall as recall,
+        taxonomy_macro_f1 as f1,
+        support,
+        n_taxonomy as n_classes,
+        []::varchar[] as classes_left_out
     from totals
 ),
 
@@ -141,7 +170,9 @@ final as (
         precision,
         recall,
         f1,
-        support
+        support,
+        n_classes,
+        classes_left_out
     from averages
     order by average_order
 )

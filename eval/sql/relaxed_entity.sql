@@ -9,10 +9,11 @@
 --     F1 = harmonic mean of the two. Matching is not one-to-one: one long prediction that overlaps two
 --     gold spans gives recall credit to both and precision credit once.
 -- An exact match has token F1 1, so each relaxed score is >= its strict counterpart.
--- Rows: one per taxonomy entity type in taxonomy order, then 'macro avg' (mean over types, zeros
--- for types without support or predictions), 'micro avg' (from the summed counts) and 'weighted avg'
--- (weighted by support). The 0.5 threshold is part of the metric's definition, kept fixed here so
--- numbers stay comparable across runs. Reads `predictions` and `labels`; needs macros/normalize.sql.
+-- Rows: one per taxonomy entity type in taxonomy order, then 'macro avg' (mean over the types with
+-- support or predictions, as in averages_entity.sql), 'micro avg' (from the summed counts),
+-- 'weighted avg' (weighted by support) and 'taxonomy macro avg' (mean over every type, absent as 0).
+-- The 0.5 threshold is part of the metric's definition, kept fixed so numbers stay comparable.
+-- Reads `predictions` and `labels`; needs macros/normalize.sql.
 with source as (select * from predictions),
 
 taxonomy as (
@@ -140,9 +141,16 @@ totals as (
         sum(n_predicted) as n_predicted,
         sum(matched_gold) as matched_gold,
         sum(matched_pred) as matched_pred,
-        avg(precision) as macro_precision,
-        avg(recall) as macro_recall,
-        avg(f1) as macro_f1,
+        count(*) as n_taxonomy,
+        count(*) filter (where support + n_predicted > 0) as n_present,
+        coalesce(list(label order by label_order) filter (where support + n_predicted = 0), [])
+            as left_out,
+        coalesce(avg(precision) filter (where support + n_predicted > 0), 0.0) as macro_precision,
+        coalesce(avg(recall) filter (where support + n_predicted > 0), 0.0) as macro_recall,
+        coalesce(avg(f1) filter (where support + n_predicted > 0), 0.0) as macro_f1,
+        coalesce(avg(precision), 0.0) as taxonomy_macro_precision,
+        coalesce(avg(recall), 0.0) as taxonomy_macro_recall,
+        coalesce(avg(f1), 0.0) as taxonomy_macro_f1,
         sum(precision * support) as weighted_precision_sum,
         sum(recall * support) as weighted_recall_sum,
         sum(f1 * support) as weighted_f1_sum
@@ -166,7 +174,9 @@ report_rows as (
         support,
         n_predicted,
         matched_gold,
-        matched_pred
+        matched_pred,
+        null::integer as n_classes,
+        null::varchar[] as classes_left_out
     from per_class
     union all
     select
@@ -178,7 +188,9 @@ report_rows as (
         support,
         n_predicted,
         matched_gold,
-        matched_pred
+        matched_pred,
+        n_present as n_classes,
+        left_out as classes_left_out
     from totals
     union all
     select
@@ -194,7 +206,9 @@ report_rows as (
         totals.support,
         totals.n_predicted,
         totals.matched_gold,
-        totals.matched_pred
+        totals.matched_pred,
+        totals.n_taxonomy as n_classes,
+        []::varchar[] as classes_left_out
     from totals
     cross join micro
     union all
@@ -207,7 +221,23 @@ report_rows as (
         support,
         n_predicted,
         matched_gold,
-        matched_pred
+        matched_pred,
+        n_taxonomy as n_classes,
+        []::varchar[] as classes_left_out
+    from totals
+    union all
+    select
+        'taxonomy macro avg' as label,
+        last_order + 4 as label_order,
+        taxonomy_macro_precision as precision,
+        taxonomy_macro_recall as recall,
+        taxonomy_macro_f1 as f1,
+        support,
+        n_predicted,
+        matched_gold,
+        matched_pred,
+        n_taxonomy as n_classes,
+        []::varchar[] as classes_left_out
     from totals
 ),
 
@@ -220,7 +250,9 @@ final as (
         support,
         n_predicted,
         matched_gold,
-        matched_pred
+        matched_pred,
+        n_classes,
+        classes_left_out
     from report_rows
     order by label_order
 )

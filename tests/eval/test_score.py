@@ -65,14 +65,22 @@ def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
             "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0, "support": tp + fn}
 
 
-def averages(per_class: dict[str, dict], tp: int, fp: int, fn: int) -> dict[str, dict]:
+def averages(per_class: dict[str, dict], tp: int, fp: int, fn: int,
+             present: set[str]) -> dict[str, dict]:
+    """macro over the classes in `present` (with gold or predictions), taxonomy macro over all."""
     support = sum(c["support"] for c in per_class.values())
     keys = ("precision", "recall", "f1")
-    macro = {k: sum(c[k] for c in per_class.values()) / len(per_class) for k in keys}
+    there = [c for lb, c in per_class.items() if lb in present]
+    macro = {k: sum(c[k] for c in there) / len(there) if there else 0.0 for k in keys}
+    everything = {k: sum(c[k] for c in per_class.values()) / len(per_class) for k in keys}
     weighted = {k: (sum(c[k] * c["support"] for c in per_class.values()) / support if support else 0.0)
                 for k in keys}
-    return {"macro_avg": {**macro, "support": support}, "micro_avg": {**prf(tp, fp, fn), "support": support},
-            "weighted_avg": {**weighted, "support": support}}
+    n = len(per_class)
+    return {"macro_avg": {**macro, "support": support, "n_classes": len(there),
+                          "classes_left_out": [lb for lb in per_class if lb not in present]},
+            "micro_avg": {**prf(tp, fp, fn), "support": support, "n_classes": n},
+            "weighted_avg": {**weighted, "support": support, "n_classes": n},
+            "taxonomy_macro_avg": {**everything, "support": support, "n_classes": n}}
 
 
 def reference_entities(rows: list[dict]) -> dict[str, Any]:
@@ -90,7 +98,8 @@ def reference_entities(rows: list[dict]) -> dict[str, Any]:
                 counts[etype][2] += 1
     per_class = {t: prf(*c) for t, c in counts.items()}
     tp, fp, fn = (sum(c[k] for c in counts.values()) for k in range(3))
-    return {"per_class": per_class, **averages(per_class, tp, fp, fn)}
+    present = {t for t, c in counts.items() if sum(c)}
+    return {"per_class": per_class, **averages(per_class, tp, fp, fn, present)}
 
 
 def token_f1(a: str, b: str) -> float:
@@ -117,8 +126,8 @@ def reference_relaxed(rows: list[dict]) -> dict[str, Any]:
 
     per_class = {t: scores(**v) for t, v in c.items()}
     total = {k: sum(v[k] for v in c.values()) for k in ("support", "n_pred", "mg", "mp")}
-    out = averages(per_class, 0, 0, 0)
-    out["micro_avg"] = scores(**total)
+    out = averages(per_class, 0, 0, 0, {t for t, v in c.items() if v["support"] + v["n_pred"]})
+    out["micro_avg"] = scores(**total) | {"n_classes": len(c)}
     return {"per_class": per_class, **out}
 
 
@@ -137,6 +146,8 @@ def close(a: Any, b: Any, where: str = "") -> None:
             close(a[k], b[k], f"{where}.{k}")
     elif b is None or a is None:
         assert a is b, f"{where}: {a!r} != {b!r}"
+    elif isinstance(b, list):
+        assert list(a) == b, f"{where}: {a!r} != {b!r}"
     else:
         assert abs(a - b) <= TOL, f"{where}: {a!r} != {b!r}"
 
@@ -156,7 +167,19 @@ def sklearn_intents(rows: list[dict]) -> dict[str, Any]:
     for name in ("macro avg", "weighted avg"):
         out[name.replace(" ", "_")] = {"precision": rep[name]["precision"], "recall": rep[name]["recall"],
                                        "f1": rep[name]["f1-score"], "support": rep[name]["support"]}
-    out["micro_avg"] = {"precision": p, "recall": r, "f1": f, "support": out["macro_avg"]["support"]}
+    n, support = len(labels), out["macro_avg"]["support"]
+    out["micro_avg"] = {"precision": p, "recall": r, "f1": f, "support": support}
+    out["taxonomy_macro_avg"] = dict(out["macro_avg"])
+    for key in ("micro_avg", "weighted_avg", "taxonomy_macro_avg"):
+        out[key]["n_classes"] = n
+    # the headline macro: sklearn's labels=None, less values outside the taxonomy (no class to score)
+    present = [lb for lb in labels if lb in set(y_true) | set(y_pred)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p, r, f, _ = (precision_recall_fscore_support(y_true, y_pred, labels=present, average="macro",
+                                                      zero_division=0) if present else (0.0, 0.0, 0.0, None))
+    out["macro_avg"] = {"precision": p, "recall": r, "f1": f, "support": support, "n_classes": len(present),
+                        "classes_left_out": [lb for lb in labels if lb not in present]}
     out["accuracy"] = accuracy_score(y_true, y_pred)
     return out
 
@@ -335,3 +358,59 @@ def test_label_order_follows_taxonomy(tmp_path: Path) -> None:
     per_entity = json.loads((tmp_path / "out/tables/per_class_entity.json").read_text())
     assert [r["label"] for r in per_entity] == TAX.entity_names
     assert re.fullmatch(r"\d+", str(per_class[0]["support"]))
+
+
+# ---------------------------------------------------------------- item: macro over classes present
+def candidates(rows: list[dict]) -> tuple[list[str], list[str]]:
+    """Entity sets as sklearn labels: one sample per distinct entity in gold or prediction, labelled with
+    its type where it is in that side's set and with NONE where not, so per-type tp/fp/fn are sklearn's."""
+    ids, gold, pred = entity_sets(rows)
+    y_true, y_pred = [], []
+    for i in ids:
+        for etype, value in sorted(gold[i] | pred[i]):
+            y_true.append(etype if (etype, value) in gold[i] else NONE)
+            y_pred.append(etype if (etype, value) in pred[i] else NONE)
+    return y_true, y_pred
+
+
+def six_type_rows(seed: int = 1) -> tuple[list[dict], list[str]]:
+    """Random predictions (eval/score's noise) on gold and predictions that use 6 of the entity types."""
+    six = TAX.entity_names[:6]
+    recs = [dict(r, entities=[e for e in r["entities"] if e["type"] in six])
+            for r in make_records(TAX, 300, "test", seed=seed)]
+    rows = [r for r in noisy_rows(TAX, recs, seed=seed) if r["field"] == "intent" or r["field"] in six]
+    return rows, six
+
+
+def test_entity_macro_averages_the_types_present_like_sklearn(tmp_path: Path) -> None:
+    rows, six = six_type_rows()
+    m = score_rows(tmp_path, rows)["entities"]
+    y_true, y_pred = candidates(rows)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        present = sorted(set(y_true + y_pred) - {NONE})  # sklearn's labels=None, less the no-entity label
+        want = precision_recall_fscore_support(y_true, y_pred, labels=present, average="macro",
+                                               zero_division=0)
+        everything = precision_recall_fscore_support(y_true, y_pred, labels=TAX.entity_names,
+                                                     average="macro", zero_division=0)
+    assert set(present) == set(six)
+    for k, key in enumerate(("precision", "recall", "f1")):
+        assert abs(m["macro_avg"][key] - want[k]) <= TOL, key
+        assert abs(m["taxonomy_macro_avg"][key] - everything[k]) <= TOL, key
+    assert m["macro_avg"]["n_classes"] == 6 and m["taxonomy_macro_avg"]["n_classes"] == len(TAX.entity_names)
+    assert m["macro_avg"]["classes_left_out"] == [t for t in TAX.entity_names if t not in six]
+    assert m["macro_avg"]["f1"] > m["taxonomy_macro_avg"]["f1"]
+
+
+def test_perfect_system_on_a_subset_scores_one(tmp_path: Path) -> None:
+    """A subset with no gold of some types: absent types no longer count as F1 0 (0.929 before)."""
+    recs = [r for r in make_records(TAX, 60, "test", seed=8)
+            if all(e["type"] != TAX.entity_names[0] for e in r["entities"])]
+    rows: list[dict] = []
+    for r in recs:
+        rows += long_rows(r, {"intent": r["intent"], "entities": r["entities"]}, "ok")
+    m = score_rows(tmp_path, rows)
+    for group in (m["intent"], m["entities"], m["entities"]["relaxed"]):
+        assert group["macro_avg"]["f1"] == 1.0
+    assert TAX.entity_names[0] in m["entities"]["macro_avg"]["classes_left_out"]
+    assert m["entities"]["taxonomy_macro_avg"]["f1"] < 1.0

@@ -50,11 +50,13 @@ EXPECT: dict[str, list[tuple]] = {
         ("play", 1 / 2, 1, 2 / 3, 1, 1, 1, 0),
         ("chat", 0, 0, 0, 0, 0, 0, 0),
     ],
-    # average, precision, recall, f1, support
+    # average, precision, recall, f1, support, n_classes, classes_left_out
+    # macro: 'chat' has no gold and no prediction, so only find and play are averaged
     "averages_intent": [
-        ("macro avg", 1 / 6, 1 / 3, 2 / 9, 4),
-        ("micro avg", 1 / 2, 1 / 4, 1 / 3, 4),
-        ("weighted avg", 1 / 8, 1 / 4, 1 / 6, 4),
+        ("macro avg", 1 / 4, 1 / 2, 1 / 3, 4, 2, ["chat"]),
+        ("micro avg", 1 / 2, 1 / 4, 1 / 3, 4, 3, []),
+        ("weighted avg", 1 / 8, 1 / 4, 1 / 6, 4, 3, []),
+        ("taxonomy macro avg", 1 / 6, 1 / 3, 2 / 9, 4, 3, []),
     ],
     # n_queries, n_correct, accuracy
     "accuracy_intent": [(4, 1, 1 / 4)],
@@ -70,18 +72,20 @@ EXPECT: dict[str, list[tuple]] = {
         ("plot", 0, 0, 0, 1, 0, 1, 1),
     ],
     "averages_entity": [
-        ("macro avg", 2 / 3, 1 / 2, 5 / 9, 4),
-        ("micro avg", 2 / 3, 1 / 2, 4 / 7, 4),
-        ("weighted avg", 3 / 4, 1 / 2, 7 / 12, 4),
+        ("macro avg", 2 / 3, 1 / 2, 5 / 9, 4, 3, []),
+        ("micro avg", 2 / 3, 1 / 2, 4 / 7, 4, 3, []),
+        ("weighted avg", 3 / 4, 1 / 2, 7 / 12, 4, 3, []),
+        ("taxonomy macro avg", 2 / 3, 1 / 2, 5 / 9, 4, 3, []),
     ],
-    # label, precision, recall, f1, support, n_predicted, matched_gold, matched_pred
+    # label, precision, recall, f1, support, n_predicted, matched_gold, matched_pred, n_classes, left out
     "relaxed_entity": [
-        ("title", 1, 1 / 2, 2 / 3, 2, 1, 1, 1),
-        ("genre", 1, 1, 1, 1, 1, 1, 1),
-        ("plot", 1, 1, 1, 1, 1, 1, 1),
-        ("macro avg", 1, 5 / 6, 8 / 9, 4, 3, 3, 3),
-        ("micro avg", 1, 3 / 4, 6 / 7, 4, 3, 3, 3),
-        ("weighted avg", 1, 3 / 4, 5 / 6, 4, 3, 3, 3),
+        ("title", 1, 1 / 2, 2 / 3, 2, 1, 1, 1, None, None),
+        ("genre", 1, 1, 1, 1, 1, 1, 1, None, None),
+        ("plot", 1, 1, 1, 1, 1, 1, 1, None, None),
+        ("macro avg", 1, 5 / 6, 8 / 9, 4, 3, 3, 3, 3, []),
+        ("micro avg", 1, 3 / 4, 6 / 7, 4, 3, 3, 3, 3, []),
+        ("weighted avg", 1, 3 / 4, 5 / 6, 4, 3, 3, 3, 3, []),
+        ("taxonomy macro avg", 1, 5 / 6, 8 / 9, 4, 3, 3, 3, 3, []),
     ],
     # n_queries, n_exact, exact_match
     "exact_match": [(4, 1, 1 / 4)],
