@@ -3,6 +3,8 @@
 Usage: python -m eval.score --predictions FILE --out DIR [--taxonomy schemas/taxonomy.yaml]
                             [--records data/default/test.jsonl]
 
+FILE is the long form of eval/predictions.py (Parquet, or .csv / .jsonl): the four columns
+(id, source, field, value) are required; `split` defaults to NULL and `status` to 'ok' on pred rows.
 Every `eval/sql/*.sql` runs (sorted) over a relation `predictions` and a relation `labels`
 (kind, label, label_order) built from the taxonomy, after `eval/sql/macros/*.sql`; each result lands
 in DIR/tables/<name>.csv and .json, so a new .sql file joins the output without code changes.
@@ -30,6 +32,7 @@ from schemas import DEFAULT_TAXONOMY, ConfigError, Taxonomy, load_taxonomy
 SQL_DIR = Path(__file__).with_name("sql")
 MACRO_DIR = SQL_DIR / "macros"
 CHECK_DIR = SQL_DIR / "checks"
+REQUIRED = tuple(c for c in COLUMNS if c not in ("split", "status"))  # the four-column long form
 # `macro_avg` averages the classes present in gold or predictions (sklearn's labels=None);
 # `taxonomy_macro_avg` every taxonomy class, absent ones as 0 (eval/sql/averages_*.sql).
 AVERAGES = {"macro avg": "macro_avg", "micro avg": "micro_avg", "weighted avg": "weighted_avg",
@@ -54,23 +57,44 @@ def load_macros(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(path.read_text(encoding="utf-8"))
 
 
-def connect(predictions: str | Path, tax: Taxonomy) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with the macros, `predictions` (materialised once) and `labels`."""
+def read_source(path: Path) -> str:
+    """The DuckDB table function reading `path`: Parquet (eval.predict), or CSV / JSON lines by suffix."""
+    src = sql_literal(str(path.resolve()))
+    if path.suffix.lower() == ".csv":
+        return f"read_csv({src}, all_varchar = true)"
+    if path.suffix.lower() in (".json", ".jsonl", ".ndjson"):
+        return f"read_json({src})"
+    return f"read_parquet({src})"
+
+
+def predictions_query(path: Path, found: list[str]) -> str:
+    """Select the six-column `predictions` from a file in the long form. Only (id, source, field, value)
+    are required: a missing `split` is NULL, a missing `status` is 'ok' on pred rows (NULL on gold)."""
+    missing = [c for c in REQUIRED if c not in found]
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {', '.join(missing)}; expected the long form "
+                         f"{', '.join(REQUIRED)} (plus optional split, status) of eval/predictions.py")
+    split = "split" if "split" in found else "null::varchar as split"
+    status = "status" if "status" in found else \
+        "case when source = 'pred' then 'ok' end::varchar as status"
+    return f"select id, {split}, source, field, value, {status} from {read_source(path)}"
+
+
+def connect(predictions: str | Path, tax: Taxonomy) -> tuple[duckdb.DuckDBPyConnection, str]:
+    """An in-memory DuckDB with the macros, `predictions` (materialised once) and `labels`; also returns
+    the query that built `predictions`, for setup.sql."""
     path = Path(predictions)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: predictions file not found; "
                                 "write it with eval.predict or eval.baselines")
     con = duckdb.connect()
     load_macros(con)
-    con.execute("create table predictions as select * from read_parquet(?)", [str(path)])
-    found = [c[0] for c in con.execute("describe predictions").fetchall()]
-    missing = [c for c in COLUMNS if c not in found]
-    if missing:
-        raise ValueError(f"{path}: missing column(s) {', '.join(missing)}; expected the long form "
-                         f"{', '.join(COLUMNS)} of eval/predictions.py")
+    found = [c[0] for c in con.execute(f"describe select * from {read_source(path)}").fetchall()]
+    query = predictions_query(path, found)
+    con.execute(f"create table predictions as {query}")
     con.execute("create table labels (kind varchar, label varchar, label_order integer)")
     con.executemany("insert into labels values (?, ?, ?)", label_rows(tax))
-    return con
+    return con, query
 
 
 def run_sql(con: duckdb.DuckDBPyConnection, path: Path) -> Table:
@@ -171,14 +195,13 @@ def sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def setup_sql(predictions: Path, out_dir: Path, tax: Taxonomy) -> str:
+def setup_sql(query: str, out_dir: Path, tax: Taxonomy) -> str:
     """A DuckDB CLI init script recreating the relations the SQL files read."""
     values = ",\n    ".join(f"({sql_literal(k)}, {sql_literal(lb)}, {i})" for k, lb, i in label_rows(tax))
-    source = sql_literal(str(predictions.resolve()))
     return (
         f"-- duckdb -init {out_dir / 'setup.sql'}   then   .read {SQL_DIR / 'per_class_intent.sql'}\n"
         + "".join(f".read {p}\n" for p in sorted(MACRO_DIR.glob("*.sql")))
-        + f"create or replace view predictions as select * from read_parquet({source});\n"
+        + f"create or replace view predictions as {query};\n"
         + "create or replace table labels as select * from (values\n    "
         + values + "\n) as t (kind, label, label_order);\n"
     )
@@ -189,7 +212,7 @@ def score_predictions(path: str | Path, out_dir: str | Path, tax: Taxonomy,
                       meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Run every eval/sql/*.sql over `path`; write out_dir/metrics.json and tables/; return the metrics."""
     path, out_dir = Path(path), Path(out_dir)
-    con = connect(path, tax)
+    con, query = connect(path, tax)
     try:
         run_checks(con, path)
         tables = {p.stem: run_sql(con, p) for p in sorted(SQL_DIR.glob("*.sql"))}
@@ -204,7 +227,7 @@ def score_predictions(path: str | Path, out_dir: str | Path, tax: Taxonomy,
         metrics["meta"] = dict(meta)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n",
                                           encoding="utf-8")
-    (out_dir / "setup.sql").write_text(setup_sql(path, out_dir, tax), encoding="utf-8")
+    (out_dir / "setup.sql").write_text(setup_sql(query, out_dir, tax), encoding="utf-8")
     return metrics
 
 

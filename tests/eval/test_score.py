@@ -107,25 +107,35 @@ def token_f1(a: str, b: str) -> float:
     return 2 * len(ta & tb) / (len(ta) + len(tb))
 
 
+def greedy_matches(gold: set[str], pred: set[str]) -> int:
+    """One-to-one, greedy by token F1 (ties: gold value, then predicted value): the number of pairs."""
+    pairs = sorted((-token_f1(g, p), g, p) for g in gold for p in pred if token_f1(g, p) >= 0.5)
+    used_g: set[str] = set()
+    used_p: set[str] = set()
+    for _, g, p in pairs:
+        if g not in used_g and p not in used_p:
+            used_g.add(g)
+            used_p.add(p)
+    return len(used_g)
+
+
 def reference_relaxed(rows: list[dict]) -> dict[str, Any]:
     ids, gold, pred = entity_sets(rows)
-    c = {t: {"support": 0, "n_pred": 0, "mg": 0, "mp": 0} for t in TAX.entity_names}
+    c = {t: {"support": 0, "n_pred": 0, "matched": 0} for t in TAX.entity_names}
     for i in ids:
-        for etype, value in gold[i]:
-            if etype in c:
-                c[etype]["support"] += 1
-                c[etype]["mg"] += any(t == etype and token_f1(value, v) >= 0.5 for t, v in pred[i])
-        for etype, value in pred[i]:
-            if etype in c:
-                c[etype]["n_pred"] += 1
-                c[etype]["mp"] += any(t == etype and token_f1(v, value) >= 0.5 for t, v in gold[i])
+        for etype in c:
+            g = {v for t, v in gold[i] if t == etype}
+            p = {v for t, v in pred[i] if t == etype}
+            c[etype]["support"] += len(g)
+            c[etype]["n_pred"] += len(p)
+            c[etype]["matched"] += greedy_matches(g, p)
 
-    def scores(support: int, n_pred: int, mg: int, mp: int) -> dict[str, float]:
-        p, r = (mp / n_pred if n_pred else 0.0), (mg / support if support else 0.0)
+    def scores(support: int, n_pred: int, matched: int) -> dict[str, float]:
+        p, r = (matched / n_pred if n_pred else 0.0), (matched / support if support else 0.0)
         return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0, "support": support}
 
     per_class = {t: scores(**v) for t, v in c.items()}
-    total = {k: sum(v[k] for v in c.values()) for k in ("support", "n_pred", "mg", "mp")}
+    total = {k: sum(v[k] for v in c.values()) for k in ("support", "n_pred", "matched")}
     out = averages(per_class, 0, 0, 0, {t for t, v in c.items() if v["support"] + v["n_pred"]})
     out["micro_avg"] = scores(**total) | {"n_classes": len(c)}
     return {"per_class": per_class, **out}
@@ -272,6 +282,12 @@ def adversarial_cases() -> dict[str, list[dict]]:
         "unseen_gold_labels": rows_for(unseen_gold, lambda r: (
             {"intent": rng.choice(TAX.intent_names), "entities": r["entities"]}, "ok")),
         "single_query": perfect[:1],
+        # one long prediction over two gold spans, and near misses competing for one gold span
+        "overlapping_spans": rows_for(
+            [dict(r, entities=[{"type": "plot", "value": v} for v in ("loyalty", "survival", "a heist")])
+             for r in recs[:10]],
+            lambda r: ({"intent": r["intent"], "entities": [
+                {"type": "plot", "value": v} for v in ("loyalty and survival", "heist", "the heist")]}, "ok")),
     }
 
 
@@ -338,8 +354,33 @@ def test_missing_column_is_a_one_line_error(tmp_path: Path) -> None:
     import pyarrow.parquet as pq
 
     pq.write_table(pa.table({"id": ["a"], "value": ["b"]}), tmp_path / "bad.parquet")
-    with pytest.raises(ValueError, match=r"bad\.parquet: missing column\(s\) split, source, field, status"):
+    with pytest.raises(ValueError, match=r"bad\.parquet: missing column\(s\) source, field; expected"):
         score.score_predictions(tmp_path / "bad.parquet", tmp_path / "out", TAX)
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_four_column_long_form_is_accepted(tmp_path: Path, suffix: str) -> None:
+    """(id, source, field, value) alone scores like the full form with status 'ok' and no split; the
+    setup.sql it writes recreates the same relation for the DuckDB CLI."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    rows = noisy_rows(TAX, make_records(TAX, 40, "test", seed=6), seed=6)
+    full = [dict(r, split=None, status=None if r["source"] == "gold" else "ok") for r in rows]
+    want = score_rows(tmp_path / "full", full)
+    table = pa.Table.from_pylist([{k: r[k] for k in ("id", "source", "field", "value")} for r in rows])
+    path = tmp_path / f"four{suffix}"
+    pq.write_table(table, path) if suffix == ".parquet" else pcsv.write_csv(table, path)
+    got = score.score_predictions(path, tmp_path / "out", TAX)
+    for key in ("intent", "entities", "exact_match", "schema_valid_rate", "status_counts", "n_queries"):
+        close(got[key], want[key], key)
+    con = duckdb.connect()
+    script = (tmp_path / "out/setup.sql").read_text()
+    view = next(line for line in script.splitlines() if line.startswith("create or replace view predictions"))
+    con.execute(view)
+    assert con.execute("select count(*) from predictions where source = 'pred' and status = 'ok'").fetchone()[0] \
+        == sum(r["source"] == "pred" for r in rows)
 
 
 def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -414,3 +455,25 @@ def test_perfect_system_on_a_subset_scores_one(tmp_path: Path) -> None:
         assert group["macro_avg"]["f1"] == 1.0
     assert TAX.entity_names[0] in m["entities"]["macro_avg"]["classes_left_out"]
     assert m["entities"]["taxonomy_macro_avg"]["f1"] < 1.0
+
+
+def test_raw_output_is_scored_ungrounded_values_are_false_positives(tmp_path: Path) -> None:
+    """In schema/none modes nothing forces values into the query: an invented value must cost precision,
+    not vanish before scoring; the summary counts it apart."""
+    import jsonschema
+
+    from eval.predict import RawOutput, write_outputs
+    from schemas import extraction_json, extraction_schema
+
+    rec = make_records(TAX, 1, "test", seed=11)[0]
+    rec = dict(rec, query="something " + rec["query"])
+    invented = {"type": TAX.entity_names[0], "value": "zz invented title"}
+    text = extraction_json(rec["intent"], [{"type": e["type"], "value": e["value"]} for e in rec["entities"]]
+                           + [invented, invented])
+    validator = jsonschema.Draft202012Validator(extraction_schema(TAX))
+    path = write_outputs([rec], [RawOutput(text, 10, False)], validator, tmp_path, {"seconds": 1.0})
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["ungrounded_values"] == 2 and summary["duplicate_values"] == 1
+    m = score.score_predictions(path, tmp_path / "out", TAX)
+    assert m["entities"]["per_class"][TAX.entity_names[0]]["precision"] < 1.0
+    assert m["entities"]["micro_avg"]["precision"] < 1.0 and m["exact_match"] == 0.0
