@@ -27,8 +27,8 @@ from schemas import SPLITS, ConfigError, Taxonomy, load_taxonomy
 TEMPLATES = Path(__file__).with_name("templates")
 # Tables the report lays out itself; any other SQL result is shown under "More tables".
 KNOWN_TABLES = ("per_class_intent", "averages_intent", "accuracy_intent", "confusion_intent",
-                "per_class_entity", "averages_entity", "relaxed_entity", "exact_match",
-                "schema_valid_rate", "status_counts", "worst_errors")
+                "per_class_entity", "averages_entity", "averages_entity_group", "relaxed_entity",
+                "exact_match", "schema_valid_rate", "status_counts", "worst_errors")
 META_KEYS = ("run", "run_dir", "recipe", "data", "data_manifest", "limit", "model", "n_available")
 MAX_EXTRA_ROWS = 50
 OUTPUT_CHARS = 240
@@ -75,8 +75,17 @@ def headline_rows(metrics: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
                      "queries": f"{n}" if n == total else f"{n} of {total}",
                      "intent macro-F1": m["intent"]["macro_avg"]["f1"],
                      "entity macro-F1": m["entities"]["macro_avg"]["f1"],
+                     # heldout names are unseen in training: "works on unseen names" is this number
+                     "names F1": group_f1(m, "names"),
+                     "closed-vocab F1": group_f1(m, "closed_vocabulary"),
                      "exact match": m["exact_match"], "schema-valid": m["schema_valid_rate"]})
     return rows
+
+
+def group_f1(metrics: Mapping[str, Any], group: str) -> float | None:
+    """Entity macro-F1 over one type group (eval/sql/averages_entity_group.sql); None when not scored."""
+    found = metrics["entities"].get("by_group", {}).get(group)
+    return found["macro_avg"]["f1"] if found else None
 
 
 def fmt(value: Any, digits: int = 3) -> str:
@@ -258,6 +267,9 @@ def section(result: Result, cfg: ReportConfig, figures: dict[str, Path], eval_di
         "meta": meta_of(m), "macro_note": macro_note(m),
         "intent_rows": t.get("per_class_intent", []), "intent_avgs": averages(t.get("averages_intent", [])),
         "entity_rows": t.get("per_class_entity", []), "entity_avgs": averages(t.get("averages_entity", [])),
+        "groups": [dict(r, types=", ".join(m["entities"].get("by_group", {}).get(r["label_group"], {})
+                                           .get("types", [])))
+                   for r in t.get("averages_entity_group", [])],
         "relaxed_rows": [r for r in relaxed if not r["label"].endswith(" avg")],
         "relaxed_avgs": [r for r in relaxed if r["label"].endswith(" avg")],
         "status_counts": t.get("status_counts", []), "worst": worst_errors(result, cfg.worst_errors),

@@ -6,8 +6,8 @@ Usage: python -m eval.score --predictions FILE --out DIR [--taxonomy schemas/tax
 FILE is the long form of eval/predictions.py (Parquet, or .csv / .jsonl): the four columns
 (id, source, field, value) are required; `split` defaults to NULL and `status` to 'ok' on pred rows.
 Every `eval/sql/*.sql` runs (sorted) over a relation `predictions` and a relation `labels`
-(kind, label, label_order) built from the taxonomy, after `eval/sql/macros/*.sql`; each result lands
-in DIR/tables/<name>.csv and .json, so a new .sql file joins the output without code changes.
+(kind, label, label_order, label_group) built from the taxonomy, after `eval/sql/macros/*.sql`; each
+result lands in DIR/tables/<name>.csv and .json, so a new .sql file joins the output without code changes.
 `eval/sql/checks/*.sql` run first and must return no rows. metrics.json gathers the headline numbers
 from the known tables. `--records` (JSONL with id and query) adds the query text to every table that
 has an `id` column. DIR/setup.sql recreates both relations in the DuckDB CLI:
@@ -28,10 +28,12 @@ import duckdb
 
 from eval.predictions import COLUMNS
 from schemas import DEFAULT_TAXONOMY, ConfigError, Taxonomy, load_taxonomy
+from synth.frames import PEOPLE_POOLS
 
 SQL_DIR = Path(__file__).with_name("sql")
 MACRO_DIR = SQL_DIR / "macros"
 CHECK_DIR = SQL_DIR / "checks"
+HELD_OUT_POOLS = ("title", *PEOPLE_POOLS)  # the KG pools synth's heldout split partitions
 REQUIRED = tuple(c for c in COLUMNS if c not in ("split", "status"))  # the four-column long form
 # `macro_avg` averages the classes present in gold or predictions (sklearn's labels=None);
 # `taxonomy_macro_avg` every taxonomy class, absent ones as 0 (eval/sql/averages_*.sql).
@@ -46,10 +48,17 @@ class Table:
     rows: list[dict[str, Any]]
 
 
-def label_rows(tax: Taxonomy) -> list[tuple[str, str, int]]:
-    """The `labels` relation: (kind, label, label_order), in taxonomy order."""
-    rows = [("intent", name, i) for i, name in enumerate(tax.intent_names)]
-    return rows + [("entity", name, i) for i, name in enumerate(tax.entity_names)]
+def entity_group(tax: Taxonomy, name: str) -> str:
+    """'names' for the types whose values the heldout split holds out of training (titles and people,
+    synth/frames.py), 'closed_vocabulary' for the rest, shared by both sides."""
+    return "names" if (tax.entity_types[name].source or name) in HELD_OUT_POOLS else "closed_vocabulary"
+
+
+def label_rows(tax: Taxonomy) -> list[tuple[str, str, int, str | None]]:
+    """The `labels` relation: (kind, label, label_order, label_group), in taxonomy order."""
+    rows: list[tuple[str, str, int, str | None]] = [
+        ("intent", name, i, None) for i, name in enumerate(tax.intent_names)]
+    return rows + [("entity", name, i, entity_group(tax, name)) for i, name in enumerate(tax.entity_names)]
 
 
 def load_macros(con: duckdb.DuckDBPyConnection) -> None:
@@ -92,8 +101,8 @@ def connect(predictions: str | Path, tax: Taxonomy) -> tuple[duckdb.DuckDBPyConn
     found = [c[0] for c in con.execute(f"describe select * from {read_source(path)}").fetchall()]
     query = predictions_query(path, found)
     con.execute(f"create table predictions as {query}")
-    con.execute("create table labels (kind varchar, label varchar, label_order integer)")
-    con.executemany("insert into labels values (?, ?, ?)", label_rows(tax))
+    con.execute("create table labels (kind varchar, label varchar, label_order integer, label_group varchar)")
+    con.executemany("insert into labels values (?, ?, ?, ?)", label_rows(tax))
     return con, query
 
 
@@ -167,19 +176,34 @@ def relaxed(table: Table) -> dict[str, Any]:
     return out
 
 
+def by_group(table: Table, tax: Taxonomy) -> dict[str, Any]:
+    """Entity scores per type group ('names' vs 'closed_vocabulary'), with the types each holds."""
+    out = {}
+    for row in table.rows:
+        group = row["label_group"]
+        out[group] = {
+            "types": [t for t in tax.entity_names if entity_group(tax, t) == group],
+            "n_classes": row["n_classes"], "support": row["support"],
+            "macro_avg": {k: row[f"macro_{k}"] for k in ("precision", "recall", "f1")},
+            "micro_avg": {k: row[f"micro_{k}"] for k in ("precision", "recall", "f1")},
+        }
+    return out
+
+
 def need(tables: Mapping[str, Table], name: str) -> Table:
     if name not in tables:
         raise FileNotFoundError(f"{SQL_DIR / (name + '.sql')}: missing; metrics.json is built from it")
     return tables[name]
 
 
-def assemble(tables: Mapping[str, Table]) -> dict[str, Any]:
+def assemble(tables: Mapping[str, Table], tax: Taxonomy) -> dict[str, Any]:
     """The headline metrics.json from the known tables; every other table is listed under `tables`."""
     accuracy = need(tables, "accuracy_intent").rows[0]
     intent = classification(need(tables, "per_class_intent"), need(tables, "averages_intent"))
     intent["accuracy"] = accuracy["accuracy"]
     entities = classification(need(tables, "per_class_entity"), need(tables, "averages_entity"))
     entities["relaxed"] = relaxed(need(tables, "relaxed_entity"))
+    entities["by_group"] = by_group(need(tables, "averages_entity_group"), tax)
     return {
         "n_queries": accuracy["n_queries"],
         "intent": intent,
@@ -197,13 +221,14 @@ def sql_literal(text: str) -> str:
 
 def setup_sql(query: str, out_dir: Path, tax: Taxonomy) -> str:
     """A DuckDB CLI init script recreating the relations the SQL files read."""
-    values = ",\n    ".join(f"({sql_literal(k)}, {sql_literal(lb)}, {i})" for k, lb, i in label_rows(tax))
+    values = ",\n    ".join(f"({sql_literal(k)}, {sql_literal(lb)}, {i}, {sql_literal(g) if g else 'null'})"
+                             for k, lb, i, g in label_rows(tax))
     return (
         f"-- duckdb -init {out_dir / 'setup.sql'}   then   .read {SQL_DIR / 'per_class_intent.sql'}\n"
         + "".join(f".read {p}\n" for p in sorted(MACRO_DIR.glob("*.sql")))
         + f"create or replace view predictions as {query};\n"
         + "create or replace table labels as select * from (values\n    "
-        + values + "\n) as t (kind, label, label_order);\n"
+        + values + "\n) as t (kind, label, label_order, label_group);\n"
     )
 
 
@@ -222,7 +247,7 @@ def score_predictions(path: str | Path, out_dir: str | Path, tax: Taxonomy,
         con.close()
     for table in tables.values():
         write_table(add_queries(table, queries) if queries else table, out_dir / "tables")
-    metrics = {"predictions": str(path), "taxonomy": str(tax.path), "splits": splits, **assemble(tables)}
+    metrics = {"predictions": str(path), "taxonomy": str(tax.path), "splits": splits, **assemble(tables, tax)}
     if meta:
         metrics["meta"] = dict(meta)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n",

@@ -204,6 +204,7 @@ def check_all(tmp_path: Path, rows: list[dict]) -> dict[str, Any]:
     close(m["intent"], sklearn_intents(rows), "intent")
     ents = dict(m["entities"])
     relaxed = ents.pop("relaxed")
+    ents.pop("by_group")  # test_entity_scores_by_group_split_names_from_closed_vocabularies
     close(ents, reference_entities(rows), "entities")
     close(relaxed, reference_relaxed(rows), "entities.relaxed")
     close(m["exact_match"], reference_exact_match(rows), "exact_match")
@@ -477,3 +478,25 @@ def test_raw_output_is_scored_ungrounded_values_are_false_positives(tmp_path: Pa
     m = score.score_predictions(path, tmp_path / "out", TAX)
     assert m["entities"]["per_class"][TAX.entity_names[0]]["precision"] < 1.0
     assert m["entities"]["micro_avg"]["precision"] < 1.0 and m["exact_match"] == 0.0
+
+
+def test_entity_scores_by_group_split_names_from_closed_vocabularies(tmp_path: Path) -> None:
+    """Heldout entity F1 per group: 'names' (title, actor, director, character: the values the heldout
+    split keeps out of training) and 'closed_vocabulary', against the reference per-type scores."""
+    rows = noisy_rows(TAX, make_records(TAX, 300, "heldout", seed=12), seed=12)
+    m = score_rows(tmp_path, rows)["entities"]["by_group"]
+    assert m["names"]["types"] == ["title", "actor", "director", "character"]
+    assert m["closed_vocabulary"]["types"] == [t for t in TAX.entity_names if t not in m["names"]["types"]]
+    ref = reference_entities(rows)["per_class"]
+    ids, gold, pred = entity_sets(rows)
+    for group, got in m.items():
+        types = got["types"]
+        tp = sum(len({e for e in gold[i] & pred[i] if e[0] in types}) for i in ids)
+        fp = sum(len({e for e in pred[i] - gold[i] if e[0] in types}) for i in ids)
+        fn = sum(len({e for e in gold[i] - pred[i] if e[0] in types}) for i in ids)
+        present = [t for t in types if ref[t]["support"] or ref[t]["precision"] or any(
+            e[0] == t for i in ids for e in pred[i])]
+        close(got["micro_avg"], {k: v for k, v in prf(tp, fp, fn).items() if k != "support"}, group)
+        close(got["macro_avg"], {k: sum(ref[t][k] for t in present) / len(present)
+                                 for k in ("precision", "recall", "f1")}, group)
+        assert got["n_classes"] == len(present) and got["support"] == tp + fn

@@ -77,6 +77,11 @@ EXPECT: dict[str, list[tuple]] = {
         ("weighted avg", 3 / 4, 1 / 2, 7 / 12, 4, 3, []),
         ("taxonomy macro avg", 2 / 3, 1 / 2, 5 / 9, 4, 3, []),
     ],
+    # label_group, n_types, n_classes, macro P/R/F1, micro P/R/F1, support ('title' is a name type)
+    "averages_entity_group": [
+        ("names", 1, 1, 1, 1 / 2, 2 / 3, 1, 1 / 2, 2 / 3, 2),
+        ("closed_vocabulary", 2, 2, 1 / 2, 1 / 2, 1 / 2, 1 / 2, 1 / 2, 1 / 2, 2),
+    ],
     # label, precision, recall, f1, support, n_predicted, n_matched, n_classes, classes_left_out
     "relaxed_entity": [
         ("title", 1, 1 / 2, 2 / 3, 2, 1, 1, None, None),
@@ -126,10 +131,11 @@ def connection(rows: list[tuple]) -> duckdb.DuckDBPyConnection:
     con.execute("create table predictions (id varchar, split varchar, source varchar, field varchar, "
                 "value varchar, status varchar)")
     con.executemany("insert into predictions values (?, 'test', ?, ?, ?, ?)", rows)
-    con.execute("create table labels (kind varchar, label varchar, label_order integer)")
-    con.executemany("insert into labels values (?, ?, ?)",
-                    [("intent", n, i) for i, n in enumerate(INTENTS)]
-                    + [("entity", n, i) for i, n in enumerate(ENTITY_TYPES)])
+    con.execute("create table labels (kind varchar, label varchar, label_order integer, label_group varchar)")
+    con.executemany("insert into labels values (?, ?, ?, ?)",
+                    [("intent", n, i, None) for i, n in enumerate(INTENTS)]
+                    + [("entity", n, i, "names" if n == "title" else "closed_vocabulary")
+                       for i, n in enumerate(ENTITY_TYPES)])
     return con
 
 
@@ -150,7 +156,7 @@ def test_every_sql_file_has_a_fixture() -> None:
     files = {str(p.relative_to(score.SQL_DIR).with_suffix(""))
              for p in [*score.SQL_DIR.glob("*.sql"), *score.CHECK_DIR.glob("*.sql")]}
     assert files == set(EXPECT), f"fixtures missing for {sorted(files - set(EXPECT))}"
-    assert len(files) == 13
+    assert len(files) == 14
 
 
 @pytest.mark.parametrize("name", sorted(EXPECT))
