@@ -28,7 +28,8 @@ TEMPLATES = Path(__file__).with_name("templates")
 # Tables the report lays out itself; any other SQL result is shown under "More tables".
 KNOWN_TABLES = ("per_class_intent", "averages_intent", "accuracy_intent", "confusion_intent",
                 "per_class_entity", "averages_entity", "averages_entity_group", "relaxed_entity",
-                "exact_match", "schema_valid_rate", "status_counts", "worst_errors")
+                "averages_relaxed_entity", "exact_match", "schema_valid_rate", "status_counts",
+                "worst_errors")
 META_KEYS = ("run", "run_dir", "recipe", "data", "data_manifest", "limit", "model", "n_available")
 MAX_EXTRA_ROWS = 50
 OUTPUT_CHARS = 240
@@ -254,6 +255,17 @@ def macro_note(metrics: Mapping[str, Any]) -> str:
             + ". `taxonomy macro avg` averages every taxonomy class, absent ones as 0.")
 
 
+def groups(metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per entity type group (names, closed_vocabulary) for the report's group table."""
+    rows = []
+    for name, g in metrics["entities"].get("by_group", {}).items():
+        macro, micro = g["macro_avg"], g["micro_avg"]
+        rows.append({"label_group": name, "types": ", ".join(g["types"]),
+                     "macro_precision": macro["precision"], "macro_recall": macro["recall"],
+                     "macro_f1": macro["f1"], "micro_f1": micro["f1"], "support": macro["support"]})
+    return rows
+
+
 def meta_of(metrics: Mapping[str, Any]) -> dict[str, Any]:
     """The run facts eval/__main__.py records, None where a metrics.json (e.g. from eval.score) lacks them."""
     return dict.fromkeys(META_KEYS) | metrics.get("meta", {})
@@ -261,17 +273,14 @@ def meta_of(metrics: Mapping[str, Any]) -> dict[str, Any]:
 
 def section(result: Result, cfg: ReportConfig, figures: dict[str, Path], eval_dir: Path) -> dict[str, Any]:
     t, m = result.tables, result.metrics
-    relaxed = t.get("relaxed_entity", [])
     return {
         "system": result.system, "split": result.split, "slug": result.slug, "metrics": m,
         "meta": meta_of(m), "macro_note": macro_note(m),
         "intent_rows": t.get("per_class_intent", []), "intent_avgs": averages(t.get("averages_intent", [])),
         "entity_rows": t.get("per_class_entity", []), "entity_avgs": averages(t.get("averages_entity", [])),
-        "groups": [dict(r, types=", ".join(m["entities"].get("by_group", {}).get(r["label_group"], {})
-                                           .get("types", [])))
-                   for r in t.get("averages_entity_group", [])],
-        "relaxed_rows": [r for r in relaxed if not r["label"].endswith(" avg")],
-        "relaxed_avgs": [r for r in relaxed if r["label"].endswith(" avg")],
+        "groups": groups(m),
+        "relaxed_rows": t.get("relaxed_entity", []),
+        "relaxed_avgs": averages(t.get("averages_relaxed_entity", [])),
         "status_counts": t.get("status_counts", []), "worst": worst_errors(result, cfg.worst_errors),
         "extra": extra_tables(result),
         "figures": {k: embed(p, eval_dir) for k, p in figures.items()},

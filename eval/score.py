@@ -5,12 +5,13 @@ Usage: python -m eval.score --predictions FILE --out DIR [--taxonomy schemas/tax
 
 FILE is the long form of eval/predictions.py (Parquet, or .csv / .jsonl): the four columns
 (id, source, field, value) are required; `split` defaults to NULL and `status` to 'ok' on pred rows.
-Every `eval/sql/*.sql` runs (sorted) over a relation `predictions` and a relation `labels`
-(kind, label, label_order, label_group) built from the taxonomy, after `eval/sql/macros/*.sql`; each
-result lands in DIR/tables/<name>.csv and .json, so a new .sql file joins the output without code changes.
-`eval/sql/checks/*.sql` run first and must return no rows. metrics.json gathers the headline numbers
-from the known tables. `--records` (JSONL with id and query) adds the query text to every table that
-has an `id` column. DIR/setup.sql recreates both relations in the DuckDB CLI:
+The SQL is layered like a dbt project: `eval/sql/macros/*.sql` (scalar macros), then the relations
+`predictions` and `labels` (kind, label, label_order, label_group; from the taxonomy), then the views of
+`eval/sql/models/staging/` and `models/intermediate/` in dependency order; `eval/sql/checks/*.sql` must
+return no rows; then every `eval/sql/*.sql` (a short query over the views) runs, sorted, into
+DIR/tables/<name>.csv and .json, so a new .sql file joins the output without code changes. metrics.json
+gathers the headline numbers from the known tables. `--records` (JSONL with id and query) adds the query
+text to every table with an `id` column. DIR/setup.sql recreates all of it in the DuckDB CLI:
 `duckdb -init DIR/setup.sql`, then `.read eval/sql/per_class_intent.sql`.
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +34,8 @@ from synth.frames import PEOPLE_POOLS
 
 SQL_DIR = Path(__file__).with_name("sql")
 MACRO_DIR = SQL_DIR / "macros"
+MODEL_DIR = SQL_DIR / "models"
+MODEL_LAYERS = ("staging", "intermediate")
 CHECK_DIR = SQL_DIR / "checks"
 HELD_OUT_POOLS = ("title", *PEOPLE_POOLS)  # the KG pools synth's heldout split partitions
 REQUIRED = tuple(c for c in COLUMNS if c not in ("split", "status"))  # the four-column long form
@@ -63,6 +67,34 @@ def label_rows(tax: Taxonomy) -> list[tuple[str, str, int, str | None]]:
 
 def load_macros(con: duckdb.DuckDBPyConnection) -> None:
     for path in sorted(MACRO_DIR.glob("*.sql")):
+        con.execute(path.read_text(encoding="utf-8"))
+
+
+def model_files() -> list[Path]:
+    """eval/sql/models/*/*.sql in the order their views can be created: staging before intermediate,
+    and within a layer each model after the models it names (a file may only read models of its own
+    or a lower layer), ties by name. Like dbt's ref() graph, read from the SQL text itself."""
+    ordered: list[Path] = []
+    for layer in MODEL_LAYERS:
+        pending = sorted((MODEL_DIR / layer).glob("*.sql"))
+        names = {p.stem for p in pending}
+        code = {p.stem: re.sub(r"--[^\n]*", "", p.read_text(encoding="utf-8")) for p in pending}
+        needs = {m: {n for n in names - {m} if re.search(rf"\b{n}\b", text)} for m, text in code.items()}
+        while pending:
+            done = {p.stem for p in ordered}
+            ready = [p for p in pending if needs[p.stem] <= done]
+            if not ready:
+                raise ValueError(f"{MODEL_DIR / layer}: models read each other in a cycle: "
+                                 f"{', '.join(p.stem for p in pending)}")
+            ordered.append(ready[0])
+            pending.remove(ready[0])
+    return ordered
+
+
+def load_models(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the staging and intermediate views every metric file reads (after the macros and
+    the `predictions` and `labels` relations)."""
+    for path in model_files():
         con.execute(path.read_text(encoding="utf-8"))
 
 
@@ -103,6 +135,7 @@ def connect(predictions: str | Path, tax: Taxonomy) -> tuple[duckdb.DuckDBPyConn
     con.execute(f"create table predictions as {query}")
     con.execute("create table labels (kind varchar, label varchar, label_order integer, label_group varchar)")
     con.executemany("insert into labels values (?, ?, ?, ?)", label_rows(tax))
+    load_models(con)
     return con, query
 
 
@@ -165,28 +198,13 @@ def classification(per_class: Table, averages: Table) -> dict[str, Any]:
     return out
 
 
-def relaxed(table: Table) -> dict[str, Any]:
-    out: dict[str, Any] = {"per_class": {}}
-    for row in table.rows:
-        key = AVERAGES.get(row["label"])
-        if key:
-            out[key] = average({**row, "average": row["label"]})
-        else:
-            out["per_class"][row["label"]] = prf(row)
-    return out
-
-
 def by_group(table: Table, tax: Taxonomy) -> dict[str, Any]:
-    """Entity scores per type group ('names' vs 'closed_vocabulary'), with the types each holds."""
-    out = {}
+    """Entity macro and micro averages per type group ('names', 'closed_vocabulary'), with its types."""
+    out: dict[str, Any] = {}
     for row in table.rows:
         group = row["label_group"]
-        out[group] = {
-            "types": [t for t in tax.entity_names if entity_group(tax, t) == group],
-            "n_classes": row["n_classes"], "support": row["support"],
-            "macro_avg": {k: row[f"macro_{k}"] for k in ("precision", "recall", "f1")},
-            "micro_avg": {k: row[f"micro_{k}"] for k in ("precision", "recall", "f1")},
-        }
+        out.setdefault(group, {"types": [t for t in tax.entity_names if entity_group(tax, t) == group]})
+        out[group][AVERAGES[row["average"]]] = average(row)
     return out
 
 
@@ -202,7 +220,8 @@ def assemble(tables: Mapping[str, Table], tax: Taxonomy) -> dict[str, Any]:
     intent = classification(need(tables, "per_class_intent"), need(tables, "averages_intent"))
     intent["accuracy"] = accuracy["accuracy"]
     entities = classification(need(tables, "per_class_entity"), need(tables, "averages_entity"))
-    entities["relaxed"] = relaxed(need(tables, "relaxed_entity"))
+    entities["relaxed"] = classification(need(tables, "relaxed_entity"),
+                                         need(tables, "averages_relaxed_entity"))
     entities["by_group"] = by_group(need(tables, "averages_entity_group"), tax)
     return {
         "n_queries": accuracy["n_queries"],
@@ -229,6 +248,7 @@ def setup_sql(query: str, out_dir: Path, tax: Taxonomy) -> str:
         + f"create or replace view predictions as {query};\n"
         + "create or replace table labels as select * from (values\n    "
         + values + "\n) as t (kind, label, label_order, label_group);\n"
+        + "".join(f".read {p}\n" for p in model_files())
     )
 
 
