@@ -17,19 +17,13 @@ with entity_lists as (
 
 final as (
     select
-        q.id,
-        q.status,
-        q.gold_intent,
-        q.pred_intent,
-        el.gold_entities,
-        el.pred_entities,
-        el.missed,
-        el.spurious,
-        (not q.is_correct)::integer + q.n_missed + q.n_spurious as n_mistakes
+        q.* exclude (q.is_valid, q.is_correct, q.n_missed, q.n_spurious, q.is_exact, q.n_mistakes),
+        el.* exclude (el.id),
+        q.n_mistakes
     from int_query_outcomes as q
     left join entity_lists as el on q.id = el.id
     where not q.is_exact
-    order by n_mistakes desc, q.id asc
+    order by q.n_mistakes desc, q.id asc
 )
 
 select * from final

@@ -168,12 +168,12 @@ EXPECT: dict[str, list[tuple]] = {
         ("intent", "(all)", 0, 3, "weighted avg", 1 / 8, 1 / 4, 1 / 6, 4, 3, []),
         ("intent", "(all)", 0, 4, "taxonomy macro avg", 1 / 6, 1 / 3, 2 / 9, 4, 3, []),
     ],
-    # id, status, is_valid, gold_intent, pred_intent, is_correct, n_missed, n_spurious, is_exact
+    # id, status, is_valid, gold_intent, pred_intent, is_correct, n_missed, n_spurious, is_exact, n_mistakes
     "models/intermediate/int_query_outcomes": [
-        ("q1", "ok", True, "play", "play", True, 0, 0, True),
-        ("q2", "ok", True, "find", "play", False, 1, 1, False),
-        ("q3", "invalid_json", False, "find", None, False, 1, 0, False),
-        ("q4", "schema_violation", False, "find", "zzz", False, 0, 1, False),
+        ("q1", "ok", True, "play", "play", True, 0, 0, True, 0),
+        ("q2", "ok", True, "find", "play", False, 1, 1, False, 3),
+        ("q3", "invalid_json", False, "find", None, False, 1, 0, False, 2),
+        ("q4", "schema_violation", False, "find", "zzz", False, 0, 1, False, 2),
     ],
     # n_queries, n_correct, n_exact, n_valid, accuracy, exact_match, schema_valid_rate
     "models/intermediate/int_query_rates": [(4, 1, 1, 2, 1 / 4, 1 / 4, 1 / 2)],

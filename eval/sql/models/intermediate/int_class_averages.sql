@@ -17,9 +17,6 @@ with totals as (
         kind,
         coalesce(label_group, '(all)') as label_group,
         min(label_order) as group_order,
-        sum(tp) as tp,
-        sum(fp) as fp,
-        sum(fn) as fn,
         sum(support) as support,
         count(*) as n_taxonomy,
         count(*) filter (where is_present) as n_present,
@@ -30,6 +27,9 @@ with totals as (
         coalesce(avg(precision), 0.0) as taxonomy_precision,
         coalesce(avg(recall), 0.0) as taxonomy_recall,
         coalesce(avg(f1), 0.0) as taxonomy_f1,
+        safe_div(sum(tp), sum(tp) + sum(fp)) as micro_precision,
+        safe_div(sum(tp), sum(tp) + sum(fn)) as micro_recall,
+        f1(sum(tp), sum(fp), sum(fn)) as micro_f1,
         safe_div(sum(precision * support), sum(support)) as weighted_precision,
         safe_div(sum(recall * support), sum(support)) as weighted_recall,
         safe_div(sum(f1 * support), sum(support)) as weighted_f1
@@ -39,62 +39,37 @@ with totals as (
     having grouping(label_group) = 1 or label_group is not null
 ),
 
+-- one row per average: the parallel unnests below zip position by position
 averages as (
     select
         kind,
         label_group,
         group_order,
-        1 as average_order,
-        'macro avg' as average,
-        macro_precision as precision,
-        macro_recall as recall,
-        macro_f1 as f1,
         support,
-        n_present as n_classes,
-        left_out as classes_left_out
+        unnest([1, 2, 3, 4]) as average_order,
+        unnest(['macro avg', 'micro avg', 'weighted avg', 'taxonomy macro avg']) as average,
+        unnest([macro_precision, micro_precision, weighted_precision, taxonomy_precision]) as precision,
+        unnest([macro_recall, micro_recall, weighted_recall, taxonomy_recall]) as recall,
+        unnest([macro_f1, micro_f1, weighted_f1, taxonomy_f1]) as f1,
+        unnest([n_present, n_taxonomy, n_taxonomy, n_taxonomy]) as n_classes,
+        unnest([left_out, [], [], []]) as classes_left_out
     from totals
-    union all
+),
+
+final as (
     select
         kind,
         label_group,
         group_order,
-        2 as average_order,
-        'micro avg' as average,
-        safe_div(tp, tp + fp) as precision,
-        safe_div(tp, tp + fn) as recall,
-        f1(tp, fp, fn) as f1,
+        average_order,
+        average,
+        precision,
+        recall,
+        f1,
         support,
-        n_taxonomy as n_classes,
-        []::varchar[] as classes_left_out
-    from totals
-    union all
-    select
-        kind,
-        label_group,
-        group_order,
-        3 as average_order,
-        'weighted avg' as average,
-        weighted_precision as precision,
-        weighted_recall as recall,
-        weighted_f1 as f1,
-        support,
-        n_taxonomy as n_classes,
-        []::varchar[] as classes_left_out
-    from totals
-    union all
-    select
-        kind,
-        label_group,
-        group_order,
-        4 as average_order,
-        'taxonomy macro avg' as average,
-        taxonomy_precision as precision,
-        taxonomy_recall as recall,
-        taxonomy_f1 as f1,
-        support,
-        n_taxonomy as n_classes,
-        []::varchar[] as classes_left_out
-    from totals
+        n_classes,
+        classes_left_out
+    from averages
 )
 
-select * from averages;
+select * from final;
