@@ -70,25 +70,29 @@ def load_macros(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(path.read_text(encoding="utf-8"))
 
 
-def model_files() -> list[Path]:
-    """eval/sql/models/*/*.sql in the order their views can be created: staging before intermediate,
-    and within a layer each model after the models it names (a file may only read models of its own
-    or a lower layer), ties by name. Like dbt's ref() graph, read from the SQL text itself."""
+def dependency_order(paths: list[Path]) -> list[Path]:
+    """SQL files that each create one view named as the file, in an order they can be created: each
+    after the files whose views it names (outside comments), ties by name. Like dbt's ref() graph,
+    read from the SQL text itself."""
+    pending = sorted(paths)
+    code = {p.stem: re.sub(r"--[^\n]*", "", p.read_text(encoding="utf-8")) for p in pending}
+    needs = {m: {n for n in code if n != m and re.search(rf"\b{n}\b", text)} for m, text in code.items()}
     ordered: list[Path] = []
-    for layer in MODEL_LAYERS:
-        pending = sorted((MODEL_DIR / layer).glob("*.sql"))
-        names = {p.stem for p in pending}
-        code = {p.stem: re.sub(r"--[^\n]*", "", p.read_text(encoding="utf-8")) for p in pending}
-        needs = {m: {n for n in names - {m} if re.search(rf"\b{n}\b", text)} for m, text in code.items()}
-        while pending:
-            done = {p.stem for p in ordered}
-            ready = [p for p in pending if needs[p.stem] <= done]
-            if not ready:
-                raise ValueError(f"{MODEL_DIR / layer}: models read each other in a cycle: "
-                                 f"{', '.join(p.stem for p in pending)}")
-            ordered.append(ready[0])
-            pending.remove(ready[0])
+    while pending:
+        done = {p.stem for p in ordered}
+        ready = [p for p in pending if needs[p.stem] <= done]
+        if not ready:
+            raise ValueError(f"{pending[0].parent}: models read each other in a cycle: "
+                             f"{', '.join(p.stem for p in pending)}")
+        ordered.append(ready[0])
+        pending.remove(ready[0])
     return ordered
+
+
+def model_files() -> list[Path]:
+    """eval/sql/models/*/*.sql in creation order: staging before intermediate (a model reads models of
+    its own or a lower layer), each layer in dependency order."""
+    return [p for layer in MODEL_LAYERS for p in dependency_order(list((MODEL_DIR / layer).glob("*.sql")))]
 
 
 def load_models(con: duckdb.DuckDBPyConnection, materialize: bool = True) -> None:

@@ -10,7 +10,8 @@
   seed_types                  type: entity types whose values must not cross train -> heldout
   kg_titles                   title, year, decade, media_type, language, genres (list)
   kg_people                   title, pool ('actor' | 'director' | 'character'), name
-plus the macros in eval/sql/macros (normalize_value) and one zero-argument macro per config param.
+plus the macros in eval/sql/macros (normalize_value) and one zero-argument macro per config param,
+then the views of eval/audit/sql/models (int_*: steps that several audit files share).
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from typing import Any
 import duckdb
 
 from eval.audit.config import AuditConfig
+from eval.score import dependency_order
 from schemas import SPLITS, ConfigError, Taxonomy
 
 MACRO_DIR = Path(__file__).resolve().parents[1] / "sql" / "macros"
+MODEL_DIR = Path(__file__).resolve().parent / "sql" / "models"
 
 
 def read_manifest(data_dir: Path) -> dict[str, Any]:
@@ -109,4 +112,7 @@ def connect(data_dir: Path, tax: Taxonomy, cfg: AuditConfig,
     _table(con, "kg_titles", "title varchar, year integer, decade integer, media_type varchar, "
            "language varchar, genres varchar[]", titles)
     _table(con, "kg_people", "title varchar, pool varchar, name varchar", people)
+    # shared steps of the audit files (eval/audit/sql/models), so a check never repeats the query it tests
+    for path in dependency_order(list(MODEL_DIR.glob("*.sql"))):
+        con.execute(path.read_text(encoding="utf-8"))
     return con

@@ -324,3 +324,45 @@ def test_sqlfluff_lint_passes() -> None:
     proc = subprocess.run([sys.executable, "-m", "sqlfluff", "lint", "--dialect", "duckdb", "eval/sql"],
                           cwd=root, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+
+
+def sql_lines(path: Path) -> list[str]:
+    """The lines that carry logic: no comments, blanks or lone brackets, white space folded, lowercase."""
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = " ".join(line.split("--", 1)[0].split()).lower()
+        if line.strip("(),;"):
+            out.append(line)
+    return out
+
+
+def test_no_two_sql_files_repeat_six_lines() -> None:
+    """Shared steps live once, in a view or macro (eval/sql/models, eval/audit/sql/models): no run of
+    six logic lines stands in two SQL files under eval/ (the `duplicates` tool's rule, identical
+    lines only)."""
+    root = score.SQL_DIR.parent
+    seen: dict[tuple[str, ...], Path] = {}
+    repeats = set()
+    files = sorted(root.rglob("*.sql"))
+    for path in files:
+        lines = sql_lines(path)
+        for start in range(len(lines) - 5):
+            run = tuple(lines[start:start + 6])
+            first = seen.setdefault(run, path)
+            if first != path:
+                repeats.add((first.relative_to(root).as_posix(), path.relative_to(root).as_posix()))
+    assert len(files) > 40
+    assert not repeats, sorted(repeats)
+
+
+def test_audit_checks_read_the_view_of_the_table_they_test() -> None:
+    audit = score.SQL_DIR.parent / "audit" / "sql"
+    for view, files in {"int_kg_class_coverage": ("check_underrepresented_classes", "representativeness_classes"),
+                        "int_template_concentration": ("check_template_concentration",
+                                                       "diversity_template_concentration"),
+                        "int_label_balance": ("check_intent_below_target", "balance_intent_vs_target",
+                                              "check_entity_type_below_target", "balance_entity_type_vs_target")
+                        }.items():
+        assert (audit / "models" / f"{view}.sql").is_file()
+        for name in files:
+            assert f"from {view}" in (audit / f"{name}.sql").read_text(), name
