@@ -95,7 +95,7 @@ def model_files() -> list[Path]:
     return [p for layer in MODEL_LAYERS for p in dependency_order(list((MODEL_DIR / layer).glob("*.sql")))]
 
 
-def load_models(con: duckdb.DuckDBPyConnection, materialize: bool = True) -> None:
+def load_models(con: duckdb.DuckDBPyConnection, materialize: bool = False) -> None:
     """Create the staging and intermediate relations every metric file reads (after the macros and
     the `predictions` and `labels` relations). Each model file is `create or replace view <name> as`;
     materialized (dbt's `table`), each is computed once instead of once per metric file that reads it,
@@ -131,22 +131,27 @@ def predictions_query(path: Path, found: list[str]) -> str:
     return f"select id, {split}, source, field, value, {status} from {read_source(path)}"
 
 
-def connect(predictions: str | Path, tax: Taxonomy) -> tuple[duckdb.DuckDBPyConnection, str]:
-    """An in-memory DuckDB with the macros, `predictions` (materialised once) and `labels`; also returns
-    the query that built `predictions`, for setup.sql."""
+def source_query(predictions: str | Path) -> str:
+    """The select that builds `predictions` from the file (see predictions_query)."""
     path = Path(predictions)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: predictions file not found; "
                                 "write it with eval.predict or eval.baselines")
+    found = [c[0] for c in duckdb.sql(f"describe select * from {read_source(path)}").fetchall()]
+    return predictions_query(path, found)
+
+
+def connect(predictions: str | Path, tax: Taxonomy, materialize: bool = False) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the macros, `predictions` (materialised once), `labels` and the model
+    views (tables with `materialize`, when every metric file will read them)."""
+    query = source_query(predictions)
     con = duckdb.connect()
     load_macros(con)
-    found = [c[0] for c in con.execute(f"describe select * from {read_source(path)}").fetchall()]
-    query = predictions_query(path, found)
     con.execute(f"create table predictions as {query}")
     con.execute("create table labels (kind varchar, label varchar, label_order integer, label_group varchar)")
     con.executemany("insert into labels values (?, ?, ?, ?)", label_rows(tax))
-    load_models(con)
-    return con, query
+    load_models(con, materialize)
+    return con
 
 
 def run_sql(con: duckdb.DuckDBPyConnection, path: Path) -> Table:
@@ -267,7 +272,7 @@ def score_predictions(path: str | Path, out_dir: str | Path, tax: Taxonomy,
                       meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Run every eval/sql/*.sql over `path`; write out_dir/metrics.json and tables/; return the metrics."""
     path, out_dir = Path(path), Path(out_dir)
-    con, query = connect(path, tax)
+    con = connect(path, tax, materialize=True)
     try:
         run_checks(con, path)
         tables = {p.stem: run_sql(con, p) for p in sorted(SQL_DIR.glob("*.sql"))}
@@ -282,7 +287,7 @@ def score_predictions(path: str | Path, out_dir: str | Path, tax: Taxonomy,
         metrics["meta"] = dict(meta)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n",
                                           encoding="utf-8")
-    (out_dir / "setup.sql").write_text(setup_sql(query, out_dir, tax), encoding="utf-8")
+    (out_dir / "setup.sql").write_text(setup_sql(source_query(path), out_dir, tax), encoding="utf-8")
     return metrics
 
 
