@@ -126,10 +126,13 @@ def model_inputs(system: str, run: Path, card: dict[str, Any], data: Path, tax: 
     return {"model_dir": base, "adapter_dir": run, "system_prompt": prompt}
 
 
-def stamp_for(system: str, records: list[dict[str, Any]], cfg: EvalConfig, inputs: dict[str, Any]) -> dict:
-    # Ids and query text: perturbed sets reuse the clean ids with different queries.
-    ids = hashlib.sha256("\n".join(f"{r['id']}\t{r['query']}" for r in records).encode()).hexdigest()
-    stamp: dict[str, Any] = {"system": system, "records_sha256": ids, "n": len(records)}
+def stamp_for(system: str, records: list[dict[str, Any]], cfg: EvalConfig, inputs: dict[str, Any],
+              tax: Taxonomy, baseline: Baseline | None = None) -> dict:
+    from eval.predict import adapter_train_data, prediction_key
+
+    train = (getattr(baseline, "train_sha256", None) if system == "baseline"
+             else adapter_train_data(inputs.get("adapter_dir")))
+    stamp: dict[str, Any] = {"system": system, **prediction_key(records, tax, train)}
     if system == "baseline":
         stamp["baseline"] = cfg.baseline.__dict__
     else:
@@ -143,7 +146,7 @@ def stamp_for(system: str, records: list[dict[str, Any]], cfg: EvalConfig, input
 def predict(system: str, records: list[dict[str, Any]], out: Path, cfg: EvalConfig, inputs: dict[str, Any],
             baseline: Baseline | None, tax: Taxonomy, force: bool) -> Path:
     """Write out/predictions.parquet unless an identical one is already there."""
-    stamp = stamp_for(system, records, cfg, inputs)
+    stamp = stamp_for(system, records, cfg, inputs, tax, baseline)
     stamp_path, parquet = out / "predict_inputs.json", out / "predictions.parquet"
     same = parquet.is_file() and stamp_path.is_file() and json.loads(stamp_path.read_text()) == stamp
     if same and not force:

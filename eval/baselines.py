@@ -98,6 +98,9 @@ class Baseline:
             self.classifier = intent_classifier(self.cfg).fit([r["query"] for r in train],
                                                               [r["intent"] for r in train])
         self.gazetteer = Gazetteer(train, self.tax, self.cfg.min_value_chars)
+        from eval.predict import sha256_json
+
+        self.train_sha256 = sha256_json(list(train))  # part of the prediction cache key
         return self
 
     def allowed(self, intent: str, entities: list[dict[str, str]]) -> list[dict[str, str]]:

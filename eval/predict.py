@@ -6,18 +6,22 @@ Usage: python -m eval.predict --records data/default/test.jsonl --model models/s
 
 Writes into the output folder:
   predictions.parquet  gold and pred rows (eval.predictions contract)
-  outputs.jsonl        per id: raw text, status, n_tokens, truncated, ungrounded values dropped
-  summary.json         counts per status, values dropped, queries/s, tokens/s
+  outputs.jsonl        per id: raw text, status, n_tokens, truncated, ungrounded and duplicate values
+  summary.json         counts per status, ungrounded and duplicate values, queries/s, tokens/s
 
 The user message is the bare query. The fine-tuned model gets the short system prompt it was trained
 with (the dataset manifest's `system_prompt`); a zero-shot baseline gets the long instructions rendered
 from the taxonomy (eval/prompts/zero_shot_system.jinja). Unparseable or invalid outputs are statuses,
-never crashes. Values that do not occur in the query are dropped and counted in every mode.
+never crashes. Every predicted entity is scored as the model wrote it, in every mode: values that do
+not occur in the query and repeated values are counted apart (ungrounded_values, duplicate_values),
+never dropped, since dropping them would delete false positives and flatter the unconstrained modes.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import hashlib
 import json
 import logging
 import re
@@ -45,8 +49,8 @@ PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
 class Scored:
     pred: dict[str, Any] | None
     status: str
-    ungrounded_dropped: int = 0
-    duplicates_dropped: int = 0
+    ungrounded: int = 0   # predicted values that are not a substring of the query (case-insensitive)
+    duplicates: int = 0   # repeats of a (type, value) already predicted for this query
 
 
 # --- prompts -----------------------------------------------------------------------------------------
@@ -97,27 +101,52 @@ def chat_prompt(system_prompt: str | None, query: str) -> list[dict[str, str]]:
     return head + [{"role": "user", "content": query}]
 
 
+# --- cache key ---------------------------------------------------------------------------------------
+
+def sha256_json(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def prediction_key(records: Sequence[Mapping[str, Any]], tax: Taxonomy,
+                   train_data: str | None) -> dict[str, Any]:
+    """What a cached predictions.parquet depends on besides the model: the full records (gold rows come
+    from their labels, so a relabelled record must not reuse stale gold), the taxonomy's content (a
+    renamed label changes prompts, schema and gold alike) and the training data the system learned from
+    (the run card's manifest hash, or the baseline's training records)."""
+    taxonomy = {k: v for k, v in dataclasses.asdict(tax).items() if k != "path"}
+    return {"records_sha256": sha256_json(list(records)), "n": len(records),
+            "taxonomy_sha256": sha256_json(taxonomy), "train_data": train_data}
+
+
+def adapter_train_data(adapter_dir: str | Path | None) -> str | None:
+    """The data manifest hash the adapter's run card records (None: no adapter, or no card)."""
+    if adapter_dir is None:
+        return None
+    card = Path(adapter_dir) / "run_card.json"
+    if not card.is_file():
+        return None
+    data = json.loads(card.read_text(encoding="utf-8")).get("data") or {}
+    manifest = data.get("manifest_sha256")
+    return sha256_json(manifest) if manifest else None
+
+
 # --- scoring one output ------------------------------------------------------------------------------
 
 def score_output(text: str, truncated: bool, query: str, validator: jsonschema.Validator) -> Scored:
-    """Parse, validate, and keep only entity values found in the query (case-insensitive)."""
+    """Parse and validate; keep every entity (raw output is what gets scored) and count the ungrounded
+    and repeated ones. Repeats are harmless to the scores (entities are sets in eval/sql)."""
     try:
         pred = json.loads(text)
     except json.JSONDecodeError:
         return Scored(None, "truncated" if truncated else "invalid_json")
     if not validator.is_valid(pred):
         return Scored(None, "schema_violation")
-    kept, seen, ungrounded, dups = [], set(), 0, 0
-    for ent in pred["entities"]:
-        key = (ent["type"], ent["value"])
-        if ent["value"].lower() not in query.lower():
-            ungrounded += 1
-        elif key in seen:
-            dups += 1  # small models repeat an entity; a repeat would count as a false positive
-        else:
-            seen.add(key)
-            kept.append({"type": ent["type"], "value": ent["value"]})
-    return Scored({"intent": pred["intent"], "entities": kept}, "ok", ungrounded, dups)
+    entities = [{"type": e["type"], "value": e["value"]} for e in pred["entities"]]
+    ungrounded = sum(e["value"].lower() not in query.lower() for e in entities)
+    distinct = {(e["type"], e["value"]) for e in entities}
+    return Scored({"intent": pred["intent"], "entities": entities}, "ok", ungrounded,
+                  len(entities) - len(distinct))
 
 
 # --- the run -----------------------------------------------------------------------------------------
@@ -140,11 +169,11 @@ def write_outputs(records: Sequence[Mapping[str, Any]], outputs: Sequence[Any],
             s = score_output(o.text or "", o.truncated, rec["query"], validator)
             rows += long_rows(rec, s.pred, s.status)
             stats[s.status] += 1
-            stats["ungrounded_dropped"] += s.ungrounded_dropped
-            stats["duplicates_dropped"] += s.duplicates_dropped
+            stats["ungrounded_values"] += s.ungrounded
+            stats["duplicate_values"] += s.duplicates
             line = {"id": rec["id"], "text": o.text, "status": s.status, "n_tokens": o.n_tokens,
-                    "truncated": o.truncated, "ungrounded_dropped": s.ungrounded_dropped,
-                    "duplicates_dropped": s.duplicates_dropped}
+                    "truncated": o.truncated, "ungrounded_values": s.ungrounded,
+                    "duplicate_values": s.duplicates}
             if getattr(o, "error", None):
                 line["error"] = o.error
             f.write(json.dumps(line, ensure_ascii=False) + "\n")
@@ -154,7 +183,8 @@ def write_outputs(records: Sequence[Mapping[str, Any]], outputs: Sequence[Any],
         **summary, "n": len(records),
         "status": {st: stats[st] for st in STATUSES},
         "truncated_outputs": sum(o.truncated for o in outputs),
-        "ungrounded_dropped": stats["ungrounded_dropped"], "duplicates_dropped": stats["duplicates_dropped"],
+        # kept and scored; counted here so a mode that invents values shows it
+        "ungrounded_values": stats["ungrounded_values"], "duplicate_values": stats["duplicate_values"],
         "queries_per_s": round(len(records) / seconds, 3) if seconds else None,
         "tokens_per_s": round(n_tokens / seconds, 1) if seconds else None,
     }

@@ -27,8 +27,9 @@ from schemas import SPLITS, ConfigError, Taxonomy, load_taxonomy
 TEMPLATES = Path(__file__).with_name("templates")
 # Tables the report lays out itself; any other SQL result is shown under "More tables".
 KNOWN_TABLES = ("per_class_intent", "averages_intent", "accuracy_intent", "confusion_intent",
-                "per_class_entity", "averages_entity", "relaxed_entity", "exact_match",
-                "schema_valid_rate", "status_counts", "worst_errors")
+                "per_class_entity", "averages_entity", "averages_entity_group", "relaxed_entity",
+                "averages_relaxed_entity", "exact_match", "schema_valid_rate", "status_counts",
+                "worst_errors")
 META_KEYS = ("run", "run_dir", "recipe", "data", "data_manifest", "limit", "model", "n_available")
 MAX_EXTRA_ROWS = 50
 OUTPUT_CHARS = 240
@@ -75,8 +76,17 @@ def headline_rows(metrics: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
                      "queries": f"{n}" if n == total else f"{n} of {total}",
                      "intent macro-F1": m["intent"]["macro_avg"]["f1"],
                      "entity macro-F1": m["entities"]["macro_avg"]["f1"],
+                     # heldout names are unseen in training: "works on unseen names" is this number
+                     "names F1": group_f1(m, "names"),
+                     "closed-vocab F1": group_f1(m, "closed_vocabulary"),
                      "exact match": m["exact_match"], "schema-valid": m["schema_valid_rate"]})
     return rows
+
+
+def group_f1(metrics: Mapping[str, Any], group: str) -> float | None:
+    """Entity macro-F1 over one type group (eval/sql/averages_entity_group.sql); None when not scored."""
+    found = metrics["entities"].get("by_group", {}).get(group)
+    return found["macro_avg"]["f1"] if found else None
 
 
 def fmt(value: Any, digits: int = 3) -> str:
@@ -230,6 +240,32 @@ def averages(rows: list[dict[str, Any]], key: str = "average") -> list[dict[str,
     return [dict(r, label=r[key]) for r in rows]
 
 
+def macro_note(metrics: Mapping[str, Any]) -> str:
+    """Which classes the headline macro averages cover: the ones present in gold or predictions."""
+    parts = []
+    for key, noun in (("intent", "intents"), ("entities", "entity types")):
+        macro = metrics.get(key, {}).get("macro_avg", {})
+        if "n_classes" not in macro:  # a metrics.json from before the present-class macro
+            continue
+        left = macro.get("classes_left_out") or []
+        parts.append(f"{macro['n_classes']} {noun}" + (f" (left out: {', '.join(left)})" if left else ""))
+    if not parts:
+        return ""
+    return ("`macro avg` averages the classes present in gold or predictions: " + "; ".join(parts)
+            + ". `taxonomy macro avg` averages every taxonomy class, absent ones as 0.")
+
+
+def groups(metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per entity type group (names, closed_vocabulary) for the report's group table."""
+    rows = []
+    for name, g in metrics["entities"].get("by_group", {}).items():
+        macro, micro = g["macro_avg"], g["micro_avg"]
+        rows.append({"label_group": name, "types": ", ".join(g["types"]),
+                     "macro_precision": macro["precision"], "macro_recall": macro["recall"],
+                     "macro_f1": macro["f1"], "micro_f1": micro["f1"], "support": macro["support"]})
+    return rows
+
+
 def meta_of(metrics: Mapping[str, Any]) -> dict[str, Any]:
     """The run facts eval/__main__.py records, None where a metrics.json (e.g. from eval.score) lacks them."""
     return dict.fromkeys(META_KEYS) | metrics.get("meta", {})
@@ -237,14 +273,14 @@ def meta_of(metrics: Mapping[str, Any]) -> dict[str, Any]:
 
 def section(result: Result, cfg: ReportConfig, figures: dict[str, Path], eval_dir: Path) -> dict[str, Any]:
     t, m = result.tables, result.metrics
-    relaxed = t.get("relaxed_entity", [])
     return {
         "system": result.system, "split": result.split, "slug": result.slug, "metrics": m,
-        "meta": meta_of(m),
+        "meta": meta_of(m), "macro_note": macro_note(m),
         "intent_rows": t.get("per_class_intent", []), "intent_avgs": averages(t.get("averages_intent", [])),
         "entity_rows": t.get("per_class_entity", []), "entity_avgs": averages(t.get("averages_entity", [])),
-        "relaxed_rows": [r for r in relaxed if not r["label"].endswith(" avg")],
-        "relaxed_avgs": [r for r in relaxed if r["label"].endswith(" avg")],
+        "groups": groups(m),
+        "relaxed_rows": t.get("relaxed_entity", []),
+        "relaxed_avgs": averages(t.get("averages_relaxed_entity", [])),
         "status_counts": t.get("status_counts", []), "worst": worst_errors(result, cfg.worst_errors),
         "extra": extra_tables(result),
         "figures": {k: embed(p, eval_dir) for k, p in figures.items()},

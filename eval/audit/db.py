@@ -13,7 +13,8 @@
   phrasings                   id, split, intent, phrasing: the query with each span as {type} (phrasing.py)
   phrasing_nearest            phrasing, train_phrasing, similarity: each distinct heldout phrasing, the
                               most similar train phrasing and their rapidfuzz similarity in [0, 1]
-plus the macros in eval/sql/macros (normalize_value) and one zero-argument macro per config param.
+plus the macros in eval/sql/macros (normalize_value) and one zero-argument macro per config param,
+then the views of eval/audit/sql/models (int_*: steps that several audit files share).
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ import duckdb
 
 from eval.audit.config import AuditConfig
 from eval.audit.phrasing import phrasing_tables
+from eval.score import dependency_order
 from schemas import SPLITS, ConfigError, Taxonomy
 
 MACRO_DIR = Path(__file__).resolve().parents[1] / "sql" / "macros"
+MODEL_DIR = Path(__file__).resolve().parent / "sql" / "models"
 
 
 def read_manifest(data_dir: Path) -> dict[str, Any]:
@@ -121,4 +124,7 @@ def connect(data_dir: Path, tax: Taxonomy, cfg: AuditConfig,
     _table(con, "kg_titles", "title varchar, year integer, decade integer, media_type varchar, "
            "language varchar, genres varchar[]", titles)
     _table(con, "kg_people", "title varchar, pool varchar, name varchar", people)
+    # shared steps of the audit files (eval/audit/sql/models), so a check never repeats the query it tests
+    for path in dependency_order(list(MODEL_DIR.glob("*.sql"))):
+        con.execute(path.read_text(encoding="utf-8"))
     return con

@@ -36,10 +36,10 @@ def write_report(result: dict[str, Any], out: Path, tax: Taxonomy, dpi: int) -> 
     res = result
     intro = [f"Run `{res['run']}`, data `{res['data']}` split `{res['split']}`: {res['n']} queries "
              f"(seed {res['seed']}, limit {res['limit']}), settings `{res['config']}`, {res['grammar']}.",
-             "Drop = clean minus perturbed Macro-F1 on the same ids (positive = worse). Entity Macro-F1 "
-             f"averages all {len(tax.entity_names)} taxonomy types, zero-support types included, as "
-             "`make eval` does. Typos and casing inside entities change the gold value to the perturbed "
-             "text."]
+             "Drop = clean minus perturbed Macro-F1 on the same ids (positive = worse). Macro-F1 "
+             "averages the classes present in gold or predictions (of the taxonomy's "
+             f"{len(tax.entity_names)} entity types), as `make eval` does. Typos and casing inside "
+             "entities change the gold value to the perturbed text."]
     table = Table(list(COLUMNS), [tuple(r[c] for c in COLUMNS) for r in result["rows"]])
     examples = Table(["set", "clean query", "perturbed query"],
                      [(k, a, b) for k, pairs in result["examples"].items() for a, b in pairs])

@@ -3,10 +3,8 @@
 -- labels=<taxonomy intents>). Two extra columns appear only when they are non-empty: '(other)' for a
 -- predicted label outside the taxonomy and '(none)' for no prediction (unparseable output); likewise
 -- extra rows for a gold label outside the taxonomy or a query without gold. Every query lands in
--- exactly one cell. Reads `predictions` and `labels` (kind, label, label_order).
-with source as (select * from predictions),
-
-taxonomy as (
+-- exactly one cell. Reads stg_queries and `labels`.
+with taxonomy as (
     select
         lbl.label,
         lbl.label_order
@@ -14,51 +12,32 @@ taxonomy as (
     where lbl.kind = 'intent'
 ),
 
-extra_cells as (
+-- '(other)' and '(none)' come after the taxonomy, on either axis
+axis as (
+    select
+        label,
+        label_order
+    from taxonomy
+    union all
     select
         cell.label,
         cell.rank_after + (select max(t.label_order) from taxonomy as t) as label_order
     from (values ('(other)', 1), ('(none)', 2)) as cell (label, rank_after)
 ),
 
-queries as (
-    select distinct src.id
-    from source as src
-),
-
-gold as (
-    select
-        src.id,
-        max(src.value) as gold_intent
-    from source as src
-    where src.source = 'gold' and src.field = 'intent'
-    group by src.id
-),
-
-pred as (
-    select
-        src.id,
-        max(src.value) as pred_intent
-    from source as src
-    where src.source = 'pred' and src.field = 'intent'
-    group by src.id
-),
-
 cells as (
     select
         case
-            when g.gold_intent is null then '(none)'
-            when g.gold_intent in (select t.label from taxonomy as t) then g.gold_intent
+            when q.gold_intent is null then '(none)'
+            when q.gold_intent in (select t.label from taxonomy as t) then q.gold_intent
             else '(other)'
         end as gold,
         case
-            when p.pred_intent is null then '(none)'
-            when p.pred_intent in (select t.label from taxonomy as t) then p.pred_intent
+            when q.pred_intent is null then '(none)'
+            when q.pred_intent in (select t.label from taxonomy as t) then q.pred_intent
             else '(other)'
         end as pred
-    from queries as q
-    left join gold as g on q.id = g.id
-    left join pred as p on q.id = p.id
+    from stg_queries as q
 ),
 
 observed as (
@@ -70,30 +49,21 @@ observed as (
     group by gold, pred
 ),
 
+-- taxonomy labels always; an extra label only on the axis where it was observed
 gold_axis as (
     select
-        label,
-        label_order
-    from taxonomy
-    union all
-    select
-        e.label,
-        e.label_order
-    from extra_cells as e
-    where e.label in (select o.gold from observed as o)
+        a.label,
+        a.label_order
+    from axis as a
+    where a.label in (select t.label from taxonomy as t) or a.label in (select o.gold from observed as o)
 ),
 
 pred_axis as (
     select
-        label,
-        label_order
-    from taxonomy
-    union all
-    select
-        e.label,
-        e.label_order
-    from extra_cells as e
-    where e.label in (select o.pred from observed as o)
+        a.label,
+        a.label_order
+    from axis as a
+    where a.label in (select t.label from taxonomy as t) or a.label in (select o.pred from observed as o)
 ),
 
 grid as (

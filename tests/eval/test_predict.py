@@ -61,9 +61,11 @@ def test_score_output_statuses_and_dropped_values() -> None:
     text = extraction_json("recommend", [{"type": "mood", "value": "UPLIFTING"}, {"type": "genre", "value": "drama"},
                                          {"type": "year", "value": "the 90s"}, {"type": "year", "value": "the 90s"}])
     s = score_output(text, False, q, VALIDATOR)
-    assert s.status == "ok" and s.ungrounded_dropped == 1 and s.duplicates_dropped == 1
-    assert s.pred == {"intent": "recommend", "entities": [{"type": "mood", "value": "UPLIFTING"},
-                                                          {"type": "year", "value": "the 90s"}]}
+    assert s.status == "ok" and s.ungrounded == 1 and s.duplicates == 1
+    # the raw output is what gets scored: the ungrounded 'drama' stays, a false positive
+    assert s.pred == {"intent": "recommend", "entities": [
+        {"type": "mood", "value": "UPLIFTING"}, {"type": "genre", "value": "drama"},
+        {"type": "year", "value": "the 90s"}, {"type": "year", "value": "the 90s"}]}
 
 
 # --- prompts ------------------------------------------------------------------------------------------
@@ -102,7 +104,7 @@ def test_grounded_predictions_table_with_real_weights(tmp_path: Path) -> None:
     assert set(rows(path, "source = 'gold'")) == gold
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["status"] == {"ok": 8, "invalid_json": 0, "schema_violation": 0, "truncated": 0}
-    assert summary["ungrounded_dropped"] == 0 and summary["queries_per_s"] > 0
+    assert summary["ungrounded_values"] == 0 and summary["queries_per_s"] > 0
     outputs = [json.loads(line) for line in (tmp_path / "outputs.jsonl").read_text().splitlines()]
     assert [o["id"] for o in outputs] == [r["id"] for r in records]
     for rec, out in zip(records, outputs, strict=True):
@@ -152,8 +154,9 @@ def test_predict_openai_scores_a_served_model(fault_server: Any, tmp_path: Path)
     path = predict_openai(records, cfg, SYSTEM, tmp_path, TAX, progress=False)
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["status"] == {"ok": 2, "invalid_json": 1, "schema_violation": 1, "truncated": 0}
-    assert summary["ungrounded_dropped"] == 1  # "Bong Joon-ho" is not in the query
-    assert rows(path, "source = 'pred' and id = 'q0'") == [("q0", "pred", "intent", "title_info", "ok"),
+    assert summary["ungrounded_values"] == 1  # "Bong Joon-ho" is not in the query; kept and scored
+    assert rows(path, "source = 'pred' and id = 'q0'") == [("q0", "pred", "director", "Bong Joon-ho", "ok"),
+                                                          ("q0", "pred", "intent", "title_info", "ok"),
                                                           ("q0", "pred", "title", "Parasite", "ok")]
     sent = fault_server.requests[0]["body"]
     assert sent["temperature"] == 0.0 and sent["response_format"]["type"] == "json_schema"
@@ -161,3 +164,40 @@ def test_predict_openai_scores_a_served_model(fault_server: Any, tmp_path: Path)
     # A rerun is answered from the cache, without HTTP.
     predict_openai(records, cfg, SYSTEM, tmp_path, TAX, progress=False)
     assert len(fault_server.requests) == 4
+
+
+# --- prediction cache key -----------------------------------------------------------------------------
+
+def test_cached_predictions_are_keyed_on_labels_taxonomy_and_training_data(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """eval's cache reuses predictions.parquet only for identical records (labels too), taxonomy and
+    training data: a label-only change used to reuse stale gold rows (the key held ids and queries)."""
+    import copy
+    import dataclasses
+
+    from fabricate import make_records as fabricated
+
+    from eval.__main__ import predict
+    from eval.baselines import Baseline
+    from eval.config import load_eval_config
+
+    cfg = load_eval_config()
+    train, test = fabricated(TAX, 60, "train", seed=1), fabricated(TAX, 10, "test", seed=2)
+    baseline = Baseline(TAX, cfg.baseline).fit(train)
+
+    def run(records: list[dict[str, Any]], tax: Any = TAX, fitted: Baseline = baseline) -> bool:
+        predict("baseline", records, tmp_path, cfg, {}, fitted, tax, force=False)
+        return "reusing" in capsys.readouterr().out
+
+    assert not run(test) and run(test)
+    other = next(i for i in TAX.intent_names if i != test[0]["intent"])
+    relabelled = [dict(test[0], intent=other), *test[1:]]  # same ids, same queries
+    assert not run(relabelled)
+    assert rows(tmp_path / "predictions.parquet", f"source = 'gold' and field = 'intent' and id = '{test[0]['id']}'"
+                )[0][3] == other
+    renamed = copy.deepcopy(TAX)
+    first = TAX.intent_names[0]
+    renamed.intents[first] = dataclasses.replace(renamed.intents[first], description="renamed meaning")
+    assert not run(relabelled, renamed) and run(relabelled, renamed)
+    refit = Baseline(renamed, cfg.baseline).fit(fabricated(TAX, 60, "train", seed=3))
+    assert not run(relabelled, renamed, refit)

@@ -65,14 +65,22 @@ def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
             "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0, "support": tp + fn}
 
 
-def averages(per_class: dict[str, dict], tp: int, fp: int, fn: int) -> dict[str, dict]:
+def averages(per_class: dict[str, dict], tp: int, fp: int, fn: int,
+             present: set[str]) -> dict[str, dict]:
+    """macro over the classes in `present` (with gold or predictions), taxonomy macro over all."""
     support = sum(c["support"] for c in per_class.values())
     keys = ("precision", "recall", "f1")
-    macro = {k: sum(c[k] for c in per_class.values()) / len(per_class) for k in keys}
+    there = [c for lb, c in per_class.items() if lb in present]
+    macro = {k: sum(c[k] for c in there) / len(there) if there else 0.0 for k in keys}
+    everything = {k: sum(c[k] for c in per_class.values()) / len(per_class) for k in keys}
     weighted = {k: (sum(c[k] * c["support"] for c in per_class.values()) / support if support else 0.0)
                 for k in keys}
-    return {"macro_avg": {**macro, "support": support}, "micro_avg": {**prf(tp, fp, fn), "support": support},
-            "weighted_avg": {**weighted, "support": support}}
+    n = len(per_class)
+    return {"macro_avg": {**macro, "support": support, "n_classes": len(there),
+                          "classes_left_out": [lb for lb in per_class if lb not in present]},
+            "micro_avg": {**prf(tp, fp, fn), "support": support, "n_classes": n},
+            "weighted_avg": {**weighted, "support": support, "n_classes": n},
+            "taxonomy_macro_avg": {**everything, "support": support, "n_classes": n}}
 
 
 def reference_entities(rows: list[dict]) -> dict[str, Any]:
@@ -90,7 +98,8 @@ def reference_entities(rows: list[dict]) -> dict[str, Any]:
                 counts[etype][2] += 1
     per_class = {t: prf(*c) for t, c in counts.items()}
     tp, fp, fn = (sum(c[k] for c in counts.values()) for k in range(3))
-    return {"per_class": per_class, **averages(per_class, tp, fp, fn)}
+    present = {t for t, c in counts.items() if sum(c)}
+    return {"per_class": per_class, **averages(per_class, tp, fp, fn, present)}
 
 
 def token_f1(a: str, b: str) -> float:
@@ -98,27 +107,37 @@ def token_f1(a: str, b: str) -> float:
     return 2 * len(ta & tb) / (len(ta) + len(tb))
 
 
+def greedy_matches(gold: set[str], pred: set[str]) -> int:
+    """One-to-one, greedy by token F1 (ties: gold value, then predicted value): the number of pairs."""
+    pairs = sorted((-token_f1(g, p), g, p) for g in gold for p in pred if token_f1(g, p) >= 0.5)
+    used_g: set[str] = set()
+    used_p: set[str] = set()
+    for _, g, p in pairs:
+        if g not in used_g and p not in used_p:
+            used_g.add(g)
+            used_p.add(p)
+    return len(used_g)
+
+
 def reference_relaxed(rows: list[dict]) -> dict[str, Any]:
     ids, gold, pred = entity_sets(rows)
-    c = {t: {"support": 0, "n_pred": 0, "mg": 0, "mp": 0} for t in TAX.entity_names}
+    c = {t: {"support": 0, "n_pred": 0, "matched": 0} for t in TAX.entity_names}
     for i in ids:
-        for etype, value in gold[i]:
-            if etype in c:
-                c[etype]["support"] += 1
-                c[etype]["mg"] += any(t == etype and token_f1(value, v) >= 0.5 for t, v in pred[i])
-        for etype, value in pred[i]:
-            if etype in c:
-                c[etype]["n_pred"] += 1
-                c[etype]["mp"] += any(t == etype and token_f1(v, value) >= 0.5 for t, v in gold[i])
+        for etype in c:
+            g = {v for t, v in gold[i] if t == etype}
+            p = {v for t, v in pred[i] if t == etype}
+            c[etype]["support"] += len(g)
+            c[etype]["n_pred"] += len(p)
+            c[etype]["matched"] += greedy_matches(g, p)
 
-    def scores(support: int, n_pred: int, mg: int, mp: int) -> dict[str, float]:
-        p, r = (mp / n_pred if n_pred else 0.0), (mg / support if support else 0.0)
+    def scores(support: int, n_pred: int, matched: int) -> dict[str, float]:
+        p, r = (matched / n_pred if n_pred else 0.0), (matched / support if support else 0.0)
         return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0, "support": support}
 
     per_class = {t: scores(**v) for t, v in c.items()}
-    total = {k: sum(v[k] for v in c.values()) for k in ("support", "n_pred", "mg", "mp")}
-    out = averages(per_class, 0, 0, 0)
-    out["micro_avg"] = scores(**total)
+    total = {k: sum(v[k] for v in c.values()) for k in ("support", "n_pred", "matched")}
+    out = averages(per_class, 0, 0, 0, {t for t, v in c.items() if v["support"] + v["n_pred"]})
+    out["micro_avg"] = scores(**total) | {"n_classes": len(c)}
     return {"per_class": per_class, **out}
 
 
@@ -137,6 +156,8 @@ def close(a: Any, b: Any, where: str = "") -> None:
             close(a[k], b[k], f"{where}.{k}")
     elif b is None or a is None:
         assert a is b, f"{where}: {a!r} != {b!r}"
+    elif isinstance(b, list):
+        assert list(a) == b, f"{where}: {a!r} != {b!r}"
     else:
         assert abs(a - b) <= TOL, f"{where}: {a!r} != {b!r}"
 
@@ -156,7 +177,19 @@ def sklearn_intents(rows: list[dict]) -> dict[str, Any]:
     for name in ("macro avg", "weighted avg"):
         out[name.replace(" ", "_")] = {"precision": rep[name]["precision"], "recall": rep[name]["recall"],
                                        "f1": rep[name]["f1-score"], "support": rep[name]["support"]}
-    out["micro_avg"] = {"precision": p, "recall": r, "f1": f, "support": out["macro_avg"]["support"]}
+    n, support = len(labels), out["macro_avg"]["support"]
+    out["micro_avg"] = {"precision": p, "recall": r, "f1": f, "support": support}
+    out["taxonomy_macro_avg"] = dict(out["macro_avg"])
+    for key in ("micro_avg", "weighted_avg", "taxonomy_macro_avg"):
+        out[key]["n_classes"] = n
+    # the headline macro: sklearn's labels=None, less values outside the taxonomy (no class to score)
+    present = [lb for lb in labels if lb in set(y_true) | set(y_pred)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p, r, f, _ = (precision_recall_fscore_support(y_true, y_pred, labels=present, average="macro",
+                                                      zero_division=0) if present else (0.0, 0.0, 0.0, None))
+    out["macro_avg"] = {"precision": p, "recall": r, "f1": f, "support": support, "n_classes": len(present),
+                        "classes_left_out": [lb for lb in labels if lb not in present]}
     out["accuracy"] = accuracy_score(y_true, y_pred)
     return out
 
@@ -171,6 +204,7 @@ def check_all(tmp_path: Path, rows: list[dict]) -> dict[str, Any]:
     close(m["intent"], sklearn_intents(rows), "intent")
     ents = dict(m["entities"])
     relaxed = ents.pop("relaxed")
+    ents.pop("by_group")  # test_entity_scores_by_group_split_names_from_closed_vocabularies
     close(ents, reference_entities(rows), "entities")
     close(relaxed, reference_relaxed(rows), "entities.relaxed")
     close(m["exact_match"], reference_exact_match(rows), "exact_match")
@@ -249,6 +283,12 @@ def adversarial_cases() -> dict[str, list[dict]]:
         "unseen_gold_labels": rows_for(unseen_gold, lambda r: (
             {"intent": rng.choice(TAX.intent_names), "entities": r["entities"]}, "ok")),
         "single_query": perfect[:1],
+        # one long prediction over two gold spans, and near misses competing for one gold span
+        "overlapping_spans": rows_for(
+            [dict(r, entities=[{"type": "plot", "value": v} for v in ("loyalty", "survival", "a heist")])
+             for r in recs[:10]],
+            lambda r: ({"intent": r["intent"], "entities": [
+                {"type": "plot", "value": v} for v in ("loyalty and survival", "heist", "the heist")]}, "ok")),
     }
 
 
@@ -288,18 +328,34 @@ def test_writes_every_table_and_joins_query_text(tmp_path: Path) -> None:
     worst = json.loads((tmp_path / "out/tables/worst_errors.json").read_text())
     assert worst and all(w["query"] == queries[w["id"]] for w in worst)
     assert json.loads((tmp_path / "out/metrics.json").read_text())["n_queries"] == 30
-    # the CLI init script recreates the relations: running a file through it gives the same numbers
+    # setup.sql, read as the DuckDB CLI reads an init script (dot commands and ;-terminated SQL in
+    # order), recreates macros, relations and views: every metric file then runs alone and gives the
+    # numbers eval.score wrote
     con = duckdb.connect()
-    for stmt in (tmp_path / "out/setup.sql").read_text().splitlines():
-        if stmt.startswith(".read "):
-            con.execute(Path(stmt.split(" ", 1)[1]).read_text())
-    setup = "\n".join(s for s in (tmp_path / "out/setup.sql").read_text().splitlines()
-                      if not s.startswith((".read", "--")))
-    for stmt in setup.split(";"):
-        if stmt.strip():
-            con.execute(stmt)
-    got = con.sql((score.SQL_DIR / "averages_intent.sql").read_text()).fetchall()
-    assert abs(got[0][3] - m["intent"]["macro_avg"]["f1"]) <= TOL
+    run_cli_script(con, (tmp_path / "out/setup.sql").read_text())
+    for stem in stems:
+        got = con.sql((score.SQL_DIR / f"{stem}.sql").read_text()).fetchall()
+        want = json.loads((tmp_path / "out/tables" / f"{stem}.json").read_text())
+        assert len(got) == len(want), stem
+        for g, w in zip(got, want, strict=True):
+            for a, b in zip(g, [v for k, v in w.items() if k != "query"], strict=True):
+                assert a == b or abs(a - b) <= TOL, (stem, g, w)
+
+
+def run_cli_script(con: duckdb.DuckDBPyConnection, script: str) -> None:
+    """The DuckDB CLI's reading of an init script: `.read FILE` runs the file, SQL runs at each ';'."""
+    pending = ""
+    for line in script.splitlines():
+        if not pending and line.startswith(".read "):
+            con.execute(Path(line.split(" ", 1)[1]).read_text())
+        elif not pending and (line.startswith("--") or not line.strip()):
+            continue
+        else:
+            pending += line + "\n"
+            if line.rstrip().endswith(";"):
+                con.execute(pending)
+                pending = ""
+    assert not pending.strip(), pending
 
 
 def test_conflicting_intents_are_refused(tmp_path: Path) -> None:
@@ -315,8 +371,33 @@ def test_missing_column_is_a_one_line_error(tmp_path: Path) -> None:
     import pyarrow.parquet as pq
 
     pq.write_table(pa.table({"id": ["a"], "value": ["b"]}), tmp_path / "bad.parquet")
-    with pytest.raises(ValueError, match=r"bad\.parquet: missing column\(s\) split, source, field, status"):
+    with pytest.raises(ValueError, match=r"bad\.parquet: missing column\(s\) source, field; expected"):
         score.score_predictions(tmp_path / "bad.parquet", tmp_path / "out", TAX)
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_four_column_long_form_is_accepted(tmp_path: Path, suffix: str) -> None:
+    """(id, source, field, value) alone scores like the full form with status 'ok' and no split; the
+    setup.sql it writes recreates the same relation for the DuckDB CLI."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    rows = noisy_rows(TAX, make_records(TAX, 40, "test", seed=6), seed=6)
+    full = [dict(r, split=None, status=None if r["source"] == "gold" else "ok") for r in rows]
+    want = score_rows(tmp_path / "full", full)
+    table = pa.Table.from_pylist([{k: r[k] for k in ("id", "source", "field", "value")} for r in rows])
+    path = tmp_path / f"four{suffix}"
+    pq.write_table(table, path) if suffix == ".parquet" else pcsv.write_csv(table, path)
+    got = score.score_predictions(path, tmp_path / "out", TAX)
+    for key in ("intent", "entities", "exact_match", "schema_valid_rate", "status_counts", "n_queries"):
+        close(got[key], want[key], key)
+    con = duckdb.connect()
+    script = (tmp_path / "out/setup.sql").read_text()
+    view = next(line for line in script.splitlines() if line.startswith("create or replace view predictions"))
+    con.execute(view)
+    assert con.execute("select count(*) from predictions where source = 'pred' and status = 'ok'").fetchone()[0] \
+        == sum(r["source"] == "pred" for r in rows)
 
 
 def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -336,3 +417,104 @@ def test_label_order_follows_taxonomy(tmp_path: Path) -> None:
     per_entity = json.loads((tmp_path / "out/tables/per_class_entity.json").read_text())
     assert [r["label"] for r in per_entity] == TAX.entity_names
     assert re.fullmatch(r"\d+", str(per_class[0]["support"]))
+
+
+# ---------------------------------------------------------------- item: macro over classes present
+def candidates(rows: list[dict]) -> tuple[list[str], list[str]]:
+    """Entity sets as sklearn labels: one sample per distinct entity in gold or prediction, labelled with
+    its type where it is in that side's set and with NONE where not, so per-type tp/fp/fn are sklearn's."""
+    ids, gold, pred = entity_sets(rows)
+    y_true, y_pred = [], []
+    for i in ids:
+        for etype, value in sorted(gold[i] | pred[i]):
+            y_true.append(etype if (etype, value) in gold[i] else NONE)
+            y_pred.append(etype if (etype, value) in pred[i] else NONE)
+    return y_true, y_pred
+
+
+def six_type_rows(seed: int = 1) -> tuple[list[dict], list[str]]:
+    """Random predictions (eval/score's noise) on gold and predictions that use 6 of the entity types."""
+    six = TAX.entity_names[:6]
+    recs = [dict(r, entities=[e for e in r["entities"] if e["type"] in six])
+            for r in make_records(TAX, 300, "test", seed=seed)]
+    rows = [r for r in noisy_rows(TAX, recs, seed=seed) if r["field"] == "intent" or r["field"] in six]
+    return rows, six
+
+
+def test_entity_macro_averages_the_types_present_like_sklearn(tmp_path: Path) -> None:
+    rows, six = six_type_rows()
+    m = score_rows(tmp_path, rows)["entities"]
+    y_true, y_pred = candidates(rows)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        present = sorted(set(y_true + y_pred) - {NONE})  # sklearn's labels=None, less the no-entity label
+        want = precision_recall_fscore_support(y_true, y_pred, labels=present, average="macro",
+                                               zero_division=0)
+        everything = precision_recall_fscore_support(y_true, y_pred, labels=TAX.entity_names,
+                                                     average="macro", zero_division=0)
+    assert set(present) == set(six)
+    for k, key in enumerate(("precision", "recall", "f1")):
+        assert abs(m["macro_avg"][key] - want[k]) <= TOL, key
+        assert abs(m["taxonomy_macro_avg"][key] - everything[k]) <= TOL, key
+    assert m["macro_avg"]["n_classes"] == 6 and m["taxonomy_macro_avg"]["n_classes"] == len(TAX.entity_names)
+    assert m["macro_avg"]["classes_left_out"] == [t for t in TAX.entity_names if t not in six]
+    assert m["macro_avg"]["f1"] > m["taxonomy_macro_avg"]["f1"]
+
+
+def test_perfect_system_on_a_subset_scores_one(tmp_path: Path) -> None:
+    """A subset with no gold of some types: absent types no longer count as F1 0 (0.929 before)."""
+    recs = [r for r in make_records(TAX, 60, "test", seed=8)
+            if all(e["type"] != TAX.entity_names[0] for e in r["entities"])]
+    rows: list[dict] = []
+    for r in recs:
+        rows += long_rows(r, {"intent": r["intent"], "entities": r["entities"]}, "ok")
+    m = score_rows(tmp_path, rows)
+    for group in (m["intent"], m["entities"], m["entities"]["relaxed"]):
+        assert group["macro_avg"]["f1"] == 1.0
+    assert TAX.entity_names[0] in m["entities"]["macro_avg"]["classes_left_out"]
+    assert m["entities"]["taxonomy_macro_avg"]["f1"] < 1.0
+
+
+def test_raw_output_is_scored_ungrounded_values_are_false_positives(tmp_path: Path) -> None:
+    """In schema/none modes nothing forces values into the query: an invented value must cost precision,
+    not vanish before scoring; the summary counts it apart."""
+    import jsonschema
+
+    from eval.predict import RawOutput, write_outputs
+    from schemas import extraction_json, extraction_schema
+
+    rec = make_records(TAX, 1, "test", seed=11)[0]
+    rec = dict(rec, query="something " + rec["query"])
+    invented = {"type": TAX.entity_names[0], "value": "zz invented title"}
+    text = extraction_json(rec["intent"], [{"type": e["type"], "value": e["value"]} for e in rec["entities"]]
+                           + [invented, invented])
+    validator = jsonschema.Draft202012Validator(extraction_schema(TAX))
+    path = write_outputs([rec], [RawOutput(text, 10, False)], validator, tmp_path, {"seconds": 1.0})
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["ungrounded_values"] == 2 and summary["duplicate_values"] == 1
+    m = score.score_predictions(path, tmp_path / "out", TAX)
+    assert m["entities"]["per_class"][TAX.entity_names[0]]["precision"] < 1.0
+    assert m["entities"]["micro_avg"]["precision"] < 1.0 and m["exact_match"] == 0.0
+
+
+def test_entity_scores_by_group_split_names_from_closed_vocabularies(tmp_path: Path) -> None:
+    """Heldout entity F1 per group: 'names' (title, actor, director, character: the values the heldout
+    split keeps out of training) and 'closed_vocabulary', against the reference per-type scores."""
+    rows = noisy_rows(TAX, make_records(TAX, 300, "heldout", seed=12), seed=12)
+    m = score_rows(tmp_path, rows)["entities"]["by_group"]
+    assert m["names"]["types"] == ["title", "actor", "director", "character"]
+    assert m["closed_vocabulary"]["types"] == [t for t in TAX.entity_names if t not in m["names"]["types"]]
+    ref = reference_entities(rows)["per_class"]
+    ids, gold, pred = entity_sets(rows)
+    for group, got in m.items():
+        types = got["types"]
+        tp = sum(len({e for e in gold[i] & pred[i] if e[0] in types}) for i in ids)
+        fp = sum(len({e for e in pred[i] - gold[i] if e[0] in types}) for i in ids)
+        fn = sum(len({e for e in gold[i] - pred[i] if e[0] in types}) for i in ids)
+        present = [t for t in types if ref[t]["support"] or ref[t]["precision"] or any(
+            e[0] == t for i in ids for e in pred[i])]
+        close(got["micro_avg"], prf(tp, fp, fn) | {"n_classes": len(types)}, group)
+        close(got["macro_avg"], {k: sum(ref[t][k] for t in present) / len(present)
+                                 for k in ("precision", "recall", "f1")}
+              | {"support": tp + fn, "n_classes": len(present),
+                 "classes_left_out": [t for t in types if t not in present]}, group)

@@ -50,11 +50,13 @@ EXPECT: dict[str, list[tuple]] = {
         ("play", 1 / 2, 1, 2 / 3, 1, 1, 1, 0),
         ("chat", 0, 0, 0, 0, 0, 0, 0),
     ],
-    # average, precision, recall, f1, support
+    # average, precision, recall, f1, support, n_classes, classes_left_out
+    # macro: 'chat' has no gold and no prediction, so only find and play are averaged
     "averages_intent": [
-        ("macro avg", 1 / 6, 1 / 3, 2 / 9, 4),
-        ("micro avg", 1 / 2, 1 / 4, 1 / 3, 4),
-        ("weighted avg", 1 / 8, 1 / 4, 1 / 6, 4),
+        ("macro avg", 1 / 4, 1 / 2, 1 / 3, 4, 2, ["chat"]),
+        ("micro avg", 1 / 2, 1 / 4, 1 / 3, 4, 3, []),
+        ("weighted avg", 1 / 8, 1 / 4, 1 / 6, 4, 3, []),
+        ("taxonomy macro avg", 1 / 6, 1 / 3, 2 / 9, 4, 3, []),
     ],
     # n_queries, n_correct, accuracy
     "accuracy_intent": [(4, 1, 1 / 4)],
@@ -70,18 +72,29 @@ EXPECT: dict[str, list[tuple]] = {
         ("plot", 0, 0, 0, 1, 0, 1, 1),
     ],
     "averages_entity": [
-        ("macro avg", 2 / 3, 1 / 2, 5 / 9, 4),
-        ("micro avg", 2 / 3, 1 / 2, 4 / 7, 4),
-        ("weighted avg", 3 / 4, 1 / 2, 7 / 12, 4),
+        ("macro avg", 2 / 3, 1 / 2, 5 / 9, 4, 3, []),
+        ("micro avg", 2 / 3, 1 / 2, 4 / 7, 4, 3, []),
+        ("weighted avg", 3 / 4, 1 / 2, 7 / 12, 4, 3, []),
+        ("taxonomy macro avg", 2 / 3, 1 / 2, 5 / 9, 4, 3, []),
     ],
-    # label, precision, recall, f1, support, n_predicted, matched_gold, matched_pred
+    # label_group, average, precision, recall, f1, support, n_classes, classes_left_out ('title' is a name)
+    "averages_entity_group": [
+        ("names", "macro avg", 1, 1 / 2, 2 / 3, 2, 1, []),
+        ("names", "micro avg", 1, 1 / 2, 2 / 3, 2, 1, []),
+        ("closed_vocabulary", "macro avg", 1 / 2, 1 / 2, 1 / 2, 2, 2, []),
+        ("closed_vocabulary", "micro avg", 1 / 2, 1 / 2, 1 / 2, 2, 2, []),
+    ],
+    # label, precision, recall, f1, support, tp (matched pairs), fp, fn: q2's plot is a near miss
     "relaxed_entity": [
-        ("title", 1, 1 / 2, 2 / 3, 2, 1, 1, 1),
-        ("genre", 1, 1, 1, 1, 1, 1, 1),
-        ("plot", 1, 1, 1, 1, 1, 1, 1),
-        ("macro avg", 1, 5 / 6, 8 / 9, 4, 3, 3, 3),
-        ("micro avg", 1, 3 / 4, 6 / 7, 4, 3, 3, 3),
-        ("weighted avg", 1, 3 / 4, 5 / 6, 4, 3, 3, 3),
+        ("title", 1, 1 / 2, 2 / 3, 2, 1, 0, 1),
+        ("genre", 1, 1, 1, 1, 1, 0, 0),
+        ("plot", 1, 1, 1, 1, 1, 0, 0),
+    ],
+    "averages_relaxed_entity": [
+        ("macro avg", 1, 5 / 6, 8 / 9, 4, 3, []),
+        ("micro avg", 1, 3 / 4, 6 / 7, 4, 3, []),
+        ("weighted avg", 1, 3 / 4, 5 / 6, 4, 3, []),
+        ("taxonomy macro avg", 1, 5 / 6, 8 / 9, 4, 3, []),
     ],
     # n_queries, n_exact, exact_match
     "exact_match": [(4, 1, 1 / 4)],
@@ -97,6 +110,73 @@ EXPECT: dict[str, list[tuple]] = {
         ("q3", "invalid_json", "find", None, "title: Amélie", None, "title: Amélie", None, 2),
         ("q4", "schema_violation", "find", "zzz", None, "mood: dark", None, "mood: dark", 2),
     ],
+    # ---- models: rows sorted (views have no order) -------------------------------------------------
+    # id, status, is_valid, gold_intent, pred_intent
+    "models/staging/stg_queries": [
+        ("q1", "ok", True, "play", "play"),
+        ("q2", "ok", True, "find", "play"),
+        ("q3", "invalid_json", False, "find", None),
+        ("q4", "schema_violation", False, "find", "zzz"),
+    ],
+    # id, source, entity_type, entity_value (normalized; the duplicate 'noir' once), shown (first spelling)
+    "models/staging/stg_entities": [
+        ("q1", "gold", "title", "matrix", "title: The Matrix"),
+        ("q1", "pred", "title", "matrix", "title: matrix!"),
+        ("q2", "gold", "genre", "noir", "genre: Noir"),
+        ("q2", "gold", "plot", "heist gone wrong", "plot: a heist gone wrong"),
+        ("q2", "pred", "genre", "noir", "genre: noir"),
+        ("q2", "pred", "plot", "heist gone wrong badly", "plot: heist gone wrong badly"),
+        ("q3", "gold", "title", "amélie", "title: Amélie"),
+        ("q4", "pred", "mood", "dark", "mood: dark"),
+    ],
+    # id, entity_type, gold_shown, pred_shown, in_gold, in_pred
+    "models/intermediate/int_entity_matches": [
+        ("q1", "title", "title: The Matrix", "title: matrix!", True, True),
+        ("q2", "genre", "genre: Noir", "genre: noir", True, True),
+        ("q2", "plot", "plot: a heist gone wrong", None, True, False),
+        ("q2", "plot", None, "plot: heist gone wrong badly", False, True),
+        ("q3", "title", "title: Amélie", None, True, False),
+        ("q4", "mood", None, "mood: dark", False, True),
+    ],
+    # id, entity_type, n_matched (token F1 of q2's plots: 2 * 3 / (3 + 4) = 6/7 >= 0.5)
+    "models/intermediate/int_relaxed_matches": [("q1", "title", 1), ("q2", "genre", 1), ("q2", "plot", 1)],
+    # kind, label, tp, fp, fn: labels outside the taxonomy ('zzz', 'mood') are counted here
+    "models/intermediate/int_class_counts": [
+        ("entity", "genre", 1, 0, 0), ("entity", "mood", 0, 1, 0), ("entity", "plot", 0, 1, 1),
+        ("entity", "title", 1, 0, 1),
+        ("intent", "find", 0, 0, 3), ("intent", "play", 1, 1, 0), ("intent", "zzz", 0, 1, 0),
+        ("relaxed_entity", "genre", 1, 0, 0), ("relaxed_entity", "mood", 0, 1, 0),
+        ("relaxed_entity", "plot", 1, 0, 0), ("relaxed_entity", "title", 1, 0, 1),
+    ],
+    # kind, label_order, label_group, label, precision, recall, f1, support, tp, fp, fn, is_present
+    "models/intermediate/int_class_scores": [
+        ("entity", 0, "names", "title", 1, 1 / 2, 2 / 3, 2, 1, 0, 1, True),
+        ("entity", 1, "closed_vocabulary", "genre", 1, 1, 1, 1, 1, 0, 0, True),
+        ("entity", 2, "closed_vocabulary", "plot", 0, 0, 0, 1, 0, 1, 1, True),
+        ("intent", 0, None, "find", 0, 0, 0, 3, 0, 0, 3, True),
+        ("intent", 1, None, "play", 1 / 2, 1, 2 / 3, 1, 1, 1, 0, True),
+        ("intent", 2, None, "chat", 0, 0, 0, 0, 0, 0, 0, False),
+        ("relaxed_entity", 0, "names", "title", 1, 1 / 2, 2 / 3, 2, 1, 0, 1, True),
+        ("relaxed_entity", 1, "closed_vocabulary", "genre", 1, 1, 1, 1, 1, 0, 0, True),
+        ("relaxed_entity", 2, "closed_vocabulary", "plot", 1, 1, 1, 1, 1, 0, 0, True),
+    ],
+    # kind, label_group, group_order, average_order, average, precision, recall, f1, support, n_classes,
+    # classes_left_out: the intents (entities: averages_entity*.sql); 'chat' is absent
+    "models/intermediate/int_class_averages": [
+        ("intent", "(all)", 0, 1, "macro avg", 1 / 4, 1 / 2, 1 / 3, 4, 2, ["chat"]),
+        ("intent", "(all)", 0, 2, "micro avg", 1 / 2, 1 / 4, 1 / 3, 4, 3, []),
+        ("intent", "(all)", 0, 3, "weighted avg", 1 / 8, 1 / 4, 1 / 6, 4, 3, []),
+        ("intent", "(all)", 0, 4, "taxonomy macro avg", 1 / 6, 1 / 3, 2 / 9, 4, 3, []),
+    ],
+    # id, status, is_valid, gold_intent, pred_intent, is_correct, n_missed, n_spurious, is_exact, n_mistakes
+    "models/intermediate/int_query_outcomes": [
+        ("q1", "ok", True, "play", "play", True, 0, 0, True, 0),
+        ("q2", "ok", True, "find", "play", False, 1, 1, False, 3),
+        ("q3", "invalid_json", False, "find", None, False, 1, 0, False, 2),
+        ("q4", "schema_violation", False, "find", "zzz", False, 0, 1, False, 2),
+    ],
+    # n_queries, n_correct, n_exact, n_valid, accuracy, exact_match, schema_valid_rate
+    "models/intermediate/int_query_rates": [(4, 1, 1, 2, 1 / 4, 1 / 4, 1 / 2)],
     "checks/conflicting_intents": [],
     "checks/malformed_rows": [],
 }
@@ -117,20 +197,30 @@ BAD = {
 
 
 def connection(rows: list[tuple]) -> duckdb.DuckDBPyConnection:
+    """GIVEN as `predictions`, the fixture labels, then the macros and every model view, as eval.score."""
     con = duckdb.connect()
     score.load_macros(con)
     con.execute("create table predictions (id varchar, split varchar, source varchar, field varchar, "
                 "value varchar, status varchar)")
     con.executemany("insert into predictions values (?, 'test', ?, ?, ?, ?)", rows)
-    con.execute("create table labels (kind varchar, label varchar, label_order integer)")
-    con.executemany("insert into labels values (?, ?, ?)",
-                    [("intent", n, i) for i, n in enumerate(INTENTS)]
-                    + [("entity", n, i) for i, n in enumerate(ENTITY_TYPES)])
+    con.execute("create table labels (kind varchar, label varchar, label_order integer, label_group varchar)")
+    con.executemany("insert into labels values (?, ?, ?, ?)",
+                    [("intent", n, i, None) for i, n in enumerate(INTENTS)]
+                    + [("entity", n, i, "names" if n == "title" else "closed_vocabulary")
+                       for i, n in enumerate(ENTITY_TYPES)])
+    score.load_models(con)
     return con
+
+
+# A model's fixture reads its view (sorted; a filter where the full view is long)
+MODEL_FILTER = {"int_class_averages": "where kind = 'intent'"}
 
 
 def run(name: str, rows: list[tuple]) -> list[tuple]:
     con = connection(rows)
+    if name.startswith("models/"):
+        view = Path(name).name
+        return con.sql(f"select * from {view} {MODEL_FILTER.get(view, '')} order by all").fetchall()
     return con.sql((score.SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")).fetchall()
 
 
@@ -144,9 +234,28 @@ def same(got: list[tuple], want: list[tuple]) -> None:
 
 def test_every_sql_file_has_a_fixture() -> None:
     files = {str(p.relative_to(score.SQL_DIR).with_suffix(""))
-             for p in [*score.SQL_DIR.glob("*.sql"), *score.CHECK_DIR.glob("*.sql")]}
+             for p in [*score.SQL_DIR.glob("*.sql"), *score.CHECK_DIR.glob("*.sql"), *score.model_files()]}
     assert files == set(EXPECT), f"fixtures missing for {sorted(files - set(EXPECT))}"
-    assert len(files) == 13
+    assert len(files) == 24
+
+
+def test_models_are_views_named_as_their_files_in_layer_order() -> None:
+    """Each model file creates the view its file names; staging reads only the two input relations,
+    intermediate reads staging or intermediate; metric files read models, never `predictions`."""
+    models = score.model_files()
+    assert [p.parent.name for p in models] == sorted((p.parent.name for p in models),
+                                                     key=score.MODEL_LAYERS.index)
+    for path in models:
+        text = path.read_text(encoding="utf-8")
+        assert f"create or replace view {path.stem} as" in text, path
+        if path.parent.name == "staging":
+            assert "stg_" not in text.replace(path.stem, "") and "int_" not in text, path
+        else:
+            assert "from predictions" not in text, path
+    for path in score.SQL_DIR.glob("*.sql"):
+        code = [line for line in path.read_text().splitlines() if line.strip() and not line.startswith("--")]
+        assert "predictions" not in "\n".join(code), f"{path.name} should read the models, not `predictions`"
+        assert len(code) <= 80, f"{path.name}: {len(code)} lines; move shared steps into eval/sql/models"
 
 
 @pytest.mark.parametrize("name", sorted(EXPECT))
@@ -167,6 +276,21 @@ def test_confusion_has_extra_gold_rows_only_when_seen() -> None:
     assert cells[("(other)", "find")] == 1 and cells[("(none)", "play")] == 1
     assert {g for g, _ in cells} == {*INTENTS, "(other)", "(none)"}
     assert {p for _, p in cells} == set(INTENTS)
+
+
+def test_relaxed_matching_is_one_to_one() -> None:
+    """One prediction overlapping two gold spans matches one (the higher token F1), not both; a second
+    prediction then takes the other; ties go to the alphabetically first gold value."""
+    rows = [("a", "gold", "intent", "find", None), ("a", "pred", "intent", "find", "ok"),
+            ("a", "gold", "plot", "loyalty", None), ("a", "gold", "plot", "survival", None),
+            ("a", "pred", "plot", "loyalty and survival", "ok"),
+            ("b", "gold", "intent", "find", None), ("b", "pred", "intent", "find", "ok"),
+            ("b", "gold", "plot", "heist", None), ("b", "gold", "plot", "heist gone wrong", None),
+            ("b", "pred", "plot", "heist gone wrong", "ok"), ("b", "pred", "plot", "a heist", "ok")]
+    # a: token F1 0.5 with each gold span, one match; b: the exact pair, then 'heist' (from 'a heist')
+    assert run("models/intermediate/int_relaxed_matches", rows) == [("a", "plot", 1), ("b", "plot", 2)]
+    plot = next(r for r in run("relaxed_entity", rows) if r[0] == "plot")
+    assert plot[1:] == (1.0, 3 / 4, 6 / 7, 4, 3, 0, 1)  # precision 3/3, recall 3/4
 
 
 def test_leaderboard_fixture() -> None:
@@ -200,3 +324,45 @@ def test_sqlfluff_lint_passes() -> None:
     proc = subprocess.run([sys.executable, "-m", "sqlfluff", "lint", "--dialect", "duckdb", "eval/sql"],
                           cwd=root, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+
+
+def sql_lines(path: Path) -> list[str]:
+    """The lines that carry logic: no comments, blanks or lone brackets, white space folded, lowercase."""
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = " ".join(line.split("--", 1)[0].split()).lower()
+        if line.strip("(),;"):
+            out.append(line)
+    return out
+
+
+def test_no_two_sql_files_repeat_six_lines() -> None:
+    """Shared steps live once, in a view or macro (eval/sql/models, eval/audit/sql/models): no run of
+    six logic lines stands in two SQL files under eval/ (the `duplicates` tool's rule, identical
+    lines only)."""
+    root = score.SQL_DIR.parent
+    seen: dict[tuple[str, ...], Path] = {}
+    repeats = set()
+    files = sorted(root.rglob("*.sql"))
+    for path in files:
+        lines = sql_lines(path)
+        for start in range(len(lines) - 5):
+            run = tuple(lines[start:start + 6])
+            first = seen.setdefault(run, path)
+            if first != path:
+                repeats.add((first.relative_to(root).as_posix(), path.relative_to(root).as_posix()))
+    assert len(files) > 40
+    assert not repeats, sorted(repeats)
+
+
+def test_audit_checks_read_the_view_of_the_table_they_test() -> None:
+    audit = score.SQL_DIR.parent / "audit" / "sql"
+    for view, files in {"int_kg_class_coverage": ("check_underrepresented_classes", "representativeness_classes"),
+                        "int_template_concentration": ("check_template_concentration",
+                                                       "diversity_template_concentration"),
+                        "int_label_balance": ("check_intent_below_target", "balance_intent_vs_target",
+                                              "check_entity_type_below_target", "balance_entity_type_vs_target")
+                        }.items():
+        assert (audit / "models" / f"{view}.sql").is_file()
+        for name in files:
+            assert f"from {view}" in (audit / f"{name}.sql").read_text(), name

@@ -1,0 +1,44 @@
+-- Strict entity matching: the full outer join of each query's gold and predicted entity sets on
+-- (id, type, normalized value). One row per entity in either set: in_gold and in_pred say where it
+-- is (both: a true positive; gold only: missed; pred only: spurious).
+-- Reads stg_entities.
+create or replace view int_entity_matches as
+
+with gold as (
+    select * from stg_entities
+    where source = 'gold'
+),
+
+pred as (
+    select * from stg_entities
+    where source = 'pred'
+),
+
+joined as (
+    select
+        g.shown as gold_shown,
+        p.shown as pred_shown,
+        coalesce(g.id, p.id) as id,
+        coalesce(g.entity_type, p.entity_type) as entity_type,
+        g.id is not null as in_gold,
+        p.id is not null as in_pred
+    from gold as g
+    full outer join pred as p
+        on
+            g.id = p.id
+            and g.entity_type = p.entity_type
+            and g.entity_value = p.entity_value
+),
+
+final as (
+    select
+        id,
+        entity_type,
+        gold_shown,
+        pred_shown,
+        in_gold,
+        in_pred
+    from joined
+)
+
+select * from final;
