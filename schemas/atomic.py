@@ -1,0 +1,150 @@
+"""Atomic output folders: build a whole folder beside its target, then swap it into place.
+
+    with atomic_folder(Path("data/default"), carry=("openai_cache.sqlite",)) as tmp:
+        write_everything(tmp)          # an exception or a kill here leaves data/default untouched
+
+The folder is built in a hidden sibling `.NAME.tmp-PID` (same filesystem, so renames are atomic) and
+swapped in only when the block finishes. On Linux the swap is one `renameat2(RENAME_EXCHANGE)`: a
+reader sees the old complete folder or the new complete one, never neither. Elsewhere it is two
+renames through `.NAME.old-PID`, and a kill between them is repaired on the next run.
+
+What a killed run leaves behind (a `.tmp-PID` of a dead process, a `.old-PID`) is cleaned on the next
+`atomic_folder` of the same target, with one line on stderr per folder, and a target lost between the
+two fallback renames is restored from its `.old-PID`.
+
+`pause_point(name)` is a test hook: when env MEDIA_INTENT_PAUSE_AT names this point, the process writes
+its pid to $MEDIA_INTENT_PAUSE_FILE and sleeps, so a test can kill -9 it at a known moment.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import shutil
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+PAUSE_ENV, PAUSE_FILE_ENV = "MEDIA_INTENT_PAUSE_AT", "MEDIA_INTENT_PAUSE_FILE"
+_AT_FDCWD, _RENAME_EXCHANGE = -100, 2
+
+
+def pause_point(name: str) -> None:
+    """Sleep here for a kill test when MEDIA_INTENT_PAUSE_AT == name; a no-op otherwise."""
+    if os.environ.get(PAUSE_ENV) != name:
+        return
+    flag = os.environ.get(PAUSE_FILE_ENV)
+    if flag:
+        Path(flag).write_text(f"{os.getpid()} {name}\n")
+    while True:
+        time.sleep(3600)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _siblings(target: Path, kind: str) -> list[tuple[Path, int]]:
+    """Leftover `.NAME.KIND-PID` folders next to target, with their pid."""
+    prefix = f".{target.name}.{kind}-"
+    found = []
+    for p in target.parent.glob(f"{prefix}*") if target.parent.is_dir() else []:
+        suffix = p.name[len(prefix):]
+        if suffix.isdigit():
+            found.append((p, int(suffix)))
+    return sorted(found)
+
+
+def recover(target: Path) -> list[str]:
+    """Clean what a killed run left beside `target`; returns one message per folder handled."""
+    notes = []
+    for old, pid in _siblings(target, "old"):
+        if _alive(pid) and pid != os.getpid():
+            continue
+        if not target.exists():
+            old.rename(target)  # killed between the two fallback renames: the old folder is the output
+            notes.append(f"restored {target} from {old.name}, left by a killed run")
+        else:
+            shutil.rmtree(old, ignore_errors=True)
+            notes.append(f"removed {old}, left by a killed run")
+    for tmp, pid in _siblings(target, "tmp"):
+        if _alive(pid) and pid != os.getpid():
+            continue
+        shutil.rmtree(tmp, ignore_errors=True)
+        notes.append(f"removed unfinished {tmp}, left by a killed run ({target} was kept)")
+    return notes
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux renameat2); False where the call is unavailable."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    if fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), str(a))
+
+
+def swap_into_place(tmp: Path, target: Path) -> None:
+    """Make `tmp` the new `target`; the previous target is deleted only after the new one is in place."""
+    if not target.exists():
+        tmp.rename(target)
+        return
+    pause_point("atomic:swap")
+    if _exchange(tmp, target):
+        shutil.rmtree(tmp)  # now holds the previous output
+        return
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    target.rename(old)
+    pause_point("atomic:between-renames")
+    tmp.rename(target)
+    shutil.rmtree(old)
+
+
+def _carry(files: Iterable[str], src: Path, dst: Path) -> None:
+    # Hard links: instant, and the original stays in the old folder until the swap succeeds.
+    for name in files:
+        if (src / name).is_file() and not (dst / name).exists():
+            try:
+                os.link(src / name, dst / name)
+            except OSError:
+                shutil.copy2(src / name, dst / name)
+
+
+@contextmanager
+def atomic_folder(target: str | Path, carry: Iterable[str] = ()) -> Iterator[Path]:
+    """Yield an empty temporary sibling of `target`; on success it replaces `target` in one step.
+
+    `carry` names files of the current target (e.g. a response cache) that the new folder keeps.
+    On an exception the temporary folder is removed and `target` is untouched.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for note in recover(target):
+        print(f"note: {note}", file=sys.stderr)
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        yield tmp
+        pause_point("atomic:complete")
+        if target.is_dir():
+            _carry(carry, target, tmp)
+        swap_into_place(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
