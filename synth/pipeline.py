@@ -26,7 +26,8 @@ from synth.verify import Verifier
 from synth.writer import verify_manifest, write_dataset
 
 VERSIONED = ("jsonschema", "pyarrow", "rapidfuzz", "pyyaml", "jinja2", "openai")
-CARRIED = ("openai_cache.sqlite",)  # kept across rewrites of the output folder (cache_dir: null)
+# Kept across rewrites of the output folder (openai cache_dir: null), with sqlite's write-ahead log.
+CARRIED = ("openai_cache.sqlite", "openai_cache.sqlite-wal")
 
 
 class Shortfall(Exception):
@@ -116,9 +117,10 @@ def build_dataset(cfg: DataConfig, progress: bool = True) -> dict[str, Any]:
     elapsed = time.perf_counter() - t0
     required = required_records(cfg)
     if len(records) < required:
-        reasons = ", ".join(f"{k} {v}" for k, v in sorted(verifier.rejections.items())) or "none"
+        lost = {**verifier.rejections, **{f"duplicate_{k}": v for k, v in deduper.dropped.items()}}
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(lost.items())) or "none"
         raise Shortfall(f"kept {len(records)} of the {cfg.n} records asked (at least {required} required; "
-                        f"rejections: {reasons}); {cfg.out} left as it was. To accept fewer, set "
+                        f"rejected: {reasons}); {cfg.out} left as it was. To accept fewer, set "
                         f"min_records in {cfg.path}")
 
     n_frames_verified = sum(verifier.rejections.values()) + sum(deduper.dropped.values()) \

@@ -24,7 +24,7 @@ from synth.writer import verify_manifest
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT = ROOT / "recipes/data/default.yml"
 N = 200
-RUN_ONLY = {"timing.json", "openai_cache.sqlite"}  # wall time, and the cache that a rerun adds to
+RUN_ONLY = {"timing.json", "openai_cache.sqlite"}  # wall time, and the cache (+ -wal, -shm) a rerun adds to
 
 
 def synth_cmd(out: Path, seed: int, n: int = N, config: Path = DEFAULT) -> list[str]:
@@ -45,7 +45,7 @@ def run_synth(out: Path, seed: int, n: int = N, config: Path = DEFAULT,
 
 def snapshot(folder: Path, skip: set[str] = frozenset()) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.name not in skip}
+            if p.is_file() and not any(p.name.startswith(s) for s in skip)}
 
 
 def assert_same_dataset(a: Path, b: Path) -> None:
