@@ -27,9 +27,13 @@ from eval.config import DEFAULT_CONFIG, SYSTEMS, EvalConfig, load_eval_config
 from eval.report import headline_rows, headline_table, write_report
 from eval.score import score_predictions
 from schemas import SPLITS, ConfigError, Taxonomy, load_taxonomy
+from schemas.atomic import atomic_folder
 
 ADAPTER_FILE = "adapter_model.safetensors"
 BASELINE_MODEL = "tfidf-logreg + gazetteer"
+# A <system>/<split> folder is rebuilt beside itself and swapped in whole (schemas.atomic); these
+# files of the previous one come along so unchanged predictions are reused, not decoded again.
+REUSED = ("predictions.parquet", "predict_inputs.json", "outputs.jsonl", "summary.json")
 
 
 def newest_run(root: Path = Path("runs")) -> Path:
@@ -169,11 +173,12 @@ def evaluate(run: Path, data: Path, cfg: EvalConfig, tax: Taxonomy, force: bool 
             records, n_available = load_split(data, split, cfg.limit_for(system), cfg.sample_seed)
             out = run / "eval" / system / split
             print(f"{system} / {split}: {len(records)} of {n_available} queries -> {out}")
-            path = predict(system, records, out, cfg, inputs, baseline, tax, force)
             meta = run_info | system_meta(system, card, cfg) | {
                 "system": system, "split": split, "limit": cfg.limit_for(system), "n_available": n_available}
             queries = {r["id"]: r["query"] for r in records}
-            all_metrics.append(score_predictions(path, out, tax, queries, meta))
+            with atomic_folder(out, carry=REUSED, relocate=("setup.sql", "metrics.json")) as tmp:
+                path = predict(system, records, tmp, cfg, inputs, baseline, tax, force)
+                all_metrics.append(score_predictions(path, tmp, tax, queries, meta))
     return all_metrics
 
 

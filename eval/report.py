@@ -23,6 +23,7 @@ import jinja2
 
 from eval.config import DEFAULT_CONFIG, SYSTEMS, ReportConfig, load_eval_config
 from schemas import SPLITS, ConfigError, Taxonomy, load_taxonomy
+from schemas.atomic import write_text_atomic
 
 TEMPLATES = Path(__file__).with_name("templates")
 # Tables the report lays out itself; any other SQL result is shown under "More tables".
@@ -301,7 +302,7 @@ def write_report(eval_dir: str | Path, cfg: ReportConfig | None = None, tax: Tax
     env = environment()
     for name in ("report.md", "report.html"):
         text = env.get_template(f"{name}.jinja").render(**context)
-        (eval_dir / name).write_text(text, encoding="utf-8")
+        write_text_atomic(eval_dir / name, text)  # a kill never leaves a torn report
     html = eval_dir / "report.html"
     return html
 

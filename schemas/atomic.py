@@ -116,21 +116,40 @@ def swap_into_place(tmp: Path, target: Path) -> None:
 
 
 def _carry(files: Iterable[str], src: Path, dst: Path) -> None:
-    # Hard links: instant, and the original stays in the old folder until the swap succeeds.
+    # Copies, not hard links: a writer that rewrites a carried file in place must not change the old one.
     for name in files:
-        if (src / name).is_file() and not (dst / name).exists():
-            try:
-                os.link(src / name, dst / name)
-            except OSError:
-                shutil.copy2(src / name, dst / name)
+        if (src / name).is_file():
+            (dst / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src / name, dst / name)
+
+
+def _relocate(files: Iterable[str], tmp: Path, target: Path) -> None:
+    """Files that record their own folder's path (e.g. a DuckDB setup.sql) get the final one."""
+    for name in files:
+        path = tmp / name
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            for a, b in ((tmp.resolve(), target.resolve()), (tmp, target)):
+                text = text.replace(str(a), str(b))
+            path.write_text(text, encoding="utf-8")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """A single file replaced in one step: readers see the old text or the new, never a torn one."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
 
 
 @contextmanager
-def atomic_folder(target: str | Path, carry: Iterable[str] = ()) -> Iterator[Path]:
-    """Yield an empty temporary sibling of `target`; on success it replaces `target` in one step.
+def atomic_folder(target: str | Path, carry: Iterable[str] = (),
+                  relocate: Iterable[str] = ()) -> Iterator[Path]:
+    """Yield a temporary sibling of `target`; on success it replaces `target` in one step.
 
-    `carry` names files of the current target (e.g. a response cache) that the new folder keeps.
-    On an exception the temporary folder is removed and `target` is untouched.
+    `carry` names files of the current target (a response cache, reusable predictions) that the
+    temporary folder starts with, as copies. `relocate` names text files in which the temporary
+    folder's path is replaced by the target's before the swap. On an exception the temporary folder
+    is removed and `target` is untouched.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -140,10 +159,11 @@ def atomic_folder(target: str | Path, carry: Iterable[str] = ()) -> Iterator[Pat
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
-        yield tmp
-        pause_point("atomic:complete")
         if target.is_dir():
             _carry(carry, target, tmp)
+        yield tmp
+        _relocate(relocate, tmp, target)
+        pause_point("atomic:complete")
         swap_into_place(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
