@@ -62,15 +62,19 @@ def test_killed_tiny_run_resumes_from_its_last_checkpoint(chat_data: Path, tiny_
     args = ["--recipe", "recipes/tiny-test.yml", "--data", str(chat_data), "--run", str(run),
             "--set", f"base_model={tiny_model}", "--set", f"save_steps={EVERY}", "--set", "save_only_model=false",
             "--set", "save_total_limit=2", "--max-steps", str(STEPS)]
-    proc = subprocess.Popen([sys.executable, "-m", "train", *args], cwd=REPO, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ, **OFFLINE))
+    out = tmp_path / "killed-run.out"
+    with out.open("wb") as sink:
+        proc = subprocess.Popen([sys.executable, "-m", "train", *args], cwd=REPO, start_new_session=True,
+                                stdout=sink, stderr=subprocess.STDOUT, env=dict(os.environ, **OFFLINE))
     try:
         deadline = time.monotonic() + 400
         while latest_checkpoint(run) is None and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # the launcher and axolotl under it
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)  # the launcher and axolotl under it
         proc.wait(30)
+    assert proc.returncode == -signal.SIGKILL, out.read_text(errors="replace")[-3000:]
     killed_at = latest_checkpoint(run)
     assert killed_at is not None, "no checkpoint before the kill"
     step = int(killed_at.name.rsplit("-", 1)[1])
