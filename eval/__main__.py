@@ -34,6 +34,7 @@ BASELINE_MODEL = "tfidf-logreg + gazetteer"
 # A <system>/<split> folder is rebuilt beside itself and swapped in whole (schemas.atomic); these
 # files of the previous one come along so unchanged predictions are reused, not decoded again.
 REUSED = ("predictions.parquet", "predict_inputs.json", "outputs.jsonl", "summary.json")
+SELF_PATHS = ("setup.sql", "metrics.json")  # name their own folder: rewritten to the final path
 
 
 def newest_run(root: Path = Path("runs")) -> Path:
@@ -176,7 +177,7 @@ def evaluate(run: Path, data: Path, cfg: EvalConfig, tax: Taxonomy, force: bool 
             meta = run_info | system_meta(system, card, cfg) | {
                 "system": system, "split": split, "limit": cfg.limit_for(system), "n_available": n_available}
             queries = {r["id"]: r["query"] for r in records}
-            with atomic_folder(out, carry=REUSED, relocate=("setup.sql", "metrics.json")) as tmp:
+            with atomic_folder(out, carry=REUSED, relocate=SELF_PATHS) as tmp:
                 path = predict(system, records, tmp, cfg, inputs, baseline, tax, force)
                 all_metrics.append(score_predictions(path, tmp, tax, queries, meta))
     return all_metrics

@@ -115,18 +115,18 @@ def swap_into_place(tmp: Path, target: Path) -> None:
     shutil.rmtree(old)
 
 
-def _carry(files: Iterable[str], src: Path, dst: Path) -> None:
+def _carry(patterns: Iterable[str], src: Path, dst: Path) -> None:
     # Copies, not hard links: a writer that rewrites a carried file in place must not change the old one.
-    for name in files:
-        if (src / name).is_file():
-            (dst / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src / name, dst / name)
+    for pattern in patterns:
+        for path in src.glob(pattern):
+            if path.is_file():
+                (dst / path.relative_to(src)).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, dst / path.relative_to(src))
 
 
-def _relocate(files: Iterable[str], tmp: Path, target: Path) -> None:
+def _relocate(patterns: Iterable[str], tmp: Path, target: Path) -> None:
     """Files that record their own folder's path (e.g. a DuckDB setup.sql) get the final one."""
-    for name in files:
-        path = tmp / name
+    for path in (p for pattern in patterns for p in tmp.glob(pattern)):
         if path.is_file():
             text = path.read_text(encoding="utf-8")
             for a, b in ((tmp.resolve(), target.resolve()), (tmp, target)):
@@ -146,9 +146,10 @@ def atomic_folder(target: str | Path, carry: Iterable[str] = (),
                   relocate: Iterable[str] = ()) -> Iterator[Path]:
     """Yield a temporary sibling of `target`; on success it replaces `target` in one step.
 
-    `carry` names files of the current target (a response cache, reusable predictions) that the
-    temporary folder starts with, as copies. `relocate` names text files in which the temporary
-    folder's path is replaced by the target's before the swap. On an exception the temporary folder
+    `carry` names files of the current target (a response cache, reusable predictions; glob patterns
+    relative to the folder) that the temporary folder starts with, as copies. `relocate` names text
+    files (patterns too) in which the temporary folder's path is replaced by the target's before the
+    swap. On an exception the temporary folder
     is removed and `target` is untouched.
     """
     target = Path(target)

@@ -15,6 +15,7 @@ from eval.perturb import Perturbation, perturb_records
 from eval.robustness.config import RobustnessConfig
 from eval.robustness.report import CLEAN, write_report
 from schemas import ConfigError, Taxonomy
+from schemas.atomic import atomic_folder
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -96,10 +97,20 @@ def add_drops(rows: list[dict[str, Any]]) -> None:
 
 def run_robustness(run: Path, data: Path, cfg: RobustnessConfig, ecfg: EvalConfig, tax: Taxonomy,
                    force: bool = False) -> dict[str, Any]:
+    """run/robustness/, built beside the previous one and swapped in whole (schemas.atomic); its
+    unchanged predictions are carried over and reused."""
+    from eval.__main__ import REUSED, SELF_PATHS
+
+    carry = [f"**/{name}" for name in REUSED]
+    with atomic_folder(run / "robustness", carry=carry, relocate=[f"**/{n}" for n in SELF_PATHS]) as out:
+        return _run_robustness(run, data, cfg, ecfg, tax, force, out)
+
+
+def _run_robustness(run: Path, data: Path, cfg: RobustnessConfig, ecfg: EvalConfig, tax: Taxonomy,
+                    force: bool, out: Path) -> dict[str, Any]:
     from eval.__main__ import load_split
     from eval.score import score_predictions
 
-    out = run / "robustness"
     split_file = data / f"{cfg.split}.jsonl"
     if not split_file.is_file():
         raise ConfigError([f"{split_file}: file not found; build the dataset with make data"])

@@ -105,3 +105,27 @@ def test_kill_as_soon_as_eval_starts_writing_without_any_hook(project):
         proc.wait(10)
     assert proc.returncode == -signal.SIGKILL, "eval finished before the poll saw it write"
     assert snapshot(run / "eval") == before
+
+
+def test_failed_audit_keeps_the_previous_audit_folder(tmp_path, monkeypatch):
+    """A crash while writing the audit (here: the disk fills after the first file) changes nothing."""
+    from eval.audit import run as audit_run
+    from synth.config import load_data_config
+    from synth.pipeline import build_dataset
+
+    data = tmp_path / "ds"
+    build_dataset(load_data_config(ROOT / "recipes/data/default.yml", {"n": 200, "out": str(data)}),
+                  progress=False)
+    audit_run.run_audit(data, progress=False)
+    before = snapshot(data / "audit")
+    assert "audit.json" in before
+
+    def disk_full(results, cfg, out_dir, *args, **kwargs):
+        (Path(out_dir) / "audit.md").write_text("half a report")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(audit_run, "write_report", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        audit_run.run_audit(data, progress=False)
+    assert snapshot(data / "audit") == before
+    assert sorted(p.name for p in data.iterdir() if p.name.startswith(".")) == []
