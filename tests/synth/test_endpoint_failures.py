@@ -165,3 +165,19 @@ def test_breaker_keys_are_checked(tmp_path, bad, expected):
     proc = subprocess.run(synth_cmd(tmp_path / "x", 1, config=config) + ["--check"], capture_output=True,
                           text=True, cwd=ROOT, env=env(), timeout=60)
     assert proc.returncode == 2 and expected in proc.stderr, proc.stderr
+
+
+def test_progress_shows_counts_and_failures_are_one_summary_line(fault_server: FaultServer, tmp_path):
+    """Three requests fail for good, one is retried: a summary line, not one line per frame."""
+    fault_server.answer = grounded_answer
+    fault_server.set_script([("status", 503), ("ok",), ("status", 400), ("status", 400), ("status", 400)])
+    config = recipe(tmp_path, fault_server.base_url, openai={"concurrency": 1, "max_retries": 1},
+                    min_records=0.9)
+    cmd = [c for c in synth_cmd(tmp_path / "ds", seed=13, n=40, config=config) if c != "--quiet"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env(), timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    bars = proc.stderr.replace("\r", "\n")
+    assert re.search(r"ok=\d+", bars) and "http_400=3" in bars and "retries=1" in bars  # the chat bar
+    assert re.search(r"kept=\d+", bars) and "http_error=3" in bars  # the round bar: rejections by reason
+    failed = [line for line in proc.stderr.splitlines() if "requests to" in line]
+    assert len(failed) == 1 and "3 of" in failed[0] and "http_400 3" in failed[0], proc.stderr[-2000:]
