@@ -57,6 +57,8 @@ def rank(value: str, order: Iterable[str]) -> tuple[int, str]:
 def load_results(eval_dir: Path) -> list[Result]:
     results = []
     for path in eval_dir.glob("*/*/metrics.json"):
+        if any(part.startswith(".") for part in path.relative_to(eval_dir).parts):
+            continue  # an unfinished folder of a killed run (schemas.atomic), not a result
         tables = {t.stem: json.loads(t.read_text(encoding="utf-8"))
                   for t in (path.parent / "tables").glob("*.json")}
         results.append(Result(path.parent.parent.name, path.parent.name, path.parent,

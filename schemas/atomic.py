@@ -149,8 +149,10 @@ def atomic_folder(target: str | Path, carry: Iterable[str] = (),
     `carry` names files of the current target (a response cache, reusable predictions; glob patterns
     relative to the folder) that the temporary folder starts with, as copies. `relocate` names text
     files (patterns too) in which the temporary folder's path is replaced by the target's before the
-    swap. On an exception the temporary folder
-    is removed and `target` is untouched.
+    swap. On an exception the temporary folder is removed and `target` is untouched.
+
+    Nothing is fsync'd: a killed process loses nothing the kernel already holds; power loss is not
+    covered.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from test_compare import fast_config, make_data, make_run
 
+from eval.compare import metric_files
+from eval.report import load_results
 from schemas.atomic import PAUSE_ENV, PAUSE_FILE_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,6 +81,10 @@ def test_kill_keeps_previous_eval_and_rerun_matches_clean(project, point, tmp_pa
     proc.wait(10)
     assert proc.returncode == -signal.SIGKILL and flag.exists(), "never reached the pause point"
     assert snapshot(run / "eval") == before
+    leftover = list((run / "eval/baseline").glob(".test.tmp-*/metrics.json"))
+    assert leftover  # killed after scoring: the unfinished folder is there, and no reader takes it
+    assert [(r.system, r.split) for r in load_results(run / "eval")] == [("baseline", "test")]
+    assert all(not any(p.startswith(".") for p in f.parts) for f in metric_files(root / "runs"))
 
     run_eval(run, data, cfg, 30)
     split_dir = run / "eval" / "baseline"
