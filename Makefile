@@ -3,6 +3,7 @@
 #   make all                        setup, data, train, eval on the embedded CPU default
 #   make data N=2000 SEED=7         a smaller dataset
 #   make train RECIPE=recipes/llama-3.2-3b-lora.yml LORA_R=32
+#   make train                      again after a kill: resumes from the newest checkpoint (RESUME=0: step 0)
 #   make eval RUN=runs/cpu-smollm2-135m-lora
 
 SHELL := /bin/bash
@@ -18,6 +19,7 @@ SEED        ?=
 OUT         ?=
 LORA_R      ?=
 MAX_STEPS   ?=
+RESUME      ?=
 SET         ?=
 MAP         ?= eval/external_maps/mit_movie.yml
 CORPUS      ?=
@@ -67,7 +69,8 @@ check: setup
 train: setup model
 	$(PY) -m train --recipe $(RECIPE) --data $(DATA) $(if $(RUN),--run $(RUN)) \
 	    $(if $(LORA_R),--set lora_r=$(LORA_R)) $(if $(MAX_STEPS),--max-steps $(MAX_STEPS)) \
-	    $(foreach s,$(SET),--set $(s))
+	    $(foreach s,$(SET),--set $(s)) \
+	    $(if $(filter 1 yes,$(RESUME)),--resume yes)$(if $(filter 0 no,$(RESUME)),--resume no)
 
 sweep: setup model
 	$(PY) -m train.sweep --recipe $(RECIPE) --data $(DATA) --grid recipes/sweep.yml

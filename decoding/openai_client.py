@@ -12,6 +12,10 @@ one `ChatResult` per request, in input order. It never raises for a failed reque
 - The cache (sqlite, one row per answered request, committed per result) is keyed by the sha256 of
   base_url, model, messages, response_format, temperature, max_tokens and seed, so a rerun or an
   interrupted run resumes without HTTP and without duplicates. Failures are not cached.
+- A circuit breaker stops the whole run with `EndpointDown` (one message naming the endpoint and the
+  error) after `max_consecutive_failures` connection failures or timeouts in a row, or when more than
+  `max_error_share` of the finished requests failed (once `error_share_min_requests` have finished).
+  What was answered before is in the cache, so a rerun resumes.
 - The API key is read from the env var named by `api_key_env` when the client is built. It is not
   stored in the config, the cache, the cache key, the summary or any log line.
 """
@@ -67,6 +71,9 @@ class ClientConfig:
     price_per_1m_input: float = 0.0             # USD per 1M prompt tokens
     price_per_1m_output: float = 0.0            # USD per 1M completion tokens
     cache_dir: str | None = None                # folder of openai_cache.sqlite; null = caller's output folder
+    max_consecutive_failures: int = 10          # connection failures/timeouts in a row that stop the run
+    max_error_share: float = 0.5                # share of failed requests that stops the run
+    error_share_min_requests: int = 20          # finished requests before the share is judged
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], where: str) -> ClientConfig:
@@ -93,7 +100,8 @@ def _check_values(data: Mapping[str, Any], where: str) -> list[str]:
     if "response_format" in data and data["response_format"] not in RESPONSE_FORMATS:
         problems.append(f"{where}.response_format: '{data['response_format']}' is not one of "
                         f"{', '.join(RESPONSE_FORMATS)}")
-    positive = ("max_tokens", "concurrency", "rpm", "tpm", "timeout_s", "backoff_max_s")
+    positive = ("max_tokens", "concurrency", "rpm", "tpm", "timeout_s", "backoff_max_s",
+                "max_consecutive_failures", "error_share_min_requests", "max_error_share")
     non_negative = ("temperature", "max_retries", "backoff_base_s", "price_per_1m_input",
                     "price_per_1m_output")
     for key in positive + non_negative:
@@ -104,6 +112,9 @@ def _check_values(data: Mapping[str, Any], where: str) -> list[str]:
             problems.append(f"{where}.{key}: expected a number, got {value!r}")
         elif value < 0 or (key in positive and value == 0):
             problems.append(f"{where}.{key}: must be {'> 0' if key in positive else '>= 0'}, got {value}")
+    share = data.get("max_error_share")
+    if isinstance(share, int | float) and not isinstance(share, bool) and share > 1:
+        problems.append(f"{where}.max_error_share: must be a share in (0, 1], got {share}")
     base_url = data.get("base_url")
     if base_url and not str(base_url).startswith(("http://", "https://")):
         problems.append(f"{where}.base_url: '{base_url}' must start with http:// or https://")
@@ -259,6 +270,50 @@ def estimate_prompt_tokens(messages: Sequence[Mapping[str, str]]) -> int:
     return max(1, sum(len(m.get("content") or "") for m in messages) // 4)
 
 
+# --- circuit breaker ----------------------------------------------------------------------------------
+
+class EndpointDown(Exception):
+    """The circuit breaker tripped: the endpoint is unreachable, or failing too often to go on."""
+
+
+class CircuitBreaker:
+    """Counts attempts and results of one run; raises EndpointDown when the endpoint looks dead."""
+
+    UNREACHABLE = ("connection", "timeout")
+
+    def __init__(self, cfg: ClientConfig):
+        self.cfg = cfg
+        self.consecutive = 0
+        self.retries = 0
+        self.succeeded = 0
+        self.failed: Counter[str] = Counter()
+
+    def answered(self) -> None:
+        """The server sent a response (any status): it is reachable."""
+        self.consecutive = 0
+
+    def attempt_failed(self, kind: str, message: str) -> None:
+        if kind not in self.UNREACHABLE:
+            return self.answered()
+        self.consecutive += 1
+        if self.consecutive >= self.cfg.max_consecutive_failures:
+            raise EndpointDown(f"endpoint {self.cfg.base_url} unreachable: {message} "
+                               f"({self.consecutive} attempts in a row failed)")
+
+    def finished(self, result: ChatResult) -> None:
+        if result.ok:
+            self.succeeded += 1
+            return
+        self.failed[result.error_kind or "error"] += 1
+        done, bad = self.succeeded + sum(self.failed.values()), sum(self.failed.values())
+        if done >= self.cfg.error_share_min_requests and bad / done > self.cfg.max_error_share:
+            raise EndpointDown(f"endpoint {self.cfg.base_url} failing: {bad} of {done} requests failed "
+                               f"(over max_error_share {self.cfg.max_error_share}); last: {result.error}")
+
+    def postfix(self) -> dict[str, int]:
+        return {"ok": self.succeeded, **self.failed, "retries": self.retries}
+
+
 # --- one request with retries ---------------------------------------------------------------------------
 
 @dataclass
@@ -348,15 +403,19 @@ async def _call(client: openai.AsyncOpenAI, req: ChatRequest, limits: _Limits) -
 
 
 async def complete(client: openai.AsyncOpenAI, req: ChatRequest, cfg: ClientConfig,
-                   limits: _Limits) -> ChatResult:
+                   limits: _Limits, breaker: CircuitBreaker | None = None) -> ChatResult:
     """One request with our retries: backoff with full jitter, or the server's Retry-After."""
     attempts = cfg.max_retries + 1
     for attempt in range(1, attempts + 1):
         try:
             result = await _call(client, req, limits)
             result.attempts = attempt
+            if breaker:
+                breaker.answered()
             return result
         except _Retryable as fault:
+            if breaker:
+                breaker.attempt_failed(fault.kind, str(fault))
             if attempt == attempts:
                 return ChatResult(None, attempts=attempt, error_kind=fault.kind,
                                   error=f"{fault} after {attempt} attempts")
@@ -364,6 +423,8 @@ async def complete(client: openai.AsyncOpenAI, req: ChatRequest, cfg: ClientConf
             if delay is None:
                 delay = random.uniform(0, min(cfg.backoff_max_s, cfg.backoff_base_s * 2 ** (attempt - 1)))
             log.info("retrying after %s (attempt %d/%d), waiting %.2f s", fault, attempt, attempts, delay)
+            if breaker:
+                breaker.retries += 1
             await asyncio.sleep(delay)
     raise AssertionError("unreachable")
 
@@ -378,7 +439,9 @@ def make_client(cfg: ClientConfig) -> openai.AsyncOpenAI:
 
 async def arun_all(requests: Sequence[ChatRequest], cfg: ClientConfig, cache: ResponseCache | None = None,
                    progress: bool = True) -> list[ChatResult]:
-    """Results in input order; identical requests share one call; each answer is cached as it lands."""
+    """Results in input order; identical requests share one call; each answer is cached as it lands.
+
+    Raises EndpointDown when the circuit breaker trips (answers so far stay in the cache)."""
     resolved = [r.resolved(cfg) for r in requests]
     keys = [r.cache_key(cfg.base_url) for r in resolved]
     results: dict[str, ChatResult] = {}
@@ -395,20 +458,25 @@ async def arun_all(requests: Sequence[ChatRequest], cfg: ClientConfig, cache: Re
     limits = _Limits(asyncio.Semaphore(cfg.concurrency), cfg.rpm and TokenBucket(cfg.rpm),
                      cfg.tpm and TokenBucket(cfg.tpm))
     client = make_client(cfg) if pending else None
+    breaker = CircuitBreaker(cfg)
 
     async def one(key: str, req: ChatRequest) -> None:
-        result = await complete(client, req, cfg, limits)
+        result = await complete(client, req, cfg, limits, breaker)
         if result.ok and cache is not None:
             cache.put(key, result)
         results[key] = result
         bar.update(counts[key])
+        bar.set_postfix(breaker.postfix(), refresh=False)
+        breaker.finished(result)
 
     try:
-        # A TaskGroup cancels the siblings if one fails unexpectedly (or the caller cancels us),
+        # A TaskGroup cancels the siblings if one fails (a tripped breaker, or the caller cancels us),
         # so the client is never closed under requests still in flight.
         async with asyncio.TaskGroup() as group:
             for key, req in pending.items():
                 group.create_task(one(key, req))
+    except* EndpointDown as tripped:
+        raise tripped.exceptions[0] from None
     finally:
         bar.close()
         if client is not None:

@@ -25,14 +25,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from decoding.openai_client import EndpointDown
 from eval.baselines import Baseline, predict_baseline
 from eval.config import DEFAULT_CONFIG, SYSTEMS, EvalConfig, load_eval_config
 from eval.report import headline_rows, headline_table, write_report
 from eval.score import score_predictions
 from schemas import SPLITS, ConfigError, Taxonomy, load_taxonomy, read_jsonl
+from schemas.atomic import atomic_folder
 
 ADAPTER_FILE = "adapter_model.safetensors"
 BASELINE_MODEL = "tfidf-logreg + gazetteer"
+# A <system>/<split> folder is rebuilt beside itself and swapped in whole (schemas.atomic); these
+# files of the previous one come along so unchanged predictions are reused, not decoded again.
+REUSED = ("predictions.parquet", "predict_inputs.json", "outputs.jsonl", "summary.json")
+SELF_PATHS = ("setup.sql", "metrics.json")  # name their own folder: rewritten to the final path
 
 
 def newest_run(root: Path = Path("runs")) -> Path:
@@ -199,11 +205,12 @@ def evaluate(run: Path, data: Path, cfg: EvalConfig, tax: Taxonomy, force: bool 
                                               split_records[split])
             out = run / "eval" / system / split
             print(f"{system} / {split}: {len(records)} of {n_available} queries -> {out}")
-            path = predict(system, records, out, cfg, inputs, baseline, tax, force)
             meta = run_info | system_meta(system, card, cfg) | {
                 "system": system, "split": split, "limit": cfg.limit_for(system), "n_available": n_available}
             queries = {r["id"]: r["query"] for r in records}
-            all_metrics.append(score_predictions(path, out, tax, queries, meta))
+            with atomic_folder(out, carry=REUSED, relocate=SELF_PATHS) as tmp:
+                path = predict(system, records, tmp, cfg, inputs, baseline, tax, force)
+                all_metrics.append(score_predictions(path, tmp, tax, queries, meta))
     return all_metrics
 
 
@@ -248,6 +255,9 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    except EndpointDown as exc:  # the breaker tripped: previous outputs are intact (atomic folders)
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(3) from None
     print(headline_table(headline_rows(metrics)))
     print(f"report: {report}")
 

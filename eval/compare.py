@@ -30,7 +30,9 @@ FIXED = ("run", "system", "recipe", "base_model", "lora_r", "data_manifest")
 
 
 def metric_files(root: Path) -> list[Path]:
-    return sorted(root.glob("**/eval/*/*/metrics.json"))
+    # Hidden folders are unfinished outputs of a killed run (schemas.atomic), never results.
+    return sorted(p for p in root.glob("**/eval/*/*/metrics.json")
+                  if not any(part.startswith(".") for part in p.relative_to(root).parts))
 
 
 def check_json(files: list[Path]) -> None:

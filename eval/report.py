@@ -23,6 +23,7 @@ import jinja2
 
 from eval.config import DEFAULT_CONFIG, SYSTEMS, ReportConfig, load_eval_config
 from schemas import SPLITS, ConfigError, Taxonomy, load_taxonomy
+from schemas.atomic import write_text_atomic
 
 TEMPLATES = Path(__file__).with_name("templates")
 # Tables the report lays out itself; any other SQL result is shown under "More tables".
@@ -57,6 +58,8 @@ def rank(value: str, order: Iterable[str]) -> tuple[int, str]:
 def load_results(eval_dir: Path) -> list[Result]:
     results = []
     for path in eval_dir.glob("*/*/metrics.json"):
+        if any(part.startswith(".") for part in path.relative_to(eval_dir).parts):
+            continue  # an unfinished folder of a killed run (schemas.atomic), not a result
         tables = {t.stem: json.loads(t.read_text(encoding="utf-8"))
                   for t in (path.parent / "tables").glob("*.json")}
         results.append(Result(path.parent.parent.name, path.parent.name, path.parent,
@@ -337,7 +340,7 @@ def write_report(eval_dir: str | Path, cfg: ReportConfig | None = None, tax: Tax
     env = environment()
     for name in ("report.md", "report.html"):
         text = env.get_template(f"{name}.jinja").render(**context)
-        (eval_dir / name).write_text(text, encoding="utf-8")
+        write_text_atomic(eval_dir / name, text)  # a kill never leaves a torn report
     html = eval_dir / "report.html"
     return html
 

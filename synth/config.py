@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from schemas import ConfigError, Taxonomy, load_taxonomy, load_yaml, unknown_key
 BACKENDS = ("grammar", "openai", "local")
 STRATEGIES = ("random", "heldout")
 TOP_KEYS = ("name", "seed", "n", "taxonomy", "kg", "out", "backend", "grammar", "openai", "local",
-            "intents", "entity_targets", "oversample", "max_rounds", "dedup", "split", "chat")
+            "intents", "entity_targets", "oversample", "max_rounds", "min_records", "dedup", "split", "chat")
 SPLIT_KEYS = ("strategy", "validation", "test", "heldout", "heldout_templates", "heldout_entities")
 DEDUP_KEYS = ("near", "near_threshold")
 SECTIONS = ("grammar", "openai", "local", "intents", "entity_targets", "dedup", "split", "chat")
@@ -53,6 +54,7 @@ class DataConfig:
     near_threshold: float
     split: SplitConfig
     system_prompt: str
+    min_records: int | float | None = None  # None: all n; an int: a count; a float in (0, 1]: a share of n
     tax: Taxonomy = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
 
     def resolved(self) -> dict[str, Any]:
@@ -60,6 +62,25 @@ class DataConfig:
         d = asdict(self)
         d.pop("tax")
         return d
+
+
+def required_records(cfg: DataConfig) -> int:
+    """How many records a run must keep to succeed: n unless the recipe's min_records allows fewer."""
+    m = cfg.min_records
+    if m is None:
+        return cfg.n
+    if isinstance(m, float):
+        return min(cfg.n, math.ceil(m * cfg.n - 1e-9))
+    return min(cfg.n, m)
+
+
+def _min_records_problems(value: Any, path: Path) -> list[str]:
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+        return []
+    if isinstance(value, float) and 0 < value <= 1:
+        return []
+    return [f"{path}: min_records must be null, an integer >= 0 (a count) or a number in (0, 1] "
+            f"(a share of n), got {value!r}"]
 
 
 def _is_number(v: Any) -> bool:
@@ -188,6 +209,7 @@ def load_data_config(path: str | Path, overrides: dict[str, Any] | None = None) 
     targets = _share_map(raw.get("entity_targets", {}), tax.entity_names, f"{path}: entity_targets", problems,
                          hi=1)
     problems += _backend_problems(raw, backend, path)
+    problems += _min_records_problems(raw.get("min_records"), path)
     if problems:
         raise ConfigError(problems)
 
@@ -201,5 +223,6 @@ def load_data_config(path: str | Path, overrides: dict[str, Any] | None = None) 
         oversample=float(raw.get("oversample", 1.25)), max_rounds=int(raw.get("max_rounds", 4)),
         near_dedup=bool(dedup_raw.get("near", True)),
         near_threshold=float(dedup_raw.get("near_threshold", 0.95)),
-        split=split, system_prompt=str((raw.get("chat") or {}).get("system_prompt", "")).strip(), tax=tax,
+        split=split, system_prompt=str((raw.get("chat") or {}).get("system_prompt", "")).strip(),
+        min_records=raw.get("min_records"), tax=tax,
     )

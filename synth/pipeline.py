@@ -15,16 +15,23 @@ from typing import Any
 
 from tqdm import tqdm
 
-from synth.config import DataConfig
+from schemas.atomic import atomic_folder, pause_point
+from synth.config import DataConfig, required_records
 from synth.dedup import Deduper
 from synth.frames import FrameSampler, largest_remainder, split_counts
 from synth.grammar import Grammar
 from synth.kg import kg_summary, load_kg
 from synth.types import Backend
 from synth.verify import Verifier
-from synth.writer import write_dataset
+from synth.writer import verify_manifest, write_dataset
 
 VERSIONED = ("jsonschema", "pyarrow", "rapidfuzz", "pyyaml", "jinja2", "openai")
+# Kept across rewrites of the output folder (openai cache_dir: null), with sqlite's write-ahead log.
+CARRIED = ("openai_cache.sqlite", "openai_cache.sqlite-wal")
+
+
+class Shortfall(Exception):
+    """Fewer records than the recipe asked for, and fewer than its `min_records` allows."""
 
 
 def make_backend(cfg: DataConfig, grammar: Grammar, progress: bool = True) -> Backend:
@@ -94,18 +101,27 @@ def build_dataset(cfg: DataConfig, progress: bool = True) -> dict[str, Any]:
         for r in backend.realize(frames):
             realized.append(r)
             bar.update()
-        bar.close()
         # Backends may answer out of order (async APIs); verify and dedup in frame order for determinism.
         for r in sorted(realized, key=lambda r: r.frame.id):
             rec = verifier(r)
             if rec is not None and deduper.add(rec):
                 kept[rec["intent"]].append(rec)
+        bar.set_postfix(kept=sum(len(v) for v in kept.values()), **verifier.rejections)
+        bar.close()
+        pause_point(f"synth:round-{round_idx}")
     records = []
     for intent, quota in quotas.items():
         pool = sorted(kept[intent], key=lambda r: _selection_key(cfg.seed, r["id"]))
         records += pool[:quota]
     records.sort(key=lambda r: r["id"])
     elapsed = time.perf_counter() - t0
+    required = required_records(cfg)
+    if len(records) < required:
+        lost = {**verifier.rejections, **{f"duplicate_{k}": v for k, v in deduper.dropped.items()}}
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(lost.items())) or "none"
+        raise Shortfall(f"kept {len(records)} of the {cfg.n} records asked (at least {required} required; "
+                        f"rejected: {reasons}); {cfg.out} left as it was. To accept fewer, set "
+                        f"min_records in {cfg.path}")
 
     n_frames_verified = sum(verifier.rejections.values()) + sum(deduper.dropped.values()) \
         + sum(len(v) for v in kept.values())
@@ -128,18 +144,22 @@ def build_dataset(cfg: DataConfig, progress: bool = True) -> dict[str, Any]:
         "repairs": dict(sorted(verifier.repairs.items())),
         "duplicates_dropped": dict(sorted(deduper.dropped.items())),
         "balance": balance_report(records, cfg),
+        "shortfall": {"requested": cfg.n, "kept": len(records), "min_records": required},
         "heldout_partition": _heldout_summary(sampler, cfg),
         "kg": kg_summary(kg),
         "usage": getattr(backend, "usage_summary", lambda: {})(),
         # Every noise knob as used, defaults included, so the manifest alone reproduces the text.
         "noise": backend.noise.to_dict() if hasattr(backend, "noise") else None,
     }
-    out = Path(cfg.out)
-    manifest = write_dataset(out, records, cfg.system_prompt, manifest)
-    # Wall time lives apart from the manifest so the manifest stays byte-identical across reruns.
-    timing = {"seconds": round(elapsed, 2), "records_per_s": round(len(records) / max(elapsed, 1e-9), 1),
-              "argv": sys.argv}
-    (out / "timing.json").write_text(json.dumps(timing, indent=2) + "\n")
+    # Built beside the output and swapped in whole: a failure or a kill keeps the previous dataset.
+    with atomic_folder(Path(cfg.out), carry=CARRIED) as tmp:
+        manifest = write_dataset(tmp, records, cfg.system_prompt, manifest)
+        # Wall time lives apart from the manifest so the manifest stays byte-identical across reruns.
+        timing = {"seconds": round(elapsed, 2), "records_per_s": round(len(records) / max(elapsed, 1e-9), 1),
+                  "argv": sys.argv}
+        (tmp / "timing.json").write_text(json.dumps(timing, indent=2) + "\n")
+        if problems := verify_manifest(tmp):
+            raise RuntimeError(f"dataset failed its own manifest check, not installed: {problems[0]}")
     return manifest
 
 

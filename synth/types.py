@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 
+class BackendDown(Exception):
+    """A backend cannot go on (e.g. its endpoint is unreachable); the run stops, nothing is written."""
+
+
 @dataclass(frozen=True)
 class Slot:
     name: str   # slot name in the template, e.g. "actor2"

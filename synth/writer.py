@@ -1,4 +1,9 @@
-"""Write a dataset folder: records per split (JSONL + Parquet), axolotl chat files, manifest."""
+"""Write a dataset folder: records per split (JSONL + Parquet), axolotl chat files, manifest.
+
+`write_dataset` fills whatever folder it is given; `synth.pipeline` gives it a temporary sibling of the
+output (schemas.atomic) and swaps it in only after `verify_manifest` passes, so data/<name>/ is always
+a complete dataset: the previous one or the new one.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from schemas import SPLITS, extraction_json
+from schemas.atomic import pause_point
 
 CHAT_SPLITS = ("train", "validation")
 _ENTITY = pa.struct([("type", pa.string()), ("value", pa.string()),
@@ -70,8 +76,22 @@ def write_dataset(out: Path, records: list[dict[str, Any]], system_prompt: str,
             shuffled = sorted(rows, key=lambda r: hashlib.sha256(r["id"].encode()).hexdigest())
             _write_jsonl(out / "chat" / f"{split}.jsonl", [chat_example(r, system_prompt) for r in shuffled])
             files.append(out / "chat" / f"{split}.jsonl")
+        pause_point(f"synth:wrote-{split}")
     manifest = {**manifest, "system_prompt": system_prompt,
                 "sha256": {str(p.relative_to(out)): sha256_file(p) for p in files}}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
                                        encoding="utf-8")
     return manifest
+
+
+def verify_manifest(folder: Path) -> list[str]:
+    """Problems with a dataset folder: missing manifest, or a file whose sha256 differs from it."""
+    path = folder / "manifest.json"
+    if not path.is_file():
+        return [f"{path}: missing"]
+    try:
+        listed = json.loads(path.read_text(encoding="utf-8"))["sha256"]
+    except (json.JSONDecodeError, KeyError) as exc:
+        return [f"{path}: unreadable ({exc})"]
+    return [f"{folder / rel}: sha256 differs from the manifest" for rel, digest in listed.items()
+            if not (folder / rel).is_file() or sha256_file(folder / rel) != digest]

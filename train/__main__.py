@@ -2,13 +2,14 @@
 
 Usage:
   python -m train --recipe recipes/cpu-smollm2-135m-lora.yml --data data/default
-                  [--run runs/NAME] [--set key=value ...] [--max-steps N]
+                  [--run runs/NAME] [--set key=value ...] [--max-steps N] [--resume auto|yes|no]
 
 Steps: check the recipe (unknown keys, axolotl's schema, this machine's hardware) before any model
 is loaded; apply --set overrides (YAML scalars, dotted keys: --set special_tokens.pad_token=x);
 point the datasets at DATA/chat/*.jsonl; write the resolved config to the run folder; run
 `axolotl train` on it (offline, --launcher python); write run_card.json and loss_curve.csv.
-See train/run.py for how the run folder is chosen.
+See train/run.py for how the run folder is chosen. A rerun into the folder of an interrupted run
+resumes from its newest checkpoint (every `save_steps`) when the config is unchanged.
 """
 
 from __future__ import annotations
@@ -29,8 +30,12 @@ def parse_args(argv: list[str] | None = None) -> RunRequest:
     ap.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                     help="override a recipe key (repeatable), e.g. --set lora_r=32")
     ap.add_argument("--max-steps", type=int, default=None, help="shorthand for --set max_steps=N")
+    ap.add_argument("--resume", choices=("auto", "yes", "no"), default="auto",
+                    help="resume an interrupted run from its newest checkpoint (default auto: when the "
+                         "config is unchanged)")
     a = ap.parse_args(argv)
-    return RunRequest(recipe=a.recipe, data=a.data, run=a.run, sets=a.sets, max_steps=a.max_steps)
+    return RunRequest(recipe=a.recipe, data=a.data, run=a.run, sets=a.sets, max_steps=a.max_steps,
+                      resume=a.resume)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,7 +3,10 @@
 Run folder: without --run, runs/<recipe stem>, or the first free runs/<recipe stem>-2, -3, ... when
 that folder already holds a finished run (a run_card.json), so a rerun never overwrites an adapter
 that may already have been evaluated. `--run DIR` is used as given, but refused if it holds a
-finished run. A folder without a run card (a crashed or interrupted run) is reused. The folder gets:
+finished run. A folder without a run card (a crashed or interrupted run) is reused, and training
+resumes from its newest complete checkpoint-N/ (axolotl's own, every `save_steps`) when the resolved
+config is the one that wrote it (`--resume auto`, the default; `yes` insists, `no` starts at step 0).
+The folder gets:
   resolved.yml     the exact flat config axolotl received (recipe + --set + data/output paths)
   train.log        everything axolotl printed
   adapter_*        the LoRA adapter and tokenizer (axolotl's output_dir)
@@ -42,6 +45,7 @@ class RunRequest:
     run: Path | None = None
     sets: list[str] = field(default_factory=list)
     max_steps: int | None = None
+    resume: str = "auto"  # auto | yes | no: from the newest checkpoint of an interrupted run
 
 
 def choose_run_dir(recipe: Path, run: Path | None, root: Path = Path("runs")) -> Path:
@@ -106,6 +110,37 @@ def resolve(req: RunRequest) -> tuple[dict[str, Any], Path, bool]:
     return cfg, run_dir, needs_cpu_bf16(cfg, machine)
 
 
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    """The newest complete checkpoint-N/ (the trainer writes trainer_state.json after the weights)."""
+    done = [p.parent for p in run_dir.glob("checkpoint-*/trainer_state.json")
+            if p.parent.name.rsplit("-", 1)[-1].isdigit()]
+    return max(done, key=lambda p: int(p.name.rsplit("-", 1)[-1]), default=None)
+
+
+def _comparable(cfg: dict[str, Any]) -> dict[str, Any]:
+    # As written to resolved.yml and read back, without the resume pointer itself.
+    return {k: v for k, v in yaml.safe_load(yaml.safe_dump(cfg)).items() if k != "resume_from_checkpoint"}
+
+
+def resume_point(cfg: dict[str, Any], run_dir: Path, mode: str) -> Path | None:
+    """The checkpoint to resume from: only one written under the same resolved config."""
+    ckpt = None if mode == "no" else latest_checkpoint(run_dir)
+    if ckpt is None:
+        if mode == "yes":
+            raise ConfigError([f"--resume yes: {run_dir} holds no complete checkpoint-N/; the trainer "
+                               f"writes one every save_steps ({cfg.get('save_steps')}) steps"])
+        return None
+    previous = run_dir / RESOLVED
+    old = yaml.safe_load(previous.read_text("utf-8")) if previous.is_file() else None
+    if isinstance(old, dict) and _comparable(old) == _comparable(cfg):
+        return ckpt
+    if mode == "yes":
+        raise ConfigError([f"--resume yes: {ckpt} was written under another config than this one "
+                           f"({previous}); pass --resume no to start at step 0, or another --run"])
+    print(f"not resuming from {ckpt}: the recipe or overrides changed since; starting at step 0", flush=True)
+    return None
+
+
 def write_resolved(cfg: dict[str, Any], run_dir: Path, req: RunRequest) -> Path:
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / RESOLVED
@@ -138,9 +173,9 @@ def axolotl_env() -> dict[str, str]:
     return env
 
 
-def run_axolotl(cmd: list[str], log_path: Path) -> int:
+def run_axolotl(cmd: list[str], log_path: Path, append: bool = False) -> int:
     """Stream axolotl's output (progress bars included) to the terminal and to train.log."""
-    with log_path.open("wb") as log, subprocess.Popen(cmd, stdout=subprocess.PIPE,
+    with log_path.open("ab" if append else "wb") as log, subprocess.Popen(cmd, stdout=subprocess.PIPE,
                                                       stderr=subprocess.STDOUT, env=axolotl_env()) as proc:
         assert proc.stdout is not None
         while chunk := proc.stdout.read1(4096):
@@ -155,11 +190,15 @@ def train(req: RunRequest) -> Path:
     from train.run_card import write_run_card
 
     cfg, run_dir, cpu_bf16 = resolve(req)
+    ckpt = resume_point(cfg, run_dir, req.resume)
+    if ckpt is not None:  # axolotl passes it to the trainer: weights, optimizer (if saved), step, RNG
+        cfg["resume_from_checkpoint"] = str(ckpt)
+        print(f"resuming from {ckpt} (an interrupted run; --resume no starts at step 0)", flush=True)
     resolved = write_resolved(cfg, run_dir, req)
     cmd = axolotl_command(resolved, cfg, cpu_bf16)
     print(f"run folder: {run_dir}\n$ {' '.join(cmd)}", flush=True)
     start = time.time()
-    rc = run_axolotl(cmd, run_dir / "train.log")
+    rc = run_axolotl(cmd, run_dir / "train.log", append=ckpt is not None)
     wall = time.time() - start
     if rc != 0:
         raise RuntimeError(f"axolotl train exited with status {rc}; see {run_dir / 'train.log'}")

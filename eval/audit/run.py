@@ -13,6 +13,7 @@ from eval.audit.db import connect, read_manifest
 from eval.audit.report import write_report
 from eval.audit.sqlfiles import SQL_DIR, Result, discover, run_file
 from schemas import ConfigError, Taxonomy, load_taxonomy
+from schemas.atomic import atomic_folder
 
 
 @dataclass
@@ -80,5 +81,6 @@ def run_audit(data_dir: str | Path, out_dir: str | Path | None = None, *, sql_di
              f"`python -m eval.audit --data {data_dir}`."]
     meta = {"data": str(data_dir), "records": counts, "kg": kg_note, "sql_dir": str(sql_dir),
             "config": cfg.path}
-    paths = list(write_report(results, cfg, out, intro, meta))
+    with atomic_folder(out) as tmp:  # built beside the old audit, swapped in whole
+        paths = [out / p.relative_to(tmp) for p in write_report(results, cfg, tmp, intro, meta)]
     return Audit(results, paths, kg_note)

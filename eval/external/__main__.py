@@ -17,6 +17,7 @@ from eval.external.corpus import read_corpus
 from eval.external.labels import load_label_map, to_records
 from eval.external.scoring import score_external, write_external_report, write_records
 from schemas import ConfigError, load_taxonomy
+from schemas.atomic import atomic_folder
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,14 +56,19 @@ def main(argv: list[str] | None = None) -> int:
 
                 args.run = newest_run()
             out = args.out or args.run / "external" / lmap.name
-        write_records(records, summary, out)
-        result: dict[str, Any] = {"name": lmap.name, "import": summary}
-        if not args.import_only:
-            result["run"] = str(args.run)
-            result["systems"] = score_external(records, lmap, summary, args.run, systems, tax, out,
-                                               ecfg, args.force, args.train_data,
-                                               args.allow_other_data)
-        write_external_report(result, out)
+        # Built beside the previous output and swapped in whole; unchanged predictions are reused.
+        from eval.__main__ import REUSED, SELF_PATHS
+
+        with atomic_folder(out, carry=[f"**/{n}" for n in REUSED],
+                           relocate=[f"**/{n}" for n in SELF_PATHS]) as tmp:
+            write_records(records, summary, tmp)
+            result: dict[str, Any] = {"name": lmap.name, "import": summary}
+            if not args.import_only:
+                result["run"] = str(args.run)
+                result["systems"] = score_external(records, lmap, summary, args.run, systems, tax, tmp,
+                                                   ecfg, args.force, args.train_data,
+                                                   args.allow_other_data)
+            write_external_report(result, tmp)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

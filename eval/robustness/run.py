@@ -15,6 +15,7 @@ from eval.perturb import Perturbation, perturb_records
 from eval.robustness.config import RobustnessConfig
 from eval.robustness.report import CLEAN, write_report
 from schemas import ConfigError, Taxonomy, read_jsonl
+from schemas.atomic import atomic_folder
 
 
 def write_jsonl(path: Path, records: Sequence[Mapping[str, Any]]) -> None:
@@ -89,12 +90,22 @@ def add_drops(rows: list[dict[str, Any]]) -> None:
 
 def run_robustness(run: Path, data: Path, cfg: RobustnessConfig, ecfg: EvalConfig, tax: Taxonomy,
                    force: bool = False, allow_other_data: bool = False) -> dict[str, Any]:
-    from eval.__main__ import check_same_data, load_split, read_run_card
-    from eval.score import score_predictions
+    """run/robustness/, built beside the previous one and swapped in whole (schemas.atomic); its
+    unchanged predictions are carried over and reused."""
+    from eval.__main__ import REUSED, SELF_PATHS, check_same_data, read_run_card
 
     if "finetuned" in cfg.systems:  # as make eval: never perturb queries the adapter may have trained on
         check_same_data(run, read_run_card(run), data, allow_other_data)
-    out = run / "robustness"
+    carry = [f"**/{name}" for name in REUSED]
+    with atomic_folder(run / "robustness", carry=carry, relocate=[f"**/{n}" for n in SELF_PATHS]) as out:
+        return _run_robustness(run, data, cfg, ecfg, tax, force, out)
+
+
+def _run_robustness(run: Path, data: Path, cfg: RobustnessConfig, ecfg: EvalConfig, tax: Taxonomy,
+                    force: bool, out: Path) -> dict[str, Any]:
+    from eval.__main__ import load_split
+    from eval.score import score_predictions
+
     split_file = data / f"{cfg.split}.jsonl"
     if not split_file.is_file():
         raise ConfigError([f"{split_file}: file not found; build the dataset with make data"])

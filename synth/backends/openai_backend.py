@@ -26,7 +26,12 @@ Config keys (YAML mapping; unknown keys are errors):
   max_string_chars     maxLength on every string of the answer schema (default null). Small local models
                        under a grammar can loop inside one string until max_tokens runs out; this bounds
                        them. Meant for json_object_schema: strict json_schema endpoints may reject it.
-  cache_dir            folder of openai_cache.sqlite; null = the dataset output folder
+  cache_dir            folder of openai_cache.sqlite; null = the dataset output folder (carried over
+                       when the folder is rewritten)
+  max_consecutive_failures, max_error_share, error_share_min_requests
+                       the circuit breaker (defaults 10, 0.5, 20): that many connection failures or
+                       timeouts in a row, or a larger share of failed requests, stops the run with
+                       EndpointDown; the previous dataset and the cache are kept
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from decoding.openai_client import (
     ChatRequest,
     ChatResult,
     ClientConfig,
+    EndpointDown,
     ResponseCache,
     arun_all,
     public_config,
@@ -56,7 +62,7 @@ from decoding.openai_client import (
 )
 from schemas.config import ConfigError, unknown_keys
 from schemas.taxonomy import Taxonomy
-from synth.types import Frame, Realized
+from synth.types import BackendDown, Frame, Realized
 
 log = logging.getLogger(__name__)
 
@@ -176,9 +182,11 @@ class OpenAIBackend:
         self.results += results
         out = [self.parse(f, r) for f, r in zip(frames, results, strict=True)]
         self.rejections.update(r.error for r in out if r.error)
-        for r in out:
-            if r.error == "http_error":
-                log.warning("frame %s: %s", r.frame.id, r.usage.get("error_detail"))
+        failed = [r for r in results if not r.ok]
+        if failed:  # one summary line, never one per frame
+            kinds = ", ".join(f"{k} {v}" for k, v in sorted(Counter(r.error_kind for r in failed).items()))
+            log.warning("openai backend: %d of %d requests to %s failed (%s); first: %s", len(failed),
+                        len(results), self.cfg.base_url, kinds, failed[0].error)
         return out
 
     def _cache(self) -> ResponseCache | None:
@@ -193,6 +201,8 @@ class OpenAIBackend:
         try:
             reqs = [self.request(f, i) for i, f in enumerate(frames)]
             return self._finish(frames, await arun_all(reqs, self.cfg, cache, self.progress))
+        except EndpointDown as exc:
+            raise BackendDown(str(exc)) from None
         finally:
             if cache is not None:
                 cache.close()
@@ -203,6 +213,8 @@ class OpenAIBackend:
         try:
             reqs = [self.request(f, i) for i, f in enumerate(frames)]
             results = run_all(reqs, self.cfg, cache, self.progress)
+        except EndpointDown as exc:
+            raise BackendDown(str(exc)) from None
         finally:
             if cache is not None:
                 cache.close()
