@@ -1,0 +1,131 @@
+-- similar_to (route `similar`): the named title resolved as in rank_named_title.sql (best name match,
+-- a given year first), then every OTHER title scored by the facts it shares with it (genres, themes,
+-- moods, directors, actors, settings, plot: points per pool in search/config.yml ranking.similar_weights)
+-- plus the BM25 of any soft constraint the request adds ("like Dark but with time travel"); hard
+-- constraints the request adds (a decade, a language) filter. Reads requests, intent_routes,
+-- request_constraints, named_titles, hard_matches, soft_scores, kg_facts, kg_titles, similar_weights.
+with routed as (
+    select distinct rq.qid
+    from requests as rq
+    inner join intent_routes as ir on rq.field = 'intent' and rq.value = ir.intent
+    where ir.route = 'similar'
+),
+
+named_ref as (
+    select
+        nt.qid,
+        nt.title_id
+    from named_titles as nt
+    semi join routed as r on nt.qid = r.qid
+    qualify row_number() over (
+        partition by nt.qid order by nt.similarity desc, nt.in_years desc, nt.title_id asc
+    ) = 1
+),
+
+facts as (
+    select
+        f.title_id,
+        f.pool,
+        f.value,
+        w.weight,
+        search_key(f.value) as value_key
+    from kg_facts as f
+    inner join similar_weights as w on f.pool = w.pool
+),
+
+shared as (
+    select
+        nr.qid,
+        other.title_id,
+        sum(other.weight) as score,
+        list(
+            { 'type': other.pool, 'value': mine.value, 'kg_value': other.value, 'how': 'shared' }
+            order by other.weight desc, other.pool asc, other.value asc
+        ) as matched
+    from named_ref as nr
+    inner join facts as mine on nr.title_id = mine.title_id
+    inner join facts as other
+        on
+            mine.pool = other.pool
+            and mine.value_key = other.value_key
+            and nr.title_id != other.title_id
+    group by nr.qid, other.title_id
+),
+
+n_hard as (
+    select
+        c.qid,
+        count(*) as n_hard
+    from request_constraints as c
+    semi join routed as r on c.qid = r.qid
+    where c.kind = 'hard'
+    group by c.qid
+),
+
+hard as (
+    select
+        hm.qid,
+        hm.title_id,
+        count(*) as n_met,
+        list(
+            { 'type': hm.entity_type, 'value': hm.value, 'kg_value': hm.kg_value, 'how': hm.how }
+            order by hm.position
+        ) as matched
+    from hard_matches as hm
+    semi join routed as r on hm.qid = r.qid
+    group by hm.qid, hm.title_id
+),
+
+soft as (
+    select
+        ss.qid,
+        ss.title_id,
+        sum(ss.score) as score,
+        list(
+            { 'type': ss.entity_type, 'value': ss.value, 'kg_value': null, 'how': 'text' }
+            order by ss.position
+        ) as matched
+    from soft_scores as ss
+    semi join routed as r on ss.qid = r.qid
+    group by ss.qid, ss.title_id
+),
+
+scored as (
+    select
+        sh.qid,
+        sh.title_id,
+        sh.score + coalesce(s.score, 0) as score,
+        coalesce(h.matched, []) || coalesce(s.matched, []) || sh.matched as matched
+    from shared as sh
+    left join n_hard as n on sh.qid = n.qid
+    left join hard as h on sh.qid = h.qid and sh.title_id = h.title_id
+    left join soft as s on sh.qid = s.qid and sh.title_id = s.title_id
+    where coalesce(h.n_met, 0) = coalesce(n.n_hard, 0)
+),
+
+ranked as (
+    select
+        sc.qid,
+        sc.title_id,
+        sc.score,
+        sc.matched,
+        row_number() over (partition by sc.qid order by sc.score desc, sc.title_id asc) as rank
+    from scored as sc
+),
+
+final as (
+    select
+        r.qid,
+        r.rank,
+        r.title_id,
+        t.title,
+        t.year,
+        r.score,
+        r.matched
+    from ranked as r
+    inner join kg_titles as t on r.title_id = t.title_id
+    where r.rank <= (select cfg.top_k from search_settings as cfg)
+    order by r.qid, r.rank
+)
+
+select * from final
