@@ -25,6 +25,7 @@ from typing import Any
 from eval.baselines import Baseline, predict_baseline
 from eval.config import DEFAULT_CONFIG, SYSTEMS, EvalConfig, load_eval_config
 from eval.report import headline_rows, headline_table, write_report
+from eval.retrieval import add_retrieval
 from eval.score import score_predictions
 from schemas import SPLITS, ConfigError, Taxonomy, load_taxonomy
 
@@ -173,7 +174,8 @@ def evaluate(run: Path, data: Path, cfg: EvalConfig, tax: Taxonomy, force: bool 
             meta = run_info | system_meta(system, card, cfg) | {
                 "system": system, "split": split, "limit": cfg.limit_for(system), "n_available": n_available}
             queries = {r["id"]: r["query"] for r in records}
-            all_metrics.append(score_predictions(path, out, tax, queries, meta))
+            metrics = score_predictions(path, out, tax, queries, meta)
+            all_metrics.append(add_retrieval(metrics, path, records, out, data))  # eval/retrieval.yml
     return all_metrics
 
 

@@ -19,6 +19,7 @@ class SearchConfig:
     kg: Path
     hard: tuple[str, ...]
     soft: tuple[str, ...]
+    partial: tuple[str, ...]
     ranking: dict[str, float]
     similar_weights: dict[str, float]
     stopwords: tuple[str, ...]
@@ -55,7 +56,7 @@ def load_search_config(path: str | Path = DEFAULT_CONFIG) -> SearchConfig:
     problems = unknown_keys(raw, TOP, where)
     problems += [f"{where}: missing key '{k}'" for k in TOP if k not in raw]
     cons = raw.get("constraints") or {}
-    problems += unknown_keys(cons, ("hard", "soft"), f"{where}: constraints")
+    problems += unknown_keys(cons, ("hard", "soft", "partial"), f"{where}: constraints")
     rank = raw.get("ranking") or {}
     problems += unknown_keys(rank, (*RANKING_NUMBERS, "similar_weights"), f"{where}: ranking")
     numbers = {k: _number(rank, k, f"{where}: ranking", problems) for k in RANKING_NUMBERS}
@@ -76,8 +77,12 @@ def load_search_config(path: str | Path = DEFAULT_CONFIG) -> SearchConfig:
     genre = _words(raw.get("genre") or {}, f"{where}: genre", problems)
     routes = _words(raw.get("routes") or {}, f"{where}: routes", problems)
     problems += unknown_keys(routes, ROUTES, f"{where}: routes")
+    if numbers["chars_per_edit"] < 1:
+        problems.append(f"{where}: ranking.chars_per_edit: must be >= 1 (letters per allowed typo)")
     if problems:
         raise ConfigError(problems)
-    return SearchConfig(kg=Path(raw["kg"]), hard=tuple(cons.get("hard") or ()), soft=tuple(cons.get("soft") or ()),
+    return SearchConfig(kg=Path(raw["kg"]), hard=tuple(cons.get("hard") or ()),
+                        soft=tuple(cons.get("soft") or ()),
+                        partial=tuple(cons.get("partial") or ()),
                         ranking=numbers, similar_weights=weights, stopwords=tuple(str(s) for s in stop),
                         media_type=media, genre=genre, year_phrases=years, routes=routes, path=str(path))

@@ -6,12 +6,14 @@ Tables made here (Python only loads data; every ranking step is a file in search
                                                               plot, settings, media type, language
   search_settings (one row), pool_kinds(pool, kind), entity_pools(entity_type, pool),
   similar_weights(pool, weight), stopwords(token), value_synonyms(pool, word, kg_value),
-  year_phrases(phrase, first_year, last_year), intent_routes(intent, route)    from search/config.yml
+  year_phrases(phrase, first_year, last_year), intent_routes(intent, route), partial_intents(intent)
+                                                              from search/config.yml
   requests(qid, position, field, value)                        extractions in the long form of
                                                               eval/predictions.py (field 'intent' or a type)
   request_text(qid, query)                                     raw queries, for the BM25 baseline
-Then search/sql/macros/*.sql, search/sql/staging/*.sql (KG-side ones as tables, request-side ones as
-views that follow `requests`), and each search/sql/rank_<route>.sql answers the intents of its route.
+Then search/sql/macros/*.sql, search/sql/staging/*.sql (as tables: the KG-side ones once, the
+request-side ones again whenever `requests` changes), and each search/sql/rank_<route>.sql answers
+the intents of its route.
 """
 
 from __future__ import annotations
@@ -30,8 +32,12 @@ from synth.kg import KnowledgeGraph, load_kg, title_pool_values
 
 SQL_DIR = Path(__file__).with_name("sql")
 KG_STAGING = ("kg_values", "kg_term_weights")  # depend on the KG only: materialised once
-REQUEST_STAGING = ("request_constraints", "hard_matches", "soft_scores", "named_titles")  # views
+# Depend on `requests` too: rebuilt as tables by set_requests, so the route files share them.
+REQUEST_STAGING = ("request_constraints", "hard_matches", "soft_scores", "named_titles")
 RAW_ROUTE = "raw_query"
+REQUEST_SCHEMA = pa.schema([("qid", pa.string()), ("position", pa.int32()), ("field", pa.string()),
+                            ("value", pa.string())])
+TEXT_SCHEMA = pa.schema([("qid", pa.string()), ("query", pa.string())])
 RESULT_COLUMNS = ("qid", "route", "rank", "title_id", "title", "year", "score", "matched", "linked")
 
 
@@ -56,9 +62,10 @@ def kg_rows(kg: KnowledgeGraph) -> tuple[list[dict], list[dict]]:
 
 
 def check_routes(cfg: SearchConfig, tax: Taxonomy) -> None:
-    problems = [f"{cfg.path}: routes.{route}: unknown intent '{i}'; the taxonomy has "
+    problems = [f"{cfg.path}: {route}: unknown intent '{i}'; the taxonomy has "
                 f"{', '.join(tax.intent_names)}"
-                for route, intents in cfg.routes.items() for i in intents if i not in tax.intent_names]
+                for route, intents in [*cfg.routes.items(), ("partial", cfg.partial)]
+                for i in intents if i not in tax.intent_names]
     if problems:
         raise ConfigError(problems)
 
@@ -80,8 +87,7 @@ class SearchEngine:
                          "from stopword_list")
         for name in KG_STAGING:
             self.con.execute(f"create table {name} as {sql_file('staging/' + name)}")
-        for name in REQUEST_STAGING:
-            self.con.execute(f"create view {name} as {sql_file('staging/' + name)}")
+        self.stage_requests()
 
     def _table(self, name: str, rows: Sequence[Mapping[str, Any]], schema: pa.Schema) -> None:
         data = _arrow(rows, schema)  # noqa: F841 - read by name below (DuckDB's replacement scan)
@@ -97,7 +103,7 @@ class SearchEngine:
         ints = ("top_k", "disambiguation", "chars_per_edit", "max_edits", "this_year")
         self._table("search_settings", [settings],
                     pa.schema([(k, i32 if k in ints else f64) for k in settings]))
-        kinds = [{"pool": p, "kind": "hard"} for p in cfg.hard] + [{"pool": p, "kind": "soft"} for p in cfg.soft]
+        kinds = [{"pool": p, "kind": k} for k, ps in (("hard", cfg.hard), ("soft", cfg.soft)) for p in ps]
         self._table("pool_kinds", kinds + [{"pool": "title", "kind": "title"}],
                     pa.schema([("pool", s), ("kind", s)]))
         self._table("entity_pools", [{"entity_type": n, "pool": et.source}
@@ -113,17 +119,23 @@ class SearchEngine:
         self._table("year_phrases", [{"phrase": p, "first_year": a, "last_year": b}
                                      for p, (a, b) in cfg.year_phrases.items()],
                     pa.schema([("phrase", s), ("first_year", i32), ("last_year", i32)]))
+        self._table("partial_intents", [{"intent": i} for i in cfg.partial], pa.schema([("intent", s)]))
         self._table("intent_routes", [{"intent": i, "route": r} for r, intents in cfg.routes.items()
                                       for i in intents], pa.schema([("intent", s), ("route", s)]))
-        self.set_requests([], [])
+        self._table("requests", [], REQUEST_SCHEMA)
+        self._table("request_text", [], TEXT_SCHEMA)
+
+    def stage_requests(self) -> None:
+        """Rebuild the request-side staging tables from the current `requests` (call after replacing it)."""
+        for name in REQUEST_STAGING:
+            self.con.execute(f"create or replace table {name} as {sql_file('staging/' + name)}")
 
     def set_requests(self, requests: Iterable[Mapping[str, Any]],
                      texts: Iterable[Mapping[str, Any]] = ()) -> None:
         """Replace `requests` (qid, position, field, value) and `request_text` (qid, query)."""
-        s = pa.string()
-        self._table("requests", list(requests),
-                    pa.schema([("qid", s), ("position", pa.int32()), ("field", s), ("value", s)]))
-        self._table("request_text", list(texts), pa.schema([("qid", s), ("query", s)]))
+        self._table("requests", list(requests), REQUEST_SCHEMA)
+        self._table("request_text", list(texts), TEXT_SCHEMA)
+        self.stage_requests()
 
     def rank(self, raw: bool = False) -> list[dict[str, Any]]:
         """Ranked results of every request: per route file, or the raw-query BM25 when `raw`."""

@@ -3,10 +3,14 @@
 -- ranked by the summed BM25 of the soft ones (plot, setting, theme, mood: staging/soft_scores.sql),
 -- then by how closely the hard ones matched (exact before typo). A title must earn something: with no
 -- hard constraint it needs a soft score above 0, so a request with only unused constraints (a
--- platform) returns nothing rather than arbitrary titles. `matched` lists every constraint the title
--- met and how. Reads requests, intent_routes, request_constraints, hard_matches, soft_scores, kg_titles.
+-- platform) returns nothing rather than arbitrary titles. For the intents of `partial_intents`
+-- (find_title: a half-remembered fragment may be wrong) titles meeting only some hard constraints
+-- follow, most met first. `matched` lists every constraint the title met and how. Reads requests,
+-- intent_routes, partial_intents, request_constraints, hard_matches, soft_scores, kg_titles.
 with routed as (
-    select distinct rq.qid
+    select distinct
+        rq.qid,
+        rq.value in (select pi.intent from partial_intents as pi) as is_partial
     from requests as rq
     inner join intent_routes as ir on rq.field = 'intent' and rq.value = ir.intent
     where ir.route = 'constraints'
@@ -62,30 +66,31 @@ soft as (
 ),
 
 candidates as (
-    -- with hard constraints: the titles meeting all of them
     select
         h.qid,
         h.title_id
     from hard as h
-    inner join n_hard as n on h.qid = n.qid and h.n_met = n.n_hard
     union
-    -- without: the titles sharing a soft token
     select
         s.qid,
         s.title_id
     from soft as s
-    anti join n_hard as n on s.qid = n.qid
 ),
 
 scored as (
     select
         c.qid,
         c.title_id,
+        coalesce(h.n_met, 0) = coalesce(n.n_hard, 0) as complete,
+        coalesce(h.n_met, 0) as n_met,
         coalesce(s.score, 0) + coalesce(h.similarity, 0) / 100 as score,
         coalesce(h.matched, []) || coalesce(s.matched, []) as matched
     from candidates as c
+    inner join routed as r on c.qid = r.qid
+    left join n_hard as n on c.qid = n.qid
     left join hard as h on c.qid = h.qid and c.title_id = h.title_id
     left join soft as s on c.qid = s.qid and c.title_id = s.title_id
+    where r.is_partial or coalesce(h.n_met, 0) = coalesce(n.n_hard, 0)
 ),
 
 ranked as (

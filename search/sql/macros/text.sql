@@ -44,7 +44,8 @@ case
         and list_has_all(string_split(b, ' '), string_split(a, ' '))
         then 0.9
     when
-        damerau_levenshtein(a, b) <= least(max_edits, length(a) // chars_per_edit)
+        abs(length(a) - length(b)) <= least(max_edits, length(a) // chars_per_edit)
+        and damerau_levenshtein(a, b) <= least(max_edits, length(a) // chars_per_edit)
         then 0.99 * jaro_winkler_similarity(a, b)
     else 0.0
 end;

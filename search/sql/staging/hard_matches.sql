@@ -7,17 +7,36 @@ with constraints as (select * from request_constraints),
 
 cfg as (select * from search_settings),
 
+keys as (
+    -- each distinct (pool, key) once: 'movie' is asked by many requests
+    select distinct
+        c.pool,
+        c.value_key
+    from constraints as c
+    where c.kind = 'hard' and c.pool != 'year'
+),
+
+key_matches as (
+    select
+        k.pool,
+        k.value_key,
+        v.value as kg_value,
+        name_match(k.value_key, v.value_key, cfg.chars_per_edit, cfg.max_edits) as similarity
+    from keys as k
+    cross join cfg
+    inner join kg_values as v on k.pool = v.pool
+),
+
 named as (
     select
         c.qid,
         c.position,
-        v.pool,
-        v.value as kg_value,
-        name_match(c.value_key, v.value_key, cfg.chars_per_edit, cfg.max_edits) as similarity
+        km.pool,
+        km.kg_value,
+        km.similarity
     from constraints as c
-    cross join cfg
-    inner join kg_values as v on c.pool = v.pool
-    where c.kind = 'hard' and c.pool != 'year'
+    inner join key_matches as km on c.pool = km.pool and c.value_key = km.value_key
+    where c.kind = 'hard' and c.pool != 'year' and km.similarity > 0
 ),
 
 named_titles as (

@@ -15,6 +15,22 @@ titles as (
     from kg_titles as t
 ),
 
+keys as (
+    select distinct c.value_key
+    from constraints as c
+    where c.kind = 'title'
+),
+
+key_matches as (
+    select
+        k.value_key,
+        t.title_id,
+        name_match(k.value_key, t.title_key, cfg.chars_per_edit, cfg.max_edits) as similarity
+    from keys as k
+    cross join cfg
+    cross join titles as t
+),
+
 named as (
     select
         c.qid,
@@ -23,11 +39,11 @@ named as (
         t.title_id,
         t.title,
         t.year,
-        name_match(c.value_key, t.title_key, cfg.chars_per_edit, cfg.max_edits) as similarity
+        km.similarity
     from constraints as c
-    cross join cfg
-    cross join titles as t
-    where c.kind = 'title'
+    inner join key_matches as km on c.value_key = km.value_key
+    inner join titles as t on km.title_id = t.title_id
+    where c.kind = 'title' and km.similarity > 0
 ),
 
 spans as (

@@ -1,0 +1,159 @@
+-- recommend and similar_to (`measured_intents` measures 'constraints' and 'similar', by GOLD intent):
+-- precision_at_10 = mean over queries WITH results of the share of their first 10 titles that satisfy
+-- every gold constraint; share_with_results = share of queries with at least one title.
+-- A title satisfies a gold constraint when its year lies in the constraint's span, or when it carries
+-- the value in the constraint's pool after folding (search_key; one edit allowed from 5 letters,
+-- for typo noise in the query); constraints the KG cannot check (platform, audience, unreadable
+-- years: kind 'unused') are not judged, and a query with none left is not measured. For similar_to
+-- the one test is sharing a genre with the seed title (any KG entry of that name). One row per input
+-- and intent. Reads results, records, gold_constraints, measured_intents, retrieval_inputs, kg_titles,
+-- kg_facts.
+with source as (select * from results),
+
+judged as (
+    select gc.*
+    from gold_constraints as gc
+    where gc.kind in ('hard', 'soft')
+),
+
+queries as (
+    select
+        rec.qid,
+        rec.intent,
+        mi.intent_order,
+        mi.measure,
+        rec.seed_title
+    from records as rec
+    inner join measured_intents as mi on rec.intent = mi.intent
+    where
+        (mi.measure = 'constraints' and rec.qid in (select j.qid from judged as j))
+        or (mi.measure = 'similar' and rec.seed_title is not null)
+),
+
+seed_genres as (
+    select distinct
+        q.qid,
+        search_key(f.value) as genre_key
+    from queries as q
+    inner join kg_titles as t on search_key(q.seed_title) = search_key(t.title)
+    inner join kg_facts as f on t.title_id = f.title_id and f.pool = 'genre'
+    where q.measure = 'similar'
+),
+
+returned as (
+    select
+        src.input,
+        src.qid,
+        src.title_id
+    from source as src
+    semi join queries as q on src.qid = q.qid
+    where src.rank <= 10
+),
+
+constraint_checks as (
+    select
+        r.input,
+        r.qid,
+        r.title_id,
+        j.position,
+        case
+            when j.pool = 'year' then t.year between j.first_year and j.last_year
+            else exists (
+                select 1
+                from kg_facts as f
+                where
+                    f.title_id = r.title_id
+                    and f.pool = j.pool
+                    and (
+                        search_key(f.value) = j.value_key
+                        or (
+                            length(j.value_key) >= 5
+                            and damerau_levenshtein(search_key(f.value), j.value_key) <= 1
+                        )
+                    )
+            )
+        end as ok
+    from returned as r
+    inner join judged as j on r.qid = j.qid
+    inner join kg_titles as t on r.title_id = t.title_id
+),
+
+genre_checks as (
+    select
+        r.input,
+        r.qid,
+        r.title_id,
+        count(sg.genre_key) > 0 as ok
+    from returned as r
+    semi join queries as q on r.qid = q.qid and q.measure = 'similar'
+    left join kg_facts as f on r.title_id = f.title_id and f.pool = 'genre'
+    left join seed_genres as sg on r.qid = sg.qid and search_key(f.value) = sg.genre_key
+    group by r.input, r.qid, r.title_id
+),
+
+title_ok as (
+    select
+        input,
+        qid,
+        title_id,
+        bool_and(ok) as ok
+    from (
+        select
+            input,
+            qid,
+            title_id,
+            ok
+        from constraint_checks
+        union all
+        select
+            input,
+            qid,
+            title_id,
+            ok
+        from genre_checks
+    ) as c
+    group by input, qid, title_id
+),
+
+per_query as (
+    select
+        ri.input,
+        ri.input_order,
+        q.qid,
+        q.intent,
+        q.intent_order,
+        count(tok.title_id) as n_results,
+        avg(cast(tok.ok as double)) as precision_at_10
+    from retrieval_inputs as ri
+    cross join queries as q
+    left join title_ok as tok on ri.input = tok.input and q.qid = tok.qid
+    group by ri.input, ri.input_order, q.qid, q.intent, q.intent_order
+),
+
+by_intent as (
+    select
+        input,
+        input_order,
+        intent,
+        intent_order,
+        count(*) as n_queries,
+        count(*) filter (where n_results > 0) as n_with_results,
+        avg(case when n_results > 0 then 1.0 else 0.0 end) as share_with_results,
+        avg(precision_at_10) as precision_at_10
+    from per_query
+    group by input, input_order, intent, intent_order
+),
+
+final as (
+    select
+        input,
+        intent,
+        n_queries,
+        n_with_results,
+        share_with_results,
+        precision_at_10
+    from by_intent
+    order by input_order, intent_order
+)
+
+select * from final
