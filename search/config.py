@@ -9,8 +9,9 @@ from typing import Any
 from schemas import ConfigError, load_yaml, unknown_keys
 
 DEFAULT_CONFIG = Path(__file__).with_name("config.yml")
-TOP = ("kg", "constraints", "ranking", "stopwords", "media_type", "genre", "year_phrases", "routes")
+TOP = ("kg", "constraints", "ranking", "stopwords", "media_type", "genre", "year_phrases", "routes", "parse")
 ROUTES = ("constraints", "similar", "named_title")
+PARSE_KEYS = ("mode", "max_new_tokens", "max_value_chars", "max_entities", "dtype")
 RANKING_NUMBERS = ("top_k", "disambiguation", "chars_per_edit", "max_edits", "bm25_k1", "bm25_b")
 
 
@@ -27,6 +28,7 @@ class SearchConfig:
     genre: dict[str, list[str]]
     year_phrases: dict[str, tuple[int, int]]
     routes: dict[str, list[str]]
+    parse: dict[str, Any]
     path: str = str(DEFAULT_CONFIG)
 
 
@@ -77,6 +79,9 @@ def load_search_config(path: str | Path = DEFAULT_CONFIG) -> SearchConfig:
     genre = _words(raw.get("genre") or {}, f"{where}: genre", problems)
     routes = _words(raw.get("routes") or {}, f"{where}: routes", problems)
     problems += unknown_keys(routes, ROUTES, f"{where}: routes")
+    parse = raw.get("parse") or {}
+    problems += unknown_keys(parse, PARSE_KEYS, f"{where}: parse")
+    problems += [f"{where}: parse: missing key '{k}'" for k in PARSE_KEYS if k not in parse]
     if numbers["chars_per_edit"] < 1:
         problems.append(f"{where}: ranking.chars_per_edit: must be >= 1 (letters per allowed typo)")
     if problems:
@@ -85,4 +90,5 @@ def load_search_config(path: str | Path = DEFAULT_CONFIG) -> SearchConfig:
                         soft=tuple(cons.get("soft") or ()),
                         partial=tuple(cons.get("partial") or ()),
                         ranking=numbers, similar_weights=weights, stopwords=tuple(str(s) for s in stop),
-                        media_type=media, genre=genre, year_phrases=years, routes=routes, path=str(path))
+                        media_type=media, genre=genre, year_phrases=years, routes=routes, parse=dict(parse),
+                        path=str(path))
