@@ -1,9 +1,11 @@
--- similar_to (route `similar`): the named title resolved as in rank_named_title.sql (best name match,
--- a given year first), then every OTHER title scored by the facts it shares with it (genres, themes,
--- moods, directors, actors, settings, plot: points per pool in search/config.yml ranking.similar_weights)
--- plus the BM25 of any soft constraint the request adds ("like Dark but with time travel"); hard
--- constraints the request adds (a decade, a language) filter. Reads requests, intent_routes,
--- request_constraints, named_titles, hard_matches, soft_scores, kg_facts, kg_titles, similar_weights.
+-- similar_to (route `similar`): each named title resolved as in rank_named_title.sql (best name
+-- match, a year given in the request first: "like Solaris from 1972" names the 1972 film), then every
+-- OTHER title scored by the facts it shares with them (genres, themes, moods, directors, actors,
+-- settings, plot: points per pool in search/config.yml ranking.similar_weights) plus the BM25 of any
+-- soft constraint the request adds ("like Dark but with time travel"). Hard constraints other than the
+-- year (a language, a media type, an actor) filter; the year only picks the named title. Reads
+-- requests, intent_routes, request_constraints, named_titles, hard_matches, soft_scores, kg_facts,
+-- kg_titles, similar_weights, search_settings.
 with routed as (
     select distinct rq.qid
     from requests as rq
@@ -18,7 +20,7 @@ named_ref as (
     from named_titles as nt
     semi join routed as r on nt.qid = r.qid
     qualify row_number() over (
-        partition by nt.qid order by nt.similarity desc, nt.in_years desc, nt.title_id asc
+        partition by nt.qid, nt.position order by nt.similarity desc, nt.in_years desc, nt.title_id asc
     ) = 1
 ),
 
@@ -38,9 +40,12 @@ shared as (
         nr.qid,
         other.title_id,
         sum(other.weight) as score,
-        list(
-            { 'type': other.pool, 'value': mine.value, 'kg_value': other.value, 'how': 'shared' }
-            order by other.weight desc, other.pool asc, other.value asc
+        -- a fact shared with two named titles scores twice but is listed once
+        list_distinct(
+            list(
+                { 'type': other.pool, 'value': mine.value, 'kg_value': other.value, 'how': 'shared' }
+                order by other.weight desc, other.pool asc, other.value asc
+            )
         ) as matched
     from named_ref as nr
     inner join facts as mine on nr.title_id = mine.title_id
@@ -48,7 +53,12 @@ shared as (
         on
             mine.pool = other.pool
             and mine.value_key = other.value_key
-            and nr.title_id != other.title_id
+    where
+        other.title_id not in (
+            select x.title_id
+            from named_ref as x
+            where x.qid = nr.qid
+        )
     group by nr.qid, other.title_id
 ),
 
@@ -58,7 +68,7 @@ n_hard as (
         count(*) as n_hard
     from request_constraints as c
     semi join routed as r on c.qid = r.qid
-    where c.kind = 'hard'
+    where c.kind = 'hard' and c.pool != 'year'
     group by c.qid
 ),
 
@@ -73,6 +83,7 @@ hard as (
         ) as matched
     from hard_matches as hm
     semi join routed as r on hm.qid = r.qid
+    where hm.how != 'year'
     group by hm.qid, hm.title_id
 ),
 

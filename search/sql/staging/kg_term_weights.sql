@@ -1,6 +1,8 @@
--- BM25 term weights per title, written out (what DuckDB's fts extension computes inside):
---   weight(t, d) = idf(t) * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len(d) / avg_len)),
---   idf(t) = ln(1 + (N - df(t) + 0.5) / (df(t) + 0.5)), N = number of titles (Lucene's form).
+-- BM25 term weights per title, written out (what DuckDB's fts extension computes inside), in
+-- Lucene's form (bm25s method 'lucene' gives the same numbers; tests/search check it):
+--   weight(t, d) = idf(t) * tf / (tf + k1 * (1 - b + b * len(d) / avg_len)),
+--   idf(t) = ln(1 + (N - df(t) + 0.5) / (df(t) + 0.5)),
+-- N and avg_len over the titles that have text in the document kind (Lucene's docCount).
 -- A query's score for a title is the sum of the weights of its distinct tokens. Two documents per
 -- title: `soft` (its values of the soft pools: plot, setting, theme, mood by search/config.yml) for
 -- soft constraints, and `full` (title, year, media type, language and every fact) for the raw-query
@@ -85,7 +87,7 @@ corpus as (
     select
         doc,
         avg(len) as avg_len,
-        (select count(*) from titles) as n_titles
+        count(*) as n_docs
     from doc_len
     group by doc
 ),
@@ -104,8 +106,8 @@ final as (
         tf.doc,
         tf.title_id,
         tf.token,
-        ln(1 + (c.n_titles - df.df + 0.5) / (df.df + 0.5))
-        * tf.tf * (cfg.bm25_k1 + 1)
+        ln(1 + (c.n_docs - df.df + 0.5) / (df.df + 0.5))
+        * tf.tf
         / (tf.tf + cfg.bm25_k1 * (1 - cfg.bm25_b + cfg.bm25_b * dl.len / c.avg_len)) as weight
     from term_freq as tf
     inner join doc_len as dl on tf.doc = dl.doc and tf.title_id = dl.title_id
