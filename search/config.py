@@ -12,7 +12,8 @@ DEFAULT_CONFIG = Path(__file__).with_name("config.yml")
 TOP = ("kg", "constraints", "ranking", "stopwords", "media_type", "genre", "year_phrases", "routes", "parse")
 ROUTES = ("constraints", "similar", "named_title")
 PARSE_KEYS = ("mode", "max_new_tokens", "max_value_chars", "max_entities", "dtype")
-RANKING_NUMBERS = ("top_k", "disambiguation", "chars_per_edit", "max_edits", "bm25_k1", "bm25_b")
+RANKING_NUMBERS = ("top_k", "disambiguation", "chars_per_edit", "max_edits", "soft_min_coverage", "bm25_k1",
+                   "bm25_b")
 
 
 @dataclass(frozen=True)

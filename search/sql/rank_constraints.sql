@@ -1,7 +1,8 @@
 -- find_title and recommend (route `constraints` in search/config.yml): titles that meet EVERY hard
 -- constraint (actor, director, character, year, media type, language, genre: staging/hard_matches.sql),
--- ranked by the summed BM25 of the soft ones (plot, setting, theme, mood: staging/soft_scores.sql),
--- then by how closely the hard ones matched (exact before typo). A title must earn something: with no
+-- ranked by how many soft ones (plot, setting, theme, mood) they carry verbatim, then by the summed
+-- BM25 of the soft ones (staging/soft_scores.sql), then by how closely the hard ones matched (exact
+-- before typo). A title must earn something: with no
 -- hard constraint it needs a soft score above 0, so a request with only unused constraints (a
 -- platform) returns nothing rather than arbitrary titles. For the intents of `partial_intents`
 -- (find_title: a half-remembered fragment may be wrong) titles meeting only some hard constraints
@@ -25,9 +26,9 @@ constraints as (
 n_hard as (
     select
         qid,
-        count(*) as n_hard
+        count(*) filter (where kind = 'hard') as n_hard,
+        count(*) filter (where kind = 'soft') as n_soft
     from constraints
-    where kind = 'hard'
     group by qid
 ),
 
@@ -51,6 +52,8 @@ soft as (
         ss.qid,
         ss.title_id,
         sum(ss.score) as score,
+        count(*) filter (where ss.exact) as n_exact,
+        count(*) filter (where ss.exact or ss.coverage >= cfg.soft_min_coverage) as n_soft_met,
         list(
             {
                 'type': ss.entity_type,
@@ -61,6 +64,7 @@ soft as (
             order by ss.position
         ) as matched
     from soft_scores as ss
+    cross join search_settings as cfg
     semi join routed as r on ss.qid = r.qid
     group by ss.qid, ss.title_id
 ),
@@ -83,6 +87,7 @@ scored as (
         c.title_id,
         coalesce(h.n_met, 0) = coalesce(n.n_hard, 0) as complete,
         coalesce(h.n_met, 0) as n_met,
+        coalesce(s.n_exact, 0) as n_exact,
         coalesce(s.score, 0) + coalesce(h.similarity, 0) / 100 as score,
         coalesce(h.matched, []) || coalesce(s.matched, []) as matched
     from candidates as c
@@ -90,7 +95,12 @@ scored as (
     left join n_hard as n on c.qid = n.qid
     left join hard as h on c.qid = h.qid and c.title_id = h.title_id
     left join soft as s on c.qid = s.qid and c.title_id = s.title_id
-    where r.is_partial or coalesce(h.n_met, 0) = coalesce(n.n_hard, 0)
+    where
+        r.is_partial
+        or (
+            coalesce(h.n_met, 0) = coalesce(n.n_hard, 0)
+            and coalesce(s.n_soft_met, 0) = coalesce(n.n_soft, 0)
+        )
 ),
 
 ranked as (
@@ -99,7 +109,10 @@ ranked as (
         sc.title_id,
         sc.score,
         sc.matched,
-        row_number() over (partition by sc.qid order by sc.score desc, sc.title_id asc) as rank
+        row_number() over (
+            partition by sc.qid
+            order by sc.complete desc, sc.n_met desc, sc.n_exact desc, sc.score desc, sc.title_id asc
+        ) as rank
     from scored as sc
 ),
 
