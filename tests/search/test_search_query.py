@@ -12,8 +12,8 @@ from search.engine import SearchEngine
 
 
 @pytest.fixture(scope="module")
-def eng(tmp_path_factory: pytest.TempPathFactory) -> SearchEngine:
-    return engine(tmp_path_factory.mktemp("kg"))
+def eng() -> SearchEngine:
+    return engine()
 
 
 def titles(result: dict) -> list[tuple[str, int]]:

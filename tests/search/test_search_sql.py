@@ -18,8 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def eng(tmp_path_factory: pytest.TempPathFactory) -> SearchEngine:
-    return engine(tmp_path_factory.mktemp("kg"))
+def eng() -> SearchEngine:
+    return engine()
 
 
 def given(eng: SearchEngine, requests: list[tuple[str, str, list[tuple[str, str]]]]) -> None:
