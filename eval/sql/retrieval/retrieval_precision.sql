@@ -5,8 +5,8 @@
 -- the value in the constraint's pool after folding (search_key; one edit allowed from 5 letters,
 -- for typo noise in the query); constraints the KG cannot check (platform, audience, unreadable
 -- years: kind 'unused') are not judged, and a query with none left is not measured. For similar_to
--- the one test is sharing a genre with the seed title (any KG entry of that name). One row per input
--- and intent. Reads results, records, gold_constraints, measured_intents, retrieval_inputs, kg_titles,
+-- the one test is sharing a genre with the seed title (any KG entry of that name), whatever else the
+-- query asks. One row per input and intent. Reads results, records, gold_constraints, measured_intents, retrieval_inputs, kg_titles,
 -- kg_facts.
 with source as (select * from results),
 
@@ -76,6 +76,7 @@ constraint_checks as (
     from returned as r
     inner join judged as j on r.qid = j.qid
     inner join kg_titles as t on r.title_id = t.title_id
+    semi join queries as q on r.qid = q.qid and q.measure = 'constraints'
 ),
 
 genre_checks as (
