@@ -137,10 +137,10 @@ class SearchEngine:
         self._table("request_text", list(texts), TEXT_SCHEMA)
         self.stage_requests()
 
-    def rank(self, raw: bool = False) -> list[dict[str, Any]]:
+    def rank(self, raw: bool = False, routes: Sequence[str] = ROUTES) -> list[dict[str, Any]]:
         """Ranked results of every request: per route file, or the raw-query BM25 when `raw`."""
         rows: list[dict[str, Any]] = []
-        for route in (RAW_ROUTE,) if raw else ROUTES:
+        for route in (RAW_ROUTE,) if raw else routes:
             rel = self.con.sql(sql_file(f"rank_{route}"))
             for row in rel.fetchall():
                 r = dict(zip(rel.columns, row, strict=True))

@@ -6,7 +6,7 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
-from search.engine import SearchEngine
+from search.engine import RAW_ROUTE, SearchEngine
 
 UNUSED_KINDS = ("unused",)
 
@@ -40,7 +40,10 @@ def search(extraction: Mapping[str, Any] | None, query: str | None = None,
         raise ValueError("search: give an extraction, or a query for the raw-query baseline")
     eng.set_requests([] if raw else request_rows("q", extraction or {}),
                      [{"qid": "q", "query": query}] if query else [])
-    rows = eng.rank(raw=raw)
+    hits = [] if raw else eng.con.execute("select route from intent_routes where intent = ?",
+                                          [(extraction or {}).get("intent")]).fetchall()
+    route = RAW_ROUTE if raw else (hits[0][0] if hits else None)
+    rows = eng.rank(raw=raw, routes=[route] if route else [])
     media = {r[0]: r[1] for r in eng.con.execute("select title_id, media_type from kg_titles").fetchall()}
     results = [{"rank": r["rank"], "title": r["title"], "year": r["year"], "media_type": media[r["title_id"]],
                 "score": round(float(r["score"]), 4), "matched": list(r["matched"]), "linked": r["linked"]}
@@ -49,10 +52,5 @@ def search(extraction: Mapping[str, Any] | None, query: str | None = None,
         {"type": t, "value": v} for t, v in eng.con.execute(
             "select entity_type, value from request_constraints where kind = 'unused' order by position"
         ).fetchall()]
-    route = rows[0]["route"] if rows else None
-    if not raw and route is None:
-        hit = eng.con.execute("select route from intent_routes where intent = ?",
-                              [(extraction or {}).get("intent")]).fetchone()
-        route = hit[0] if hit else None
     return {"intent": None if raw else (extraction or {}).get("intent"), "route": route,
             "results": results, "unused": unused}
