@@ -3,11 +3,14 @@
 Usage: python -m search --run runs/x "query" [...]           parse with the run's model, then search
        python -m search --extraction '{"intent":..,"entities":[..]}' ["query"]
        python -m search --raw "query"                         BM25 of the raw text, no extraction
-       [--config search/config.yml] [--json]
+       [--config search/config.yml] [--json] [--export DIR]
 
 Prints, per query, the extraction, the ranking that answered it, and the titles with the constraints
 each one matched (how: exact, words, typo, year, text, shared); constraints the KG cannot check
 (a platform, an audience) are listed as unused. --json prints search()'s result objects instead.
+--export DIR writes the DuckDB database (KG, settings, macros, the last query's staging tables) so any
+search/sql file can be rerun by hand:
+  duckdb -c "import database 'DIR'" -c ".read search/sql/rank_similar.sql"
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     how.add_argument("--raw", action="store_true", help="BM25 of the raw query text, no extraction")
     ap.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     ap.add_argument("--json", action="store_true", help="print search()'s JSON result per query")
+    ap.add_argument("--export", type=Path, help="write the DuckDB database here after the last query")
     args = ap.parse_args(argv)
     try:
         cfg = load_search_config(args.config)
@@ -97,6 +101,9 @@ def main(argv: list[str] | None = None) -> None:
             print(json.dumps({"query": query, "extraction": extraction, **result}, ensure_ascii=False))
         else:
             print(("\n" if i else "") + describe(query, extraction, result))
+    if args.export:
+        engine.con.execute(f"export database '{args.export}'")
+        print(f"exported the search database to {args.export}", file=sys.stderr)
     sys.stdout.flush()
 
 

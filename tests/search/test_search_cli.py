@@ -41,6 +41,19 @@ def test_json_and_raw() -> None:
     assert got["route"] == "raw_query" and got["results"][0]["title"] == "Jaws"
 
 
+def test_export_lets_sql_files_rerun_by_hand(tmp_path: Path) -> None:
+    import duckdb
+
+    ext = {"intent": "similar_to", "entities": [{"type": "title", "value": "Alien"}]}
+    proc = cli("--extraction", json.dumps(ext), "--json", "--export", str(tmp_path / "db"))
+    assert proc.returncode == 0, proc.stderr
+    first = json.loads(proc.stdout)["results"][0]["title"]
+    con = duckdb.connect()
+    con.execute(f"import database '{tmp_path / 'db'}'")
+    rows = con.execute((ROOT / "search/sql/rank_similar.sql").read_text(encoding="utf-8")).fetchall()
+    assert rows[0][3] == first
+
+
 @pytest.mark.parametrize("args, message", [
     (["--extraction", "{bad"], "error: --extraction: invalid JSON"),
     (["--extraction", '{"intent": "play", "entities": [{"type": "title"}]}'], "error: --extraction: expected"),
