@@ -6,8 +6,8 @@
 -- for typo noise in the query); constraints the KG cannot check (platform, audience, unreadable
 -- years: kind 'unused') are not judged, and a query with none left is not measured. For similar_to
 -- the one test is sharing a genre with the seed title (any KG entry of that name), whatever else the
--- query asks. One row per input and intent. Reads results, records, gold_constraints, measured_intents, retrieval_inputs, kg_titles,
--- kg_facts.
+-- query asks. One row per input and intent. Reads results, records, gold_constraints,
+-- measured_intents, retrieval_inputs, kg_titles, kg_facts.
 with source as (select * from results),
 
 judged as (
