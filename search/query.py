@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Mapping
 from typing import Any
 
 from search.engine import RAW_ROUTE, SearchEngine
 
-UNUSED_KINDS = ("unused",)
+# One DuckDB connection holds each engine's request tables: a service calling search() from several
+# threads must not interleave two requests on it.
+_LOCK = threading.Lock()
 
 
 @functools.lru_cache(maxsize=1)
@@ -38,6 +41,12 @@ def search(extraction: Mapping[str, Any] | None, query: str | None = None,
     raw = extraction is None
     if raw and not query:
         raise ValueError("search: give an extraction, or a query for the raw-query baseline")
+    with _LOCK:
+        return _search(eng, extraction, query, raw)
+
+
+def _search(eng: SearchEngine, extraction: Mapping[str, Any] | None, query: str | None,
+            raw: bool) -> dict[str, Any]:
     eng.set_requests([] if raw else request_rows("q", extraction or {}),
                      [{"qid": "q", "query": query}] if query else [])
     hits = [] if raw else eng.con.execute("select route from intent_routes where intent = ?",

@@ -70,3 +70,15 @@ def test_raw_query_baseline(eng: SearchEngine) -> None:
     assert got["route"] == "raw_query" and {t for t, _ in titles(got)} == {"Solaris"}
     with pytest.raises(ValueError, match="give an extraction"):
         search(None, None, engine=eng)
+
+
+def test_concurrent_callers_get_their_own_answers(eng: SearchEngine) -> None:
+    """A service calls search() from several threads; requests must not mix on the shared connection."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    asks = [ext("play", ("title", "Amélie")), ext("similar_to", ("title", "Alien")),
+            ext("recommend", ("genre", "science fiction"), ("year", "the 70s"))] * 6
+    alone = [titles(search(a, engine=eng)) for a in asks]
+    with ThreadPoolExecutor(6) as pool:
+        together = list(pool.map(lambda a: titles(search(a, engine=eng)), asks))
+    assert together == alone
