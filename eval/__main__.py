@@ -25,7 +25,7 @@ from typing import Any
 from eval.baselines import Baseline, predict_baseline
 from eval.config import DEFAULT_CONFIG, SYSTEMS, EvalConfig, load_eval_config
 from eval.report import headline_rows, headline_table, write_report
-from eval.retrieval import add_retrieval
+from eval.retrieval import add_retrieval, retrieval_table
 from eval.score import score_predictions
 from schemas import SPLITS, ConfigError, Taxonomy, load_taxonomy
 
@@ -218,6 +218,7 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as exc:
         raise SystemExit(f"error: {exc}") from None
     print(headline_table(headline_rows(metrics)))
+    print(retrieval_table(metrics))  # end to end: titles from the KG per input (eval/retrieval.py)
     print(f"report: {report}")
 
 

@@ -146,3 +146,21 @@ def measure_retrieval(predictions: str | Path, records: Iterable[Mapping[str, An
         write_table(Table(path.stem, list(rel.columns), rows), Path(out_dir) / "tables")
         tables[path.stem] = rows
     return block(tables)
+
+
+def retrieval_table(metrics: Iterable[Mapping[str, Any]]) -> str:
+    """The end-to-end summary `python -m eval` prints under the headline: system x split x input."""
+    def cell(block: Mapping[str, Any], measure: str, inp: str, intent: str, key: str) -> str:
+        v = ((block.get(measure) or {}).get(inp) or {}).get(intent, {}).get(key)
+        return "n/a" if v is None else f"{v:.3f}"
+
+    head = ("| system | split | input | find_title hit@1 | find_title hit@10 | seed-title MRR (all) "
+            "| recommend P@10 | similar_to P@10 |\n|---|---|---|---|---|---|---|---|")
+    rows = [f"| {m['meta']['system']} | {m['meta']['split']} | {inp} "
+            f"| {cell(b, 'seed_title', inp, 'find_title', 'hit_at_1')} "
+            f"| {cell(b, 'seed_title', inp, 'find_title', 'hit_at_10')} "
+            f"| {cell(b, 'seed_title', inp, '(all)', 'mrr')} "
+            f"| {cell(b, 'precision', inp, 'recommend', 'precision_at_10')} "
+            f"| {cell(b, 'precision', inp, 'similar_to', 'precision_at_10')} |"
+            for m in metrics if (b := m.get("retrieval")) for inp in b["inputs"]]
+    return "\n".join([head, *rows]) if rows else ""

@@ -15,7 +15,7 @@ import pytest
 
 from eval.__main__ import evaluate
 from eval.config import load_eval_config
-from eval.retrieval import INPUTS, SQL_DIR, engine_for
+from eval.retrieval import INPUTS, SQL_DIR, engine_for, retrieval_table
 from schemas import load_taxonomy
 from search import search
 from search.config import load_search_config
@@ -178,6 +178,9 @@ def test_eval_writes_the_retrieval_block(small_data: Path, tmp_path: Path) -> No
         for name in ("retrieval_seed_title", "retrieval_precision"):
             assert (out / "tables" / f"{name}.json").is_file()
         check_against_python(out / "predictions.parquet", small_data, m["meta"]["split"], block)
+    lines = retrieval_table(metrics).splitlines()
+    assert len(lines) == 2 + 2 * len(INPUTS)  # header, rule, one row per split and input
+    assert lines[2].startswith("| baseline | test | gold | ") and lines[-1].startswith("| baseline | heldout | raw_query")
 
 
 def check_against_python(predictions: Path, data: Path, split: str, block: dict) -> None:
