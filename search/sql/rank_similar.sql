@@ -3,11 +3,15 @@
 -- OTHER title scored by the facts it shares with them (genres, themes, moods, directors, actors,
 -- settings, plot: points per pool in search/config.yml ranking.similar_weights) plus the BM25 of any
 -- soft constraint the request adds ("like Dark but with time travel"). Hard constraints other than the
--- year (a language, a media type, an actor) filter; the year only picks the named title. Reads
--- requests, intent_routes, request_constraints, named_titles, hard_matches, soft_scores, kg_facts,
--- kg_titles, similar_weights, search_settings.
+-- year (a language, a media type, an actor) filter, or for the intents of `partial_intents` rank
+-- first ("like Children of Men starring Clive Owen": the KG may hold no other Clive Owen film); the
+-- year only picks the named title. Reads requests, intent_routes, partial_intents,
+-- request_constraints, named_titles, hard_matches, soft_scores, kg_facts, kg_titles, similar_weights,
+-- search_settings.
 with routed as (
-    select distinct rq.qid
+    select distinct
+        rq.qid,
+        rq.value in (select pi.intent from partial_intents as pi) as is_partial
     from requests as rq
     inner join intent_routes as ir on rq.field = 'intent' and rq.value = ir.intent
     where ir.route = 'similar'
@@ -105,13 +109,15 @@ scored as (
     select
         sh.qid,
         sh.title_id,
+        coalesce(h.n_met, 0) as n_met,
         sh.score + coalesce(s.score, 0) as score,
         coalesce(h.matched, []) || coalesce(s.matched, []) || sh.matched as matched
     from shared as sh
+    inner join routed as r on sh.qid = r.qid
     left join n_hard as n on sh.qid = n.qid
     left join hard as h on sh.qid = h.qid and sh.title_id = h.title_id
     left join soft as s on sh.qid = s.qid and sh.title_id = s.title_id
-    where coalesce(h.n_met, 0) = coalesce(n.n_hard, 0)
+    where r.is_partial or coalesce(h.n_met, 0) = coalesce(n.n_hard, 0)
 ),
 
 ranked as (
@@ -120,7 +126,9 @@ ranked as (
         sc.title_id,
         sc.score,
         sc.matched,
-        row_number() over (partition by sc.qid order by sc.score desc, sc.title_id asc) as rank
+        row_number() over (
+            partition by sc.qid order by sc.n_met desc, sc.score desc, sc.title_id asc
+        ) as rank
     from scored as sc
 ),
 

@@ -197,8 +197,8 @@ def test_rank_similar(eng: SearchEngine) -> None:
         # the year picks the 1972 film (excluded) and filters nothing: Solaris 2002 shares genre, setting,
         # plot and theme (3 + 0.5 + 0.5 + 2)
         ("q2", 1, SOLARIS_2002, 6.0), ("q2", 2, ALIEN, 3.0), ("q2", 3, ALIENS, 3.0), ("q2", 4, DARK, 3.0),
-        # a language filters
-        ("q3", 1, DARK, 3.0),
+        # a language ranks the German title first; the rest follow (similar_to is in `partial`)
+        ("q3", 1, DARK, 3.0), ("q3", 2, ALIENS, 4.0), ("q3", 3, SOLARIS_1972, 3.0), ("q3", 4, SOLARIS_2002, 3.0),
     ]
 
 
