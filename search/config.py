@@ -12,8 +12,8 @@ DEFAULT_CONFIG = Path(__file__).with_name("config.yml")
 TOP = ("kg", "constraints", "ranking", "stopwords", "media_type", "genre", "year_phrases", "routes", "parse")
 ROUTES = ("constraints", "similar", "named_title")
 PARSE_KEYS = ("mode", "max_new_tokens", "max_value_chars", "max_entities", "dtype")
-RANKING_NUMBERS = ("top_k", "disambiguation", "chars_per_edit", "max_edits", "soft_min_coverage", "bm25_k1",
-                   "bm25_b")
+RANKING_NUMBERS = ("top_k", "disambiguation", "chars_per_edit", "max_edits", "other_role_factor",
+                   "soft_min_coverage", "bm25_k1", "bm25_b")
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,7 @@ class SearchConfig:
     hard: tuple[str, ...]
     soft: tuple[str, ...]
     partial: tuple[str, ...]
+    person: tuple[str, ...]
     ranking: dict[str, float]
     similar_weights: dict[str, float]
     stopwords: tuple[str, ...]
@@ -59,7 +60,7 @@ def load_search_config(path: str | Path = DEFAULT_CONFIG) -> SearchConfig:
     problems = unknown_keys(raw, TOP, where)
     problems += [f"{where}: missing key '{k}'" for k in TOP if k not in raw]
     cons = raw.get("constraints") or {}
-    problems += unknown_keys(cons, ("hard", "soft", "partial"), f"{where}: constraints")
+    problems += unknown_keys(cons, ("hard", "soft", "partial", "person"), f"{where}: constraints")
     rank = raw.get("ranking") or {}
     problems += unknown_keys(rank, (*RANKING_NUMBERS, "similar_weights"), f"{where}: ranking")
     numbers = {k: _number(rank, k, f"{where}: ranking", problems) for k in RANKING_NUMBERS}
@@ -89,7 +90,7 @@ def load_search_config(path: str | Path = DEFAULT_CONFIG) -> SearchConfig:
         raise ConfigError(problems)
     return SearchConfig(kg=Path(raw["kg"]), hard=tuple(cons.get("hard") or ()),
                         soft=tuple(cons.get("soft") or ()),
-                        partial=tuple(cons.get("partial") or ()),
+                        partial=tuple(cons.get("partial") or ()), person=tuple(cons.get("person") or ()),
                         ranking=numbers, similar_weights=weights, stopwords=tuple(str(s) for s in stop),
                         media_type=media, genre=genre, year_phrases=years, routes=routes, parse=dict(parse),
                         path=str(path))

@@ -115,6 +115,7 @@ def test_hard_matches(eng: SearchEngine) -> None:
         ("q1", "recommend", [("actor", "sigourney weavr"), ("year", "the 70s"), ("character", "Kelvin"),
                              ("language", "french")]),
         ("q2", "recommend", [("actor", "Tom Hanks")]),  # not Tom Skerritt: Jaro-Winkler alone would say 0.87
+        ("q3", "find_title", [("actor", "Ellen Ripley")]),  # no actor of that name: found as a character
     ])
     got = query(eng, "staging/hard_matches", "qid, position, entity_type, value, title_id, kg_value, how",
                 "qid, position, title_id")
@@ -126,10 +127,12 @@ def test_hard_matches(eng: SearchEngine) -> None:
         ("q1", 3, "character", "Kelvin", SOLARIS_1972, "Kris Kelvin", "words"),
         ("q1", 3, "character", "Kelvin", SOLARIS_2002, "Chris Kelvin", "words"),
         ("q1", 4, "language", "french", AMELIE, "French", "exact"),
+        ("q3", 1, "actor", "Ellen Ripley", ALIEN, "Ellen Ripley", "exact as character"),
+        ("q3", 1, "actor", "Ellen Ripley", ALIENS, "Ellen Ripley", "exact as character"),
     ]
     sim = query(eng, "staging/hard_matches", "similarity", "qid, position, title_id")
     assert sim[0][0] == pytest.approx(0.99 * JaroWinkler.similarity("sigourney weavr", "sigourney weaver"))
-    assert [s for (s,) in sim[2:]] == [1.0, 1.0, 0.9, 0.9, 1.0]
+    assert [s for (s,) in sim[2:]] == [1.0, 1.0, 0.9, 0.9, 1.0, 0.8, 0.8]  # other_role_factor 0.8
 
 
 def test_soft_scores(eng: SearchEngine) -> None:
