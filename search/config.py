@@ -23,6 +23,7 @@ class SearchConfig:
     soft: tuple[str, ...]
     partial: tuple[str, ...]
     person: tuple[str, ...]
+    closed: tuple[str, ...]
     ranking: dict[str, float]
     similar_weights: dict[str, float]
     stopwords: tuple[str, ...]
@@ -60,7 +61,7 @@ def load_search_config(path: str | Path = DEFAULT_CONFIG) -> SearchConfig:
     problems = unknown_keys(raw, TOP, where)
     problems += [f"{where}: missing key '{k}'" for k in TOP if k not in raw]
     cons = raw.get("constraints") or {}
-    problems += unknown_keys(cons, ("hard", "soft", "partial", "person"), f"{where}: constraints")
+    problems += unknown_keys(cons, ("hard", "soft", "partial", "person", "closed"), f"{where}: constraints")
     rank = raw.get("ranking") or {}
     problems += unknown_keys(rank, (*RANKING_NUMBERS, "similar_weights"), f"{where}: ranking")
     numbers = {k: _number(rank, k, f"{where}: ranking", problems) for k in RANKING_NUMBERS}
@@ -91,6 +92,7 @@ def load_search_config(path: str | Path = DEFAULT_CONFIG) -> SearchConfig:
     return SearchConfig(kg=Path(raw["kg"]), hard=tuple(cons.get("hard") or ()),
                         soft=tuple(cons.get("soft") or ()),
                         partial=tuple(cons.get("partial") or ()), person=tuple(cons.get("person") or ()),
+                        closed=tuple(cons.get("closed") or ()),
                         ranking=numbers, similar_weights=weights, stopwords=tuple(str(s) for s in stop),
                         media_type=media, genre=genre, year_phrases=years, routes=routes, parse=dict(parse),
                         path=str(path))

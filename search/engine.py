@@ -7,7 +7,7 @@ Tables made here (Python only loads data; every ranking step is a file in search
   search_settings (one row), pool_kinds(pool, kind), entity_pools(entity_type, pool),
   similar_weights(pool, weight), stopwords(token), value_synonyms(pool, word, kg_value),
   year_phrases(phrase, first_year, last_year), intent_routes(intent, route), partial_intents(intent),
-  person_pools(pool)
+  person_pools(pool), closed_pools(pool)
                                                               from search/config.yml
   requests(qid, position, field, value)                        extractions in the long form of
                                                               eval/predictions.py (field 'intent' or a type)
@@ -120,6 +120,7 @@ class SearchEngine:
         self._table("year_phrases", [{"phrase": p, "first_year": a, "last_year": b}
                                      for p, (a, b) in cfg.year_phrases.items()],
                     pa.schema([("phrase", s), ("first_year", i32), ("last_year", i32)]))
+        self._table("closed_pools", [{"pool": p} for p in cfg.closed], pa.schema([("pool", s)]))
         self._table("person_pools", [{"pool": p} for p in cfg.person], pa.schema([("pool", s)]))
         self._table("partial_intents", [{"intent": i} for i in cfg.partial], pa.schema([("intent", s)]))
         self._table("intent_routes", [{"intent": i, "route": r} for r, intents in cfg.routes.items()

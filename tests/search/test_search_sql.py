@@ -94,6 +94,8 @@ def test_request_constraints(eng: SearchEngine) -> None:
                              ("platform", "Netflix"), ("mood", "Tense")]),
         ("q2", "similar_to", [("title", "The Matrix"), ("year", "the golden age of Hollywood"),
                               ("year", "someday"), ("year", "last year")]),
+        # media types are a closed set: a typo of one still counts, a stray word does not
+        ("q3", "recommend", [("media_type", "moive"), ("media_type", "plz")]),
     ])
     cols = "qid, intent, position, entity_type, pool, kind, value, value_key, first_year, last_year"
     assert query(eng, "staging/request_constraints", cols, "qid, position") == [
@@ -107,6 +109,8 @@ def test_request_constraints(eng: SearchEngine) -> None:
          1927, 1960),
         ("q2", "similar_to", 3, "year", "year", "unused", "someday", "someday", None, None),
         ("q2", "similar_to", 4, "year", "year", "hard", "last year", "last year", 2025, 2025),
+        ("q3", "recommend", 1, "media_type", "media_type", "hard", "moive", "moive", None, None),
+        ("q3", "recommend", 2, "media_type", "media_type", "unused", "plz", "plz", None, None),
     ]
 
 

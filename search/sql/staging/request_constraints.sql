@@ -1,9 +1,11 @@
 -- One row per entity of each request, typed: its KG pool (taxonomy `source`), its kind from
 -- search/config.yml (hard / soft / title, or `unused` for pools without KG data such as platform,
--- and for a year phrase that names no span), the search key to compare (a media-type or genre word
+-- for a year phrase that names no span, and for a value of a closed pool (`closed_pools`: media type)
+-- that names none of the KG's labels even with a typo: 'plz' or 'stuff' is no media type, so it must
+-- not filter every title out), the search key to compare (a media-type or genre word
 -- mapped to the KG's own label first: 'film' -> 'movie', 'sci-fi' -> 'science fiction') and, for
 -- years, the [first_year, last_year] span. Reads requests (qid, position, field, value), entity_pools,
--- pool_kinds, value_synonyms, year_phrases, search_settings.
+-- pool_kinds, value_synonyms, year_phrases, closed_pools, kg_values, search_settings.
 with source as (select * from requests),
 
 cfg as (select * from search_settings),
@@ -69,10 +71,24 @@ final as (
         k.pool,
         k.value,
         k.value_key,
-        case when k.pool = 'year' and k.first_year is null then 'unused' else k.kind end as kind,
+        case
+            when k.pool = 'year' and k.first_year is null then 'unused'
+            when
+                k.pool in (select cp.pool from closed_pools as cp)
+                and not exists (
+                    select 1
+                    from kg_values as v
+                    where
+                        v.pool = k.pool
+                        and name_match(k.value_key, v.value_key, cfg.chars_per_edit, cfg.max_edits) > 0
+                )
+                then 'unused'
+            else k.kind
+        end as kind,
         case when k.pool = 'year' then k.first_year end as first_year,
         case when k.pool = 'year' then k.last_year end as last_year
     from keyed as k
+    cross join cfg
     left join intents as i on k.qid = i.qid
 )
 
