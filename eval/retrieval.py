@@ -1,9 +1,10 @@
 """End-to-end retrieval: search the KG with gold, model and no extraction; measure the titles in SQL.
 
 `measure_retrieval(predictions, records, out_dir)` runs search/sql's rankings three times over one
-predictions.parquet (inputs gold, model, raw_query), then every eval/sql/retrieval/retrieval_*.sql over
-`results` (input, qid, route, rank, title_id, title, ...), `records` (qid, split, intent, seed_title,
-query), `gold_constraints` (search's request_constraints of the gold extraction) and the KG tables;
+predictions.parquet (inputs gold, model, raw_query), builds `measured_queries` (measured_queries.sql),
+then runs every eval/sql/retrieval/retrieval_*.sql over it, `results` (input, qid, route, rank,
+title_id, title, ...), `gold_constraints` (search's request_constraints of the gold extraction) and
+the KG tables;
 each table lands in out_dir/tables/<name>.csv|json (the report shows them) and the returned dict is
 metrics.json's `retrieval` block. Settings: eval/retrieval.yml.
 """
@@ -139,6 +140,7 @@ def measure_retrieval(predictions: str | Path, records: Iterable[Mapping[str, An
     eng.con.execute(f"create or replace table retrieval_inputs as select * from (values {values}) "
                     "as t (input, input_order)")
     search_all(eng, Path(predictions), records)
+    eng.con.execute(f"create or replace table measured_queries as {_sql('measured_queries')}")
     tables: dict[str, list[dict[str, Any]]] = {}
     for path in sorted(SQL_DIR.glob("retrieval_*.sql")):
         rel = eng.con.sql(path.read_text(encoding="utf-8"))

@@ -54,6 +54,7 @@ def given_measure(eng: SearchEngine, records: list[tuple], results: list[tuple],
           {"intent": s, "measure": s, "intent_order": i32})
     table(eng, "retrieval_inputs", [{"input": i, "input_order": n} for n, i in enumerate(INPUTS)],
           {"input": s, "input_order": i32})
+    eng.con.execute(f"create or replace table measured_queries as {(SQL_DIR / 'measured_queries.sql').read_text()}")
 
 
 def run(eng: SearchEngine, name: str) -> list[tuple]:
@@ -69,8 +70,8 @@ def same(got: list[tuple], want: list[tuple]) -> None:
 
 
 def test_every_retrieval_sql_file_has_a_fixture() -> None:
-    assert sorted(p.stem for p in SQL_DIR.glob("*.sql")) == ["requests", "retrieval_precision",
-                                                             "retrieval_seed_title"]
+    assert sorted(p.stem for p in SQL_DIR.glob("*.sql")) == ["measured_queries", "requests",
+                                                             "retrieval_precision", "retrieval_seed_title"]
 
 
 def test_requests(eng: SearchEngine) -> None:
@@ -93,6 +94,19 @@ def test_requests(eng: SearchEngine) -> None:
 
 
 SEED_MEASURES = [("seed_title", "find_title"), ("seed_title", "title_info"), ("seed_title", "play")]
+
+
+def test_measured_queries(eng: SearchEngine) -> None:
+    given_measure(eng, [("s1", "test", "find_title", "Solaris", "q"), ("r1", "test", "recommend", "Alien", "q"),
+                        ("x1", "test", "out_of_scope", None, "q")], [], SEED_MEASURES + [("constraints", "recommend")])
+    # input, qid, intent, measure, seed_title, sort_key (input order * 1000 + intent order)
+    got = eng.con.execute("select * from measured_queries order by sort_key, qid").fetchall()
+    assert got == [("gold", "s1", "find_title", "seed_title", "Solaris", 0),
+                   ("gold", "r1", "recommend", "constraints", "Alien", 3),
+                   ("model", "s1", "find_title", "seed_title", "Solaris", 1000),
+                   ("model", "r1", "recommend", "constraints", "Alien", 1003),
+                   ("raw_query", "s1", "find_title", "seed_title", "Solaris", 2000),
+                   ("raw_query", "r1", "recommend", "constraints", "Alien", 2003)]
 
 
 def test_retrieval_seed_title(eng: SearchEngine) -> None:

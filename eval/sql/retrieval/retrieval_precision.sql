@@ -6,8 +6,8 @@
 -- for typo noise in the query); constraints the KG cannot check (platform, audience, unreadable
 -- years: kind 'unused') are not judged, and a query with none left is not measured. For similar_to
 -- the one test is sharing a genre with the seed title (any KG entry of that name), whatever else the
--- query asks. One row per input and intent. Reads results, records, gold_constraints,
--- measured_intents, retrieval_inputs, kg_titles, kg_facts.
+-- query asks. One row per input and intent. Reads measured_queries, results, gold_constraints,
+-- kg_titles, kg_facts.
 with source as (select * from results),
 
 judged as (
@@ -17,17 +17,11 @@ judged as (
 ),
 
 queries as (
-    select
-        rec.qid,
-        rec.intent,
-        mi.intent_order,
-        mi.measure,
-        rec.seed_title
-    from records as rec
-    inner join measured_intents as mi on rec.intent = mi.intent
+    select mq.*
+    from measured_queries as mq
     where
-        (mi.measure = 'constraints' and rec.qid in (select j.qid from judged as j))
-        or (mi.measure = 'similar' and rec.seed_title is not null)
+        (mq.measure = 'constraints' and mq.qid in (select j.qid from judged as j))
+        or (mq.measure = 'similar' and mq.seed_title is not null)
 ),
 
 seed_genres as (
@@ -44,9 +38,10 @@ returned as (
     select
         src.input,
         src.qid,
-        src.title_id
+        src.title_id,
+        q.measure
     from source as src
-    semi join queries as q on src.qid = q.qid
+    inner join queries as q on src.input = q.input and src.qid = q.qid
     where src.rank <= 10
 ),
 
@@ -55,7 +50,6 @@ constraint_checks as (
         r.input,
         r.qid,
         r.title_id,
-        j.position,
         case
             when j.pool = 'year' then t.year between j.first_year and j.last_year
             else exists (
@@ -76,7 +70,7 @@ constraint_checks as (
     from returned as r
     inner join judged as j on r.qid = j.qid
     inner join kg_titles as t on r.title_id = t.title_id
-    semi join queries as q on r.qid = q.qid and q.measure = 'constraints'
+    where r.measure = 'constraints'
 ),
 
 genre_checks as (
@@ -86,75 +80,49 @@ genre_checks as (
         r.title_id,
         count(sg.genre_key) > 0 as ok
     from returned as r
-    semi join queries as q on r.qid = q.qid and q.measure = 'similar'
     left join kg_facts as f on r.title_id = f.title_id and f.pool = 'genre'
     left join seed_genres as sg on r.qid = sg.qid and search_key(f.value) = sg.genre_key
+    where r.measure = 'similar'
     group by r.input, r.qid, r.title_id
 ),
 
 title_ok as (
     select
-        input,
-        qid,
-        title_id,
-        bool_and(ok) as ok
+        c.input,
+        c.qid,
+        c.title_id,
+        bool_and(c.ok) as ok
     from (
-        select
-            input,
-            qid,
-            title_id,
-            ok
-        from constraint_checks
+        select * from constraint_checks
         union all
-        select
-            input,
-            qid,
-            title_id,
-            ok
-        from genre_checks
+        select * from genre_checks
     ) as c
-    group by input, qid, title_id
+    group by c.input, c.qid, c.title_id
 ),
 
 per_query as (
     select
-        ri.input,
-        ri.input_order,
-        q.qid,
+        q.input,
         q.intent,
-        q.intent_order,
+        q.sort_key,
         count(tok.title_id) as n_results,
         avg(cast(tok.ok as double)) as precision_at_10
-    from retrieval_inputs as ri
-    cross join queries as q
-    left join title_ok as tok on ri.input = tok.input and q.qid = tok.qid
-    group by ri.input, ri.input_order, q.qid, q.intent, q.intent_order
-),
-
-by_intent as (
-    select
-        input,
-        input_order,
-        intent,
-        intent_order,
-        count(*) as n_queries,
-        count(*) filter (where n_results > 0) as n_with_results,
-        avg(case when n_results > 0 then 1.0 else 0.0 end) as share_with_results,
-        avg(precision_at_10) as precision_at_10
-    from per_query
-    group by input, input_order, intent, intent_order
+    from queries as q
+    left join title_ok as tok on q.input = tok.input and q.qid = tok.qid
+    group by q.input, q.qid, q.intent, q.sort_key
 ),
 
 final as (
     select
         input,
         intent,
-        n_queries,
-        n_with_results,
-        share_with_results,
-        precision_at_10
-    from by_intent
-    order by input_order, intent_order
+        count(*) as n_queries,
+        count(*) filter (where n_results > 0) as n_with_results,
+        avg(case when n_results > 0 then 1.0 else 0.0 end) as share_with_results,
+        avg(precision_at_10) as precision_at_10
+    from per_query
+    group by input, intent, sort_key
+    order by sort_key
 )
 
 select * from final
