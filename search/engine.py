@@ -34,7 +34,8 @@ from synth.kg import KnowledgeGraph, load_kg, title_pool_values
 SQL_DIR = Path(__file__).with_name("sql")
 KG_STAGING = ("kg_values", "kg_term_weights")  # depend on the KG only: materialised once
 # Depend on `requests` too: rebuilt as tables by set_requests, so the route files share them.
-REQUEST_STAGING = ("request_constraints", "hard_matches", "soft_scores", "named_titles")
+REQUEST_STAGING = ("request_routes", "request_constraints", "constraint_counts", "hard_matches",
+                   "hard_by_title", "soft_scores", "soft_by_title", "named_titles")
 RAW_ROUTE = "raw_query"
 REQUEST_SCHEMA = pa.schema([("qid", pa.string()), ("position", pa.int32()), ("field", pa.string()),
                             ("value", pa.string())])

@@ -2,13 +2,12 @@
 -- to KG entries (staging/named_titles.sql) ranked by name similarity, then by a year the request
 -- gives (a remake vs its original), then by how many of its other hard constraints the entry meets
 -- ("who played Kolya in Leviathan"); at most `disambiguation` candidates. `linked` is true on a lone
--- best candidate: the answer is one KG entry rather than a disambiguation list. Reads requests,
--- intent_routes, named_titles, hard_matches, kg_titles, search_settings.
+-- best candidate: the answer is one KG entry rather than a disambiguation list. Reads
+-- request_routes, named_titles, hard_by_title, kg_titles, search_settings.
 with routed as (
-    select distinct rq.qid
-    from requests as rq
-    inner join intent_routes as ir on rq.field = 'intent' and rq.value = ir.intent
-    where ir.route = 'named_title'
+    select rr.*
+    from request_routes as rr
+    where rr.route = 'named_title'
 ),
 
 named as (
@@ -25,16 +24,12 @@ named as (
 
 others as (
     select
-        hm.qid,
-        hm.title_id,
-        count(*) as n_met,
-        list(
-            { 'type': hm.entity_type, 'value': hm.value, 'kg_value': hm.kg_value, 'how': hm.how }
-            order by hm.position
-        ) as matched
-    from hard_matches as hm
-    semi join routed as r on hm.qid = r.qid
-    group by hm.qid, hm.title_id
+        hbt.qid,
+        hbt.title_id,
+        hbt.n_met,
+        hbt.matched
+    from hard_by_title as hbt
+    semi join routed as r on hbt.qid = r.qid
 ),
 
 scored as (

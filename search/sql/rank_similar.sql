@@ -5,16 +5,12 @@
 -- soft constraint the request adds ("like Dark but with time travel"). Hard constraints other than the
 -- year (a language, a media type, an actor) filter, or for the intents of `partial_intents` rank
 -- first ("like Children of Men starring Clive Owen": the KG may hold no other Clive Owen film); the
--- year only picks the named title. Reads requests, intent_routes, partial_intents,
--- request_constraints, named_titles, hard_matches, soft_scores, kg_facts, kg_titles, similar_weights,
--- search_settings.
+-- year only picks the named title. Reads request_routes, named_titles, constraint_counts,
+-- hard_by_title, soft_by_title, kg_facts, kg_titles, similar_weights, search_settings.
 with routed as (
-    select distinct
-        rq.qid,
-        rq.value in (select pi.intent from partial_intents as pi) as is_partial
-    from requests as rq
-    inner join intent_routes as ir on rq.field = 'intent' and rq.value = ir.intent
-    where ir.route = 'similar'
+    select rr.*
+    from request_routes as rr
+    where rr.route = 'similar'
 ),
 
 named_ref as (
@@ -66,58 +62,39 @@ shared as (
     group by nr.qid, other.title_id
 ),
 
-n_hard as (
-    select
-        c.qid,
-        count(*) as n_hard
-    from request_constraints as c
-    semi join routed as r on c.qid = r.qid
-    where c.kind = 'hard' and c.pool != 'year'
-    group by c.qid
-),
-
 hard as (
     select
-        hm.qid,
-        hm.title_id,
-        count(*) as n_met,
-        list(
-            { 'type': hm.entity_type, 'value': hm.value, 'kg_value': hm.kg_value, 'how': hm.how }
-            order by hm.position
-        ) as matched
-    from hard_matches as hm
-    semi join routed as r on hm.qid = r.qid
-    where hm.how != 'year'
-    group by hm.qid, hm.title_id
+        hbt.qid,
+        hbt.title_id,
+        hbt.n_met_besides_year,
+        hbt.matched_besides_year as matched
+    from hard_by_title as hbt
+    semi join routed as r on hbt.qid = r.qid
 ),
 
 soft as (
     select
-        ss.qid,
-        ss.title_id,
-        sum(ss.score) as score,
-        list(
-            { 'type': ss.entity_type, 'value': ss.value, 'kg_value': null, 'how': 'text' }
-            order by ss.position
-        ) as matched
-    from soft_scores as ss
-    semi join routed as r on ss.qid = r.qid
-    group by ss.qid, ss.title_id
+        sbt.qid,
+        sbt.title_id,
+        sbt.score,
+        sbt.matched
+    from soft_by_title as sbt
+    semi join routed as r on sbt.qid = r.qid
 ),
 
 scored as (
     select
         sh.qid,
         sh.title_id,
-        coalesce(h.n_met, 0) as n_met,
+        coalesce(h.n_met_besides_year, 0) as n_met,
         sh.score + coalesce(s.score, 0) as score,
         coalesce(h.matched, []) || coalesce(s.matched, []) || sh.matched as matched
     from shared as sh
     inner join routed as r on sh.qid = r.qid
-    left join n_hard as n on sh.qid = n.qid
+    left join constraint_counts as n on sh.qid = n.qid
     left join hard as h on sh.qid = h.qid and sh.title_id = h.title_id
     left join soft as s on sh.qid = s.qid and sh.title_id = s.title_id
-    where r.is_partial or coalesce(h.n_met, 0) = coalesce(n.n_hard, 0)
+    where r.is_partial or coalesce(h.n_met_besides_year, 0) = coalesce(n.n_hard_besides_year, 0)
 ),
 
 ranked as (

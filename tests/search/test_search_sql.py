@@ -41,9 +41,10 @@ def test_every_sql_file_has_a_fixture() -> None:
              if p.parent.name != "macros"}
     tested = {"staging/kg_values", "staging/kg_term_weights", "staging/request_constraints",
               "staging/hard_matches", "staging/soft_scores", "staging/named_titles", "rank_constraints",
-              "rank_similar", "rank_named_title", "rank_raw_query"}
+              "rank_similar", "rank_named_title", "rank_raw_query", "staging/request_routes",
+              "staging/constraint_counts", "staging/hard_by_title", "staging/soft_by_title"}
     assert files == tested
-    assert len(files) == 10
+    assert len(files) == 14
 
 
 def test_kg_values(eng: SearchEngine) -> None:
@@ -163,6 +164,34 @@ def test_named_titles(eng: SearchEngine) -> None:
                        ("q2", AMELIE, 1.0, False)]
     assert got[3][:2] == ("q3", ALIEN) and len(got) == 4
     assert got[3][2] == pytest.approx(0.99 * JaroWinkler.similarity("alein", "alien"))
+
+
+def test_request_routes_and_constraint_counts(eng: SearchEngine) -> None:
+    given(eng, [("q1", "recommend", [("genre", "drama"), ("year", "the 70s"), ("mood", "tense"),
+                                     ("platform", "Netflix")]),
+                ("q2", "find_title", [("actor", "Tom Skerritt")]),
+                ("q3", "out_of_scope", []),
+                ("q4", "similar_to", [("title", "Alien")])])
+    assert query(eng, "staging/request_routes", order="qid") == [
+        ("q1", "recommend", "constraints", False), ("q2", "find_title", "constraints", True),
+        ("q4", "similar_to", "similar", True)]
+    # qid, n_hard, n_hard_besides_year, n_soft
+    assert query(eng, "staging/constraint_counts", order="qid") == [("q1", 2, 1, 1), ("q2", 1, 1, 0),
+                                                                    ("q4", 0, 0, 0)]
+
+
+def test_hard_and_soft_by_title(eng: SearchEngine) -> None:
+    given(eng, [("q1", "recommend", [("genre", "science fiction"), ("year", "the 70s")]),
+                ("q2", "recommend", [("plot", "a sentient ocean"), ("mood", "cerebral"),
+                                     ("plot", "ocean creatures")])])
+    got = query(eng, "staging/hard_by_title", "title_id, n_met, n_met_besides_year, matched_besides_year",
+                "title_id")
+    genre = [{"type": "genre", "value": "science fiction", "kg_value": "science fiction", "how": "exact"}]
+    assert got == [(ALIEN, 2, 1, genre), (ALIENS, 1, 1, genre), (SOLARIS_1972, 2, 1, genre),
+                   (SOLARIS_2002, 1, 1, genre), (DARK, 1, 1, genre)]
+    # title_id, n_exact, n_soft_met ('ocean creatures': half its words, enough at soft_min_coverage 0.5)
+    assert query(eng, "staging/soft_by_title", "title_id, n_exact, n_soft_met", "title_id") == [
+        (SOLARIS_1972, 2, 3), (SOLARIS_2002, 1, 2)]
 
 
 def test_rank_constraints(eng: SearchEngine) -> None:
