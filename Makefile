@@ -5,6 +5,7 @@
 #   make train RECIPE=recipes/llama-3.2-3b-lora.yml LORA_R=32
 #   make train                      again after a kill: resumes from the newest checkpoint (RESUME=0: step 0)
 #   make eval RUN=runs/cpu-smollm2-135m-lora
+#   make search RUN=runs/cpu-smollm2-135m-lora Q="a tense sci-fi movie from the 80s"
 
 SHELL := /bin/bash
 VENV        ?= .venv
@@ -23,6 +24,7 @@ RESUME      ?=
 SET         ?=
 MAP         ?= eval/external_maps/mit_movie.yml
 CORPUS      ?=
+Q           ?=
 PYTEST_ARGS ?=
 
 export AXOLOTL_DO_NOT_TRACK=1 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
@@ -33,7 +35,7 @@ SETUP_STAMP  := $(VENV)/.setup-done
 SERVER_STAMP := $(VENV)/.server-done
 
 .PHONY: setup setup-server model schemas data check train sweep eval compare audit robustness \
-        eval-external test lint bench gpu-check all clean
+        eval-external search test lint bench gpu-check all clean
 
 setup: $(SETUP_STAMP)
 $(SETUP_STAMP): pyproject.toml
@@ -96,12 +98,16 @@ endif
 eval-external: setup
 	$(PY) -m eval.external --corpus $(CORPUS) --map $(MAP) --train-data $(DATA) $(if $(RUN),--run $(RUN))
 
+# Ranked KG titles for a query: the run's model parses it, search/sql ranks (search/config.yml).
+search: setup
+	$(PY) -m search $(if $(RUN),--run $(RUN),--raw) "$(Q)"
+
 test: setup setup-server model
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/sqlfluff lint eval/sql eval/audit/sql
+	$(VENV)/bin/sqlfluff lint eval/sql eval/audit/sql search/sql
 
 bench: setup
 	$(PY) -m benchmarks

@@ -29,6 +29,7 @@ from decoding.openai_client import EndpointDown
 from eval.baselines import Baseline, predict_baseline
 from eval.config import DEFAULT_CONFIG, SYSTEMS, EvalConfig, load_eval_config
 from eval.report import headline_rows, headline_table, write_report
+from eval.retrieval import add_retrieval, retrieval_table
 from eval.score import score_predictions
 from schemas import SPLITS, ConfigError, Taxonomy, load_taxonomy, read_jsonl
 from schemas.atomic import atomic_folder
@@ -210,7 +211,8 @@ def evaluate(run: Path, data: Path, cfg: EvalConfig, tax: Taxonomy, force: bool 
             queries = {r["id"]: r["query"] for r in records}
             with atomic_folder(out, carry=REUSED, relocate=SELF_PATHS) as tmp:
                 path = predict(system, records, tmp, cfg, inputs, baseline, tax, force)
-                all_metrics.append(score_predictions(path, tmp, tax, queries, meta))
+                metrics = score_predictions(path, tmp, tax, queries, meta)
+                all_metrics.append(add_retrieval(metrics, path, records, tmp, data))  # eval/retrieval.yml
     return all_metrics
 
 
@@ -259,6 +261,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(3) from None
     print(headline_table(headline_rows(metrics)))
+    print(retrieval_table(metrics))  # end to end: titles from the KG per input (eval/retrieval.py)
     print(f"report: {report}")
 
 

@@ -1,0 +1,168 @@
+"""End-to-end retrieval: search the KG with gold, model and no extraction; measure the titles in SQL.
+
+`measure_retrieval(predictions, records, out_dir)` runs search/sql's rankings three times over one
+predictions.parquet (inputs gold, model, raw_query), builds `measured_queries` (measured_queries.sql),
+then runs every eval/sql/retrieval/retrieval_*.sql over it, `results` (input, qid, route, rank,
+title_id, title, ...), `gold_constraints` (search's request_constraints of the gold extraction) and
+the KG tables;
+each table lands in out_dir/tables/<name>.csv|json (the report shows them) and the returned dict is
+metrics.json's `retrieval` block. Settings: eval/retrieval.yml.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from schemas import ConfigError, load_yaml, unknown_keys
+from search.config import load_search_config
+from search.engine import SearchEngine
+
+SQL_DIR = Path(__file__).with_name("sql") / "retrieval"
+DEFAULT_CONFIG = Path(__file__).with_name("retrieval.yml")
+INPUTS = ("gold", "model", "raw_query")
+MEASURES = ("seed_title", "constraints", "similar")
+
+
+def load_retrieval_config(path: Path = DEFAULT_CONFIG) -> dict[str, Any]:
+    raw = load_yaml(path) or {}
+    problems = unknown_keys(raw, ("enabled", "search_config", "measures"), str(path))
+    measures = raw.get("measures") or {}
+    problems += unknown_keys(measures, MEASURES, f"{path}: measures")
+    problems += [f"{path}: measures.{m}: must be a list of intents" for m, v in measures.items()
+                 if not isinstance(v, list)]
+    if problems:
+        raise ConfigError(problems)
+    return {"enabled": raw.get("enabled", True) is not False,
+            "search_config": Path(raw.get("search_config") or "search/config.yml"), "measures": measures}
+
+
+def _sql(name: str) -> str:
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def _records_table(records: Iterable[Mapping[str, Any]]) -> pa.Table:
+    rows = [{"qid": str(r["id"]), "split": r.get("split"), "intent": r["intent"],
+             "seed_title": (r.get("meta") or {}).get("seed_title", r.get("seed_title")), "query": r["query"]}
+            for r in records]
+    return pa.Table.from_pylist(rows, schema=pa.schema([(c, pa.string()) for c in
+                                                        ("qid", "split", "intent", "seed_title", "query")]))
+
+
+def search_all(eng: SearchEngine, predictions: Path, records: Iterable[Mapping[str, Any]]) -> None:
+    """Fill `results` (all three inputs), `records` and `gold_constraints` in the engine's DuckDB."""
+    con = eng.con
+    recs = _records_table(records)  # noqa: F841 - read by name (DuckDB's replacement scan)
+    con.execute("create or replace table records as select * from recs")
+    con.execute("create or replace table predictions as select * from read_parquet(?)", [str(predictions)])
+    con.execute(f"create or replace table eval_requests as {_sql('requests')}")
+    # Only the measured queries: ids in both the predictions and the records.
+    con.execute("delete from eval_requests where qid not in (select qid from records)")
+    for name in ("gold", "model"):
+        con.execute("create or replace table requests as select qid, position, field, value "
+                    "from eval_requests where input = ?", [name])
+        eng.stage_requests()
+        if name == "gold":
+            con.execute("create or replace table gold_constraints as select * from request_constraints")
+        eng.rank_to_table(f"results_{name}")
+    con.execute("create or replace table request_text as select r.qid, r.query from records as r "
+                "where r.qid in (select qid from eval_requests)")
+    eng.rank_to_table("results_raw_query", raw=True)
+    con.execute("create or replace table results as "
+                + " union all ".join(f"select '{i}' as input, * from results_{i}" for i in INPUTS))
+    con.execute("delete from records where qid not in (select qid from eval_requests)")
+
+
+def block(tables: Mapping[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """metrics.json's `retrieval`: per input, per intent; plus the issue's find_title ratios."""
+    out: dict[str, Any] = {"inputs": list(INPUTS)}
+    for name, rows in tables.items():
+        key = name.removeprefix("retrieval_")
+        out[key] = {i: {r["intent"]: {k: v for k, v in r.items() if k not in ("input", "intent")}
+                        for r in rows if r["input"] == i} for i in INPUTS}
+    seed = out.get("seed_title", {})
+    hit = {i: (seed.get(i, {}).get("find_title") or {}).get("hit_at_10") for i in INPUTS}
+    if hit["gold"] and hit["model"] is not None:
+        out["find_title_model_vs_gold_hit_at_10"] = hit["model"] / hit["gold"]
+    if hit["model"] is not None and hit["raw_query"] is not None:
+        out["find_title_model_minus_raw_hit_at_10"] = hit["model"] - hit["raw_query"]
+    return out
+
+
+@functools.lru_cache(maxsize=2)
+def engine_for(search_config: Path, kg_dir: Path | None) -> SearchEngine:
+    """One engine per (settings, KG) for the whole eval: loading the KG and its BM25 weights is ~1 s."""
+    cfg = load_search_config(search_config)
+    return SearchEngine(dataclasses.replace(cfg, kg=kg_dir) if kg_dir else cfg)
+
+
+def data_kg(data: Path) -> Path | None:
+    """The KG a dataset was generated from (its manifest's config.kg), so seed titles can be found."""
+    manifest = data / "manifest.json"
+    if not manifest.is_file():
+        return None
+    kg = (json.loads(manifest.read_text(encoding="utf-8")).get("config") or {}).get("kg")
+    return Path(kg) if kg and Path(kg).is_dir() else None
+
+
+def add_retrieval(metrics: dict[str, Any], predictions: Path, records: list[Mapping[str, Any]],
+                  out_dir: Path, data: Path, config: Path = DEFAULT_CONFIG) -> dict[str, Any]:
+    """The hook of `python -m eval`: measure, put the block into metrics and out_dir/metrics.json."""
+    cfg = load_retrieval_config(config)
+    if not cfg["enabled"]:
+        return metrics
+    eng = engine_for(cfg["search_config"], data_kg(data))
+    metrics["retrieval"] = measure_retrieval(predictions, records, out_dir, config, eng)
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n",
+                                          encoding="utf-8")
+    return metrics
+
+
+def measure_retrieval(predictions: str | Path, records: Iterable[Mapping[str, Any]], out_dir: str | Path,
+                      config: Path = DEFAULT_CONFIG, engine: SearchEngine | None = None) -> dict[str, Any]:
+    """Search with the three inputs, run eval/sql/retrieval/retrieval_*.sql, write tables; the block."""
+    from eval.score import Table, write_table  # the same table files as every other metric
+
+    cfg = load_retrieval_config(config)
+    eng = engine or SearchEngine(load_search_config(cfg["search_config"]))
+    measured = [{"intent": i, "measure": m, "intent_order": n}
+                for n, (m, i) in enumerate((m, i) for m, intents in cfg["measures"].items() for i in intents)]
+    mi = pa.Table.from_pylist(measured, schema=pa.schema(  # noqa: F841 - read by name below
+        [("intent", pa.string()), ("measure", pa.string()), ("intent_order", pa.int32())]))
+    eng.con.execute("create or replace table measured_intents as select * from mi")
+    values = ", ".join(f"('{i}', {n})" for n, i in enumerate(INPUTS))
+    eng.con.execute(f"create or replace table retrieval_inputs as select * from (values {values}) "
+                    "as t (input, input_order)")
+    search_all(eng, Path(predictions), records)
+    eng.con.execute(f"create or replace table measured_queries as {_sql('measured_queries')}")
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for path in sorted(SQL_DIR.glob("retrieval_*.sql")):
+        rel = eng.con.sql(path.read_text(encoding="utf-8"))
+        rows = [dict(zip(rel.columns, r, strict=True)) for r in rel.fetchall()]
+        write_table(Table(path.stem, list(rel.columns), rows), Path(out_dir) / "tables")
+        tables[path.stem] = rows
+    return block(tables)
+
+
+def retrieval_table(metrics: Iterable[Mapping[str, Any]]) -> str:
+    """The end-to-end summary `python -m eval` prints under the headline: system x split x input."""
+    def cell(block: Mapping[str, Any], measure: str, inp: str, intent: str, key: str) -> str:
+        v = ((block.get(measure) or {}).get(inp) or {}).get(intent, {}).get(key)
+        return "n/a" if v is None else f"{v:.3f}"
+
+    head = ("| system | split | input | find_title hit@1 | find_title hit@10 | seed-title MRR (all) "
+            "| recommend P@10 | similar_to P@10 |\n|---|---|---|---|---|---|---|---|")
+    rows = [f"| {m['meta']['system']} | {m['meta']['split']} | {inp} "
+            f"| {cell(b, 'seed_title', inp, 'find_title', 'hit_at_1')} "
+            f"| {cell(b, 'seed_title', inp, 'find_title', 'hit_at_10')} "
+            f"| {cell(b, 'seed_title', inp, '(all)', 'mrr')} "
+            f"| {cell(b, 'precision', inp, 'recommend', 'precision_at_10')} "
+            f"| {cell(b, 'precision', inp, 'similar_to', 'precision_at_10')} |"
+            for m in metrics if (b := m.get("retrieval")) for inp in b["inputs"]]
+    return "\n".join([head, *rows]) if rows else ""

@@ -1,0 +1,70 @@
+-- Seed-title queries (find_title, title_info, play, where_to_watch: measure 'seed_title' in
+-- eval/retrieval.yml, by GOLD intent): where the title the query was generated from lands in each
+-- input's ranked results. hit_at_1 / hit_at_10 = share of queries with the seed title at rank 1 /
+-- within the first 10; mrr = mean of 1 / rank (0 when absent). A result is the seed title when its
+-- folded name equals the seed's (records carry the seed's name, not its year: a remake and its
+-- original both count). One row per input and intent, plus '(all)' per input. Reads
+-- measured_queries, results.
+with source as (select * from results),
+
+seed_ranks as (
+    select
+        mq.input,
+        mq.intent,
+        mq.sort_key,
+        min(src.rank) as seed_rank
+    from measured_queries as mq
+    left join source as src
+        on
+            mq.input = src.input
+            and mq.qid = src.qid
+            and search_key(mq.seed_title) = search_key(src.title)
+    where mq.measure = 'seed_title' and mq.seed_title is not null
+    group by mq.input, mq.qid, mq.intent, mq.sort_key
+),
+
+per_query as (
+    select
+        input,
+        intent,
+        sort_key,
+        case when seed_rank = 1 then 1.0 else 0.0 end as hit_1,
+        case when seed_rank <= 10 then 1.0 else 0.0 end as hit_10,
+        coalesce(1.0 / seed_rank, 0.0) as reciprocal_rank
+    from seed_ranks
+),
+
+with_all as (
+    select
+        input,
+        intent,
+        sort_key,
+        hit_1,
+        hit_10,
+        reciprocal_rank
+    from per_query
+    union all
+    select
+        input,
+        '(all)' as intent,
+        sort_key // 1000 * 1000 + 999 as sort_key,
+        hit_1,
+        hit_10,
+        reciprocal_rank
+    from per_query
+),
+
+final as (
+    select
+        input,
+        intent,
+        count(*) as n_queries,
+        avg(hit_1) as hit_at_1,
+        avg(hit_10) as hit_at_10,
+        avg(reciprocal_rank) as mrr
+    from with_all
+    group by input, intent, sort_key
+    order by sort_key
+)
+
+select * from final

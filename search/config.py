@@ -1,0 +1,98 @@
+"""Load search/config.yml strictly: unknown keys and bad values are errors, all reported at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from schemas import ConfigError, load_yaml, unknown_keys
+
+DEFAULT_CONFIG = Path(__file__).with_name("config.yml")
+TOP = ("kg", "constraints", "ranking", "stopwords", "media_type", "genre", "year_phrases", "routes", "parse")
+ROUTES = ("constraints", "similar", "named_title")
+PARSE_KEYS = ("mode", "max_new_tokens", "max_value_chars", "max_entities", "dtype")
+RANKING_NUMBERS = ("top_k", "disambiguation", "chars_per_edit", "max_edits", "other_role_factor",
+                   "soft_min_coverage", "bm25_k1", "bm25_b")
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    kg: Path
+    hard: tuple[str, ...]
+    soft: tuple[str, ...]
+    partial: tuple[str, ...]
+    person: tuple[str, ...]
+    closed: tuple[str, ...]
+    ranking: dict[str, float]
+    similar_weights: dict[str, float]
+    stopwords: tuple[str, ...]
+    media_type: dict[str, list[str]]
+    genre: dict[str, list[str]]
+    year_phrases: dict[str, tuple[int, int]]
+    routes: dict[str, list[str]]
+    parse: dict[str, Any]
+    path: str = str(DEFAULT_CONFIG)
+
+
+def _words(raw: Any, where: str, problems: list[str]) -> dict[str, list[str]]:
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: must map a KG value to a list of query words")
+        return {}
+    bad = [k for k, v in raw.items() if not isinstance(v, list) or not all(isinstance(w, str) for w in v)]
+    problems += [f"{where}.{k}: must be a list of strings" for k in bad]
+    return {str(k): [str(w) for w in v] for k, v in raw.items() if k not in bad}
+
+
+def _number(raw: dict[str, Any], key: str, where: str, problems: list[str]) -> float:
+    v = raw.get(key)
+    if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
+        problems.append(f"{where}.{key}: expected a number >= 0, got {v!r}")
+        return 0.0
+    return float(v)
+
+
+def load_search_config(path: str | Path = DEFAULT_CONFIG) -> SearchConfig:
+    path = Path(path)
+    raw = load_yaml(path) or {}
+    where = str(path)
+    if not isinstance(raw, dict):
+        raise ConfigError([f"{where}: expected a mapping with keys {', '.join(TOP)}"])
+    problems = unknown_keys(raw, TOP, where)
+    problems += [f"{where}: missing key '{k}'" for k in TOP if k not in raw]
+    cons = raw.get("constraints") or {}
+    problems += unknown_keys(cons, ("hard", "soft", "partial", "person", "closed"), f"{where}: constraints")
+    rank = raw.get("ranking") or {}
+    problems += unknown_keys(rank, (*RANKING_NUMBERS, "similar_weights"), f"{where}: ranking")
+    numbers = {k: _number(rank, k, f"{where}: ranking", problems) for k in RANKING_NUMBERS}
+    weights_raw = rank.get("similar_weights") or {}
+    weights = {str(k): _number(weights_raw, k, f"{where}: ranking.similar_weights", problems)
+               for k in weights_raw}
+    years: dict[str, tuple[int, int]] = {}
+    for phrase, span in (raw.get("year_phrases") or {}).items():
+        if not (isinstance(span, list) and len(span) == 2 and all(type(y) is int for y in span)):
+            problems.append(f"{where}: year_phrases.{phrase}: expected [first_year, last_year]")
+            continue
+        years[str(phrase)] = (span[0], span[1])
+    stop = raw.get("stopwords") or []
+    if not isinstance(stop, list):
+        problems.append(f"{where}: stopwords must be a list of words")
+        stop = []
+    media = _words(raw.get("media_type") or {}, f"{where}: media_type", problems)
+    genre = _words(raw.get("genre") or {}, f"{where}: genre", problems)
+    routes = _words(raw.get("routes") or {}, f"{where}: routes", problems)
+    problems += unknown_keys(routes, ROUTES, f"{where}: routes")
+    parse = raw.get("parse") or {}
+    problems += unknown_keys(parse, PARSE_KEYS, f"{where}: parse")
+    problems += [f"{where}: parse: missing key '{k}'" for k in PARSE_KEYS if k not in parse]
+    if numbers["chars_per_edit"] < 1:
+        problems.append(f"{where}: ranking.chars_per_edit: must be >= 1 (letters per allowed typo)")
+    if problems:
+        raise ConfigError(problems)
+    return SearchConfig(kg=Path(raw["kg"]), hard=tuple(cons.get("hard") or ()),
+                        soft=tuple(cons.get("soft") or ()),
+                        partial=tuple(cons.get("partial") or ()), person=tuple(cons.get("person") or ()),
+                        closed=tuple(cons.get("closed") or ()),
+                        ranking=numbers, similar_weights=weights, stopwords=tuple(str(s) for s in stop),
+                        media_type=media, genre=genre, year_phrases=years, routes=routes, parse=dict(parse),
+                        path=str(path))

@@ -1,0 +1,231 @@
+"""The retrieval block of `python -m eval`: given/expect fixtures for eval/sql/retrieval/*.sql on the
+six-title KG of tests/fixtures/tiny_kg, and the hook end to end on a small synthetic dataset, its
+seed-title figures recomputed in plain Python from search() one query at a time."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from eval.__main__ import evaluate
+from eval.config import load_eval_config
+from eval.retrieval import INPUTS, SQL_DIR, engine_for, retrieval_table
+from schemas import load_taxonomy
+from search import search
+from search.config import load_search_config
+from search.engine import SearchEngine
+from synth.kg import load_kg
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY_KG = ROOT / "tests" / "fixtures" / "tiny_kg"
+ALIEN, ALIENS, AMELIE, SOLARIS_1972, SOLARIS_2002, DARK = range(6)
+NAMES = {ALIEN: ("Alien", 1979), ALIENS: ("Aliens", 1986), AMELIE: ("Amélie", 2001),
+         SOLARIS_1972: ("Solaris", 1972), SOLARIS_2002: ("Solaris", 2002), DARK: ("Dark", 2017)}
+
+
+@pytest.fixture()
+def eng() -> SearchEngine:
+    return SearchEngine(load_search_config(), kg=load_kg(TINY_KG), this_year=2026)
+
+
+def table(eng: SearchEngine, name: str, rows: list[dict], types: dict[str, pa.DataType]) -> None:
+    data = pa.Table.from_pylist(rows, schema=pa.schema(list(types.items())))  # noqa: F841 - read by name
+    eng.con.execute(f"create or replace table {name} as select * from data")
+
+
+def given_measure(eng: SearchEngine, records: list[tuple], results: list[tuple],
+                  measured: list[tuple[str, str]]) -> None:
+    s, i32 = pa.string(), pa.int32()
+    table(eng, "records", [dict(zip(("qid", "split", "intent", "seed_title", "query"), r, strict=True))
+                           for r in records],
+          {"qid": s, "split": s, "intent": s, "seed_title": s, "query": s})
+    table(eng, "results", [{"input": inp, "qid": q, "route": "x", "rank": k, "title_id": t, "title": NAMES[t][0],
+                            "year": NAMES[t][1], "score": 1.0, "linked": None} for inp, q, k, t in results],
+          {"input": s, "qid": s, "route": s, "rank": i32, "title_id": i32, "title": s, "year": i32,
+           "score": pa.float64(), "linked": pa.bool_()})
+    table(eng, "measured_intents", [{"intent": i, "measure": m, "intent_order": n}
+                                    for n, (m, i) in enumerate(measured)],
+          {"intent": s, "measure": s, "intent_order": i32})
+    table(eng, "retrieval_inputs", [{"input": i, "input_order": n} for n, i in enumerate(INPUTS)],
+          {"input": s, "input_order": i32})
+    eng.con.execute(f"create or replace table measured_queries as {(SQL_DIR / 'measured_queries.sql').read_text()}")
+
+
+def run(eng: SearchEngine, name: str) -> list[tuple]:
+    return eng.con.execute((SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")).fetchall()
+
+
+def same(got: list[tuple], want: list[tuple]) -> None:
+    assert len(got) == len(want), got
+    for g, w in zip(got, want, strict=True):
+        assert len(g) == len(w), g
+        for a, b in zip(g, w, strict=True):
+            assert a == pytest.approx(b, abs=1e-12) if isinstance(b, float) else a == b, (g, w)
+
+
+def test_every_retrieval_sql_file_has_a_fixture() -> None:
+    assert sorted(p.stem for p in SQL_DIR.glob("*.sql")) == ["measured_queries", "requests",
+                                                             "retrieval_precision", "retrieval_seed_title"]
+
+
+def test_requests(eng: SearchEngine) -> None:
+    rows = [("q1", "gold", "intent", "title_info", None), ("q1", "gold", "title", "Solaris", None),
+            ("q1", "pred", "intent", "title_info", "ok"), ("q1", "pred", "title", "Solaris", "ok"),
+            ("q1", "pred", "year", "2002", "ok"),
+            ("q2", "gold", "intent", "play", None), ("q2", "pred", "intent", None, "invalid_json")]
+    table(eng, "predictions", [dict(zip(("id", "source", "field", "value", "status"), r, strict=True))
+                               | {"split": "test"} for r in rows],
+          {c: pa.string() for c in ("id", "split", "source", "field", "value", "status")})
+    got = run(eng, "requests")
+    assert sorted((i, q, f, v) for i, q, _, f, v in got) == sorted([
+        ("gold", "q1", "intent", "title_info"), ("gold", "q1", "title", "Solaris"),
+        ("model", "q1", "intent", "title_info"), ("model", "q1", "title", "Solaris"), ("model", "q1", "year", "2002"),
+        ("gold", "q2", "intent", "play"), ("model", "q2", "intent", None)])
+    positions = {}
+    for i, q, p, _, _ in got:
+        positions.setdefault((i, q), []).append(p)
+    assert all(sorted(p) == list(range(len(p))) for p in positions.values())
+
+
+SEED_MEASURES = [("seed_title", "find_title"), ("seed_title", "title_info"), ("seed_title", "play")]
+
+
+def test_measured_queries(eng: SearchEngine) -> None:
+    given_measure(eng, [("s1", "test", "find_title", "Solaris", "q"), ("r1", "test", "recommend", "Alien", "q"),
+                        ("x1", "test", "out_of_scope", None, "q")], [], SEED_MEASURES + [("constraints", "recommend")])
+    # input, qid, intent, measure, seed_title, sort_key (input order * 1000 + intent order)
+    got = eng.con.execute("select * from measured_queries order by sort_key, qid").fetchall()
+    assert got == [("gold", "s1", "find_title", "seed_title", "Solaris", 0),
+                   ("gold", "r1", "recommend", "constraints", "Alien", 3),
+                   ("model", "s1", "find_title", "seed_title", "Solaris", 1000),
+                   ("model", "r1", "recommend", "constraints", "Alien", 1003),
+                   ("raw_query", "s1", "find_title", "seed_title", "Solaris", 2000),
+                   ("raw_query", "r1", "recommend", "constraints", "Alien", 2003)]
+
+
+def test_retrieval_seed_title(eng: SearchEngine) -> None:
+    records = [("s1", "test", "find_title", "Solaris", "q"), ("s2", "test", "title_info", "Amélie", "q"),
+               ("s3", "test", "find_title", "Dark", "q"), ("r1", "test", "recommend", "Alien", "q")]
+    results = [("gold", "s1", 1, SOLARIS_1972), ("gold", "s2", 1, AMELIE), ("gold", "s3", 1, ALIEN),
+               ("gold", "s3", 2, ALIENS), ("gold", "s3", 3, DARK), ("gold", "r1", 1, ALIEN),
+               ("model", "s1", 1, ALIEN), ("model", "s1", 2, SOLARIS_2002), ("model", "s3", 12, DARK)]
+    given_measure(eng, records, results, SEED_MEASURES)
+    # input, intent, n_queries, hit_at_1, hit_at_10, mrr
+    same(run(eng, "retrieval_seed_title"), [
+        ("gold", "find_title", 2, 1 / 2, 1.0, (1 + 1 / 3) / 2),
+        ("gold", "title_info", 1, 1.0, 1.0, 1.0),
+        ("gold", "(all)", 3, 2 / 3, 1.0, (1 + 1 / 3 + 1) / 3),
+        ("model", "find_title", 2, 0.0, 1 / 2, (1 / 2 + 1 / 12) / 2),
+        ("model", "title_info", 1, 0.0, 0.0, 0.0),
+        ("model", "(all)", 3, 0.0, 1 / 3, (1 / 2 + 1 / 12) / 3),
+        ("raw_query", "find_title", 2, 0.0, 0.0, 0.0),
+        ("raw_query", "title_info", 1, 0.0, 0.0, 0.0),
+        ("raw_query", "(all)", 3, 0.0, 0.0, 0.0),
+    ])
+
+
+def test_retrieval_precision(eng: SearchEngine) -> None:
+    eng.set_requests([
+        {"qid": "p1", "position": 0, "field": "intent", "value": "recommend"},
+        {"qid": "p1", "position": 1, "field": "genre", "value": "science fiction"},
+        {"qid": "p1", "position": 2, "field": "year", "value": "the 70s"},
+        {"qid": "p1", "position": 3, "field": "platform", "value": "Netflix"},
+        {"qid": "p2", "position": 0, "field": "intent", "value": "recommend"},
+        {"qid": "p2", "position": 1, "field": "platform", "value": "Netflix"},  # nothing to judge: skipped
+        {"qid": "p3", "position": 0, "field": "intent", "value": "similar_to"},
+        {"qid": "p3", "position": 1, "field": "title", "value": "Alien"},
+        {"qid": "p3", "position": 2, "field": "mood", "value": "whimsical"},  # not judged for similar_to
+        {"qid": "p4", "position": 0, "field": "intent", "value": "recommend"},
+        {"qid": "p4", "position": 1, "field": "mood", "value": "whimsical"},
+    ])
+    eng.con.execute("create or replace table gold_constraints as select * from request_constraints")
+    records = [("p1", "test", "recommend", "Alien", "q"), ("p2", "test", "recommend", "Alien", "q"),
+               ("p3", "test", "similar_to", "Alien", "q"), ("p4", "test", "recommend", "Amélie", "q")]
+    results = [("gold", "p1", 1, ALIEN), ("gold", "p1", 2, SOLARIS_1972),
+               ("model", "p1", 1, ALIEN), ("model", "p1", 2, ALIENS),  # 1986: not the 70s
+               ("gold", "p3", 1, ALIENS), ("gold", "p3", 2, AMELIE),  # Amélie shares no genre with Alien
+               ("gold", "p4", 1, AMELIE), ("model", "p4", 1, DARK),
+               ("raw_query", "p1", 1, DARK), ("raw_query", "p3", 1, SOLARIS_2002),
+               ("gold", "p1", 11, DARK)]  # beyond the first 10: not judged
+    given_measure(eng, records, results, [("constraints", "recommend"), ("similar", "similar_to")])
+    # input, intent, n_queries, n_with_results, share_with_results, precision_at_10
+    same(run(eng, "retrieval_precision"), [
+        ("gold", "recommend", 2, 2, 1.0, 1.0),
+        ("gold", "similar_to", 1, 1, 1.0, 0.5),
+        ("model", "recommend", 2, 2, 1.0, (0.5 + 0.0) / 2),
+        ("model", "similar_to", 1, 0, 0.0, None),
+        ("raw_query", "recommend", 2, 1, 0.5, 0.0),
+        ("raw_query", "similar_to", 1, 1, 1.0, 1.0),
+    ])
+
+
+@pytest.fixture(scope="module")
+def small_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("data") / "small"
+    subprocess.run([sys.executable, "-m", "synth", "--config", "recipes/data/default.yml", "--n", "1500",
+                    "--out", str(out)], cwd=ROOT, check=True, capture_output=True, timeout=300)
+    return out
+
+
+def test_eval_writes_the_retrieval_block(small_data: Path, tmp_path: Path) -> None:
+    """`python -m eval`'s evaluate() (baseline system: no model needed) adds the block per split."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run_card.json").write_text(json.dumps({"resolved_config": {"base_model": "unused"}}))
+    cfg = dataclasses.replace(load_eval_config(), systems=("baseline",), splits=("test", "heldout"), limit=40)
+    metrics = evaluate(run, small_data, cfg, load_taxonomy(), allow_other_data=True)  # a card with no data
+    assert [m["meta"]["split"] for m in metrics] == ["test", "heldout"]
+    for m in metrics:
+        out = run / "eval" / "baseline" / m["meta"]["split"]
+        on_disk = json.loads((out / "metrics.json").read_text())
+        assert on_disk["retrieval"] == json.loads(json.dumps(m["retrieval"]))
+        block = m["retrieval"]
+        assert block["inputs"] == list(INPUTS)
+        assert set(block["seed_title"]) == set(INPUTS) and set(block["precision"]) == set(INPUTS)
+        assert "(all)" in block["seed_title"]["gold"]
+        for name in ("retrieval_seed_title", "retrieval_precision"):
+            assert (out / "tables" / f"{name}.json").is_file()
+        check_against_python(out / "predictions.parquet", small_data, m["meta"]["split"], block)
+    lines = retrieval_table(metrics).splitlines()
+    assert len(lines) == 2 + 2 * len(INPUTS)  # header, rule, one row per split and input
+    assert lines[2].startswith("| baseline | test | gold | ") and lines[-1].startswith("| baseline | heldout | raw_query")
+
+
+def check_against_python(predictions: Path, data: Path, split: str, block: dict) -> None:
+    """Seed-title figures and similar_to precision, recomputed per query with search() in plain Python."""
+    import duckdb
+
+    ids = {r[0] for r in duckdb.sql(f"select distinct id from read_parquet('{predictions}')").fetchall()}
+    records = [json.loads(line) for line in (data / f"{split}.jsonl").open(encoding="utf-8")]
+    records = [r for r in records if r["id"] in ids]
+    eng = engine_for(Path("search/config.yml"), Path("synth/kg"))
+    genres = {}
+    for t in eng.kg.titles:
+        genres.setdefault(t.title.casefold(), set()).update(t.genres)
+    ranks: dict[str, list[float]] = {}
+    precisions = []
+    for r in records:
+        got = search({"intent": r["intent"], "entities": r["entities"]}, engine=eng)["results"]
+        seed = r["meta"]["seed_title"]
+        if r["intent"] in ("find_title", "title_info", "play", "where_to_watch"):
+            hit = [x["rank"] for x in got if x["title"].casefold() == seed.casefold()]
+            ranks.setdefault(r["intent"], []).append(min(hit) if hit else 0)
+        if r["intent"] == "similar_to" and got:
+            ok = [bool(genres[x["title"].casefold()] & genres[seed.casefold()]) for x in got[:10]]
+            precisions.append(sum(ok) / len(ok))
+    gold = block["seed_title"]["gold"]
+    for intent, rs in ranks.items():
+        assert gold[intent]["n_queries"] == len(rs)
+        assert gold[intent]["hit_at_1"] == pytest.approx(sum(k == 1 for k in rs) / len(rs))
+        assert gold[intent]["hit_at_10"] == pytest.approx(sum(0 < k <= 10 for k in rs) / len(rs))
+        assert gold[intent]["mrr"] == pytest.approx(sum(1 / k for k in rs if k) / len(rs))
+    assert ranks, "the subset has seed-title queries"
+    if precisions:
+        assert block["precision"]["gold"]["similar_to"]["precision_at_10"] == pytest.approx(
+            sum(precisions) / len(precisions))

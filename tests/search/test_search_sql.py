@@ -1,0 +1,266 @@
+"""One given/expect fixture per SQL file in search/sql (worked out by hand on the six-title KG of tiny.py),
+BM25 checked against bm25s (an independent implementation), plus sqlfluff lint."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import bm25s
+import pytest
+from rapidfuzz.distance import JaroWinkler
+from tiny import ALIEN, ALIENS, AMELIE, DARK, SOLARIS_1972, SOLARIS_2002, engine
+
+from search.engine import SQL_DIR, SearchEngine, sql_file
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def eng() -> SearchEngine:
+    return engine()
+
+
+def given(eng: SearchEngine, requests: list[tuple[str, str, list[tuple[str, str]]]]) -> None:
+    """requests: (qid, intent, [(type, value), ...]) -> the long `requests` table, staged."""
+    rows = []
+    for qid, intent, entities in requests:
+        rows.append({"qid": qid, "position": 0, "field": "intent", "value": intent})
+        rows += [{"qid": qid, "position": i, "field": t, "value": v} for i, (t, v) in enumerate(entities, 1)]
+    eng.set_requests(rows)
+
+
+def query(eng: SearchEngine, name: str, columns: str = "*", order: str = "") -> list[tuple]:
+    order_by = f" order by {order}" if order else ""
+    return eng.con.execute(f"select {columns} from ({sql_file(name)}){order_by}").fetchall()
+
+
+def test_every_sql_file_has_a_fixture() -> None:
+    files = {str(p.relative_to(SQL_DIR).with_suffix("")) for p in SQL_DIR.rglob("*.sql")
+             if p.parent.name != "macros"}
+    tested = {"staging/kg_values", "staging/kg_term_weights", "staging/request_constraints",
+              "staging/hard_matches", "staging/soft_scores", "staging/named_titles", "rank_constraints",
+              "rank_similar", "rank_named_title", "rank_raw_query", "staging/request_routes",
+              "staging/constraint_counts", "staging/hard_by_title", "staging/soft_by_title"}
+    assert files == tested
+    assert len(files) == 14
+
+
+def test_kg_values(eng: SearchEngine) -> None:
+    rows = query(eng, "staging/kg_values", order="pool, value")
+    # 6 actors, 6 characters, 6 directors, 7 genres, 4 languages, 2 media types, 6 moods, 6 plots,
+    # 5 settings (Solaris x2 share one), 6 themes
+    assert len(rows) == 54
+    assert ("character", "Amélie Poulain", "amelie poulain") in rows
+    assert ("setting", "Montmartre, Paris", "montmartre paris") in rows
+    assert [r for r in rows if r[0] == "language"] == [
+        ("language", "English", "english"), ("language", "French", "french"),
+        ("language", "German", "german"), ("language", "Russian", "russian")]
+
+
+@pytest.mark.parametrize("doc", ["soft", "full"])
+def test_kg_term_weights_equal_bm25s(eng: SearchEngine, doc: str) -> None:
+    rows = eng.con.execute(f"select title_id, token, weight from ({sql_file('staging/kg_term_weights')}) "
+                           "where doc = ?", [doc]).fetchall()
+    ids = sorted({t for t, _, _ in rows})
+    # Each document's bag of tokens, rebuilt from the KG tables: bm25s then does all the arithmetic.
+    bags = {i: [] for i in ids}
+    counts = eng.con.execute(
+        "select title_id, token, count(*) from (select d.title_id, unnest(text_tokens(d.value)) as token "
+        "from (select f.title_id, f.value from kg_facts as f where ? = 'full' or f.pool in "
+        "(select pool from pool_kinds where kind = 'soft') union all select t.title_id, t.title || ' ' || t.year "
+        "from kg_titles as t where ? = 'full') as d) where token not in (select token from stopwords) "
+        "group by all", [doc, doc]).fetchall()
+    for i, token, n in counts:
+        bags[i] += [token] * n
+    model = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
+    model.index([bags[i] for i in ids], show_progress=False)
+    assert len(rows) == sum(len(set(b)) for b in bags.values())
+    for title_id, token, weight in rows:
+        assert weight == pytest.approx(float(model.get_scores([token])[ids.index(title_id)]), rel=1e-5)
+
+
+def test_soft_document_tokens(eng: SearchEngine) -> None:
+    got = {t for (t,) in eng.con.execute(
+        "select token from kg_term_weights where doc = 'soft' and title_id = ?", [AMELIE]).fetchall()}
+    # 'a' is a stopword; a trailing s goes ('strangers', and 'paris' too: the same on both sides);
+    # the setting's comma splits words
+    assert got == {"montmartre", "pari", "loneliness", "whimsical", "shy", "waitress", "helping", "stranger"}
+
+
+def test_request_constraints(eng: SearchEngine) -> None:
+    given(eng, [
+        ("q1", "recommend", [("genre", "Sci-Fi"), ("media_type", "films"), ("year", "the late 70s"),
+                             ("platform", "Netflix"), ("mood", "Tense")]),
+        ("q2", "similar_to", [("title", "The Matrix"), ("year", "the golden age of Hollywood"),
+                              ("year", "someday"), ("year", "last year")]),
+        # media types are a closed set: a typo of one still counts, a stray word does not
+        ("q3", "recommend", [("media_type", "moive"), ("media_type", "plz")]),
+    ])
+    cols = "qid, intent, position, entity_type, pool, kind, value, value_key, first_year, last_year"
+    assert query(eng, "staging/request_constraints", cols, "qid, position") == [
+        ("q1", "recommend", 1, "genre", "genre", "hard", "Sci-Fi", "science fiction", None, None),
+        ("q1", "recommend", 2, "media_type", "media_type", "hard", "films", "movie", None, None),
+        ("q1", "recommend", 3, "year", "year", "hard", "the late 70s", "late 70s", 1976, 1979),
+        ("q1", "recommend", 4, "platform", "platform", "unused", "Netflix", "netflix", None, None),
+        ("q1", "recommend", 5, "mood", "mood", "soft", "Tense", "tense", None, None),
+        ("q2", "similar_to", 1, "title", "title", "title", "The Matrix", "matrix", None, None),
+        ("q2", "similar_to", 2, "year", "year", "hard", "the golden age of Hollywood", "golden age of hollywood",
+         1927, 1960),
+        ("q2", "similar_to", 3, "year", "year", "unused", "someday", "someday", None, None),
+        ("q2", "similar_to", 4, "year", "year", "hard", "last year", "last year", 2025, 2025),
+        ("q3", "recommend", 1, "media_type", "media_type", "hard", "moive", "moive", None, None),
+        ("q3", "recommend", 2, "media_type", "media_type", "unused", "plz", "plz", None, None),
+    ]
+
+
+def test_hard_matches(eng: SearchEngine) -> None:
+    given(eng, [
+        ("q1", "recommend", [("actor", "sigourney weavr"), ("year", "the 70s"), ("character", "Kelvin"),
+                             ("language", "french")]),
+        ("q2", "recommend", [("actor", "Tom Hanks")]),  # not Tom Skerritt: Jaro-Winkler alone would say 0.87
+        ("q3", "find_title", [("actor", "Ellen Ripley")]),  # no actor of that name: found as a character
+    ])
+    got = query(eng, "staging/hard_matches", "qid, position, entity_type, value, title_id, kg_value, how",
+                "qid, position, title_id")
+    assert got == [
+        ("q1", 1, "actor", "sigourney weavr", ALIEN, "Sigourney Weaver", "typo"),
+        ("q1", 1, "actor", "sigourney weavr", ALIENS, "Sigourney Weaver", "typo"),
+        ("q1", 2, "year", "the 70s", ALIEN, "1979", "year"),
+        ("q1", 2, "year", "the 70s", SOLARIS_1972, "1972", "year"),
+        ("q1", 3, "character", "Kelvin", SOLARIS_1972, "Kris Kelvin", "words"),
+        ("q1", 3, "character", "Kelvin", SOLARIS_2002, "Chris Kelvin", "words"),
+        ("q1", 4, "language", "french", AMELIE, "French", "exact"),
+        ("q3", 1, "actor", "Ellen Ripley", ALIEN, "Ellen Ripley", "exact as character"),
+        ("q3", 1, "actor", "Ellen Ripley", ALIENS, "Ellen Ripley", "exact as character"),
+    ]
+    sim = query(eng, "staging/hard_matches", "similarity", "qid, position, title_id")
+    assert sim[0][0] == pytest.approx(0.99 * JaroWinkler.similarity("sigourney weavr", "sigourney weaver"))
+    assert [s for (s,) in sim[2:]] == [1.0, 1.0, 0.9, 0.9, 1.0, 0.8, 0.8]  # other_role_factor 0.8
+
+
+def test_soft_scores(eng: SearchEngine) -> None:
+    given(eng, [("q1", "recommend", [("plot", "a sentient ocean"), ("mood", "whimsical"),
+                                     ("plot", "ocean creatures")])])
+    got = query(eng, "staging/soft_scores", "qid, position, title_id, coverage, exact", "position, title_id")
+    assert got == [
+        ("q1", 1, SOLARIS_1972, 1.0, True), ("q1", 1, SOLARIS_2002, 1.0, True),
+        ("q1", 2, AMELIE, 1.0, True),
+        ("q1", 3, SOLARIS_1972, 0.5, False), ("q1", 3, SOLARIS_2002, 0.5, False),
+    ]
+    weights = dict(eng.con.execute("select token, sum(weight) from kg_term_weights where doc = 'soft' "
+                                   "and title_id = ? group by token", [SOLARIS_1972]).fetchall())
+    score = query(eng, "staging/soft_scores", "score", "position, title_id")[0][0]
+    assert score == pytest.approx(weights["sentient"] + weights["ocean"])
+
+
+def test_named_titles(eng: SearchEngine) -> None:
+    given(eng, [("q1", "title_info", [("title", "solaris"), ("year", "2002")]),
+                ("q2", "play", [("title", "Amelie")]),
+                ("q3", "play", [("title", "Alein")])])  # one transposition from Alien, two edits from Aliens
+    got = query(eng, "staging/named_titles", "qid, title_id, similarity, in_years", "qid, title_id")
+    assert got[:3] == [("q1", SOLARIS_1972, 1.0, False), ("q1", SOLARIS_2002, 1.0, True),
+                       ("q2", AMELIE, 1.0, False)]
+    assert got[3][:2] == ("q3", ALIEN) and len(got) == 4
+    assert got[3][2] == pytest.approx(0.99 * JaroWinkler.similarity("alein", "alien"))
+
+
+def test_request_routes_and_constraint_counts(eng: SearchEngine) -> None:
+    given(eng, [("q1", "recommend", [("genre", "drama"), ("year", "the 70s"), ("mood", "tense"),
+                                     ("platform", "Netflix")]),
+                ("q2", "find_title", [("actor", "Tom Skerritt")]),
+                ("q3", "out_of_scope", []),
+                ("q4", "similar_to", [("title", "Alien")])])
+    assert query(eng, "staging/request_routes", order="qid") == [
+        ("q1", "recommend", "constraints", False), ("q2", "find_title", "constraints", True),
+        ("q4", "similar_to", "similar", True)]
+    # qid, n_hard, n_hard_besides_year, n_soft
+    assert query(eng, "staging/constraint_counts", order="qid") == [("q1", 2, 1, 1), ("q2", 1, 1, 0),
+                                                                    ("q4", 0, 0, 0)]
+
+
+def test_hard_and_soft_by_title(eng: SearchEngine) -> None:
+    given(eng, [("q1", "recommend", [("genre", "science fiction"), ("year", "the 70s")]),
+                ("q2", "recommend", [("plot", "a sentient ocean"), ("mood", "cerebral"),
+                                     ("plot", "ocean creatures")])])
+    got = query(eng, "staging/hard_by_title", "title_id, n_met, n_met_besides_year, matched_besides_year",
+                "title_id")
+    genre = [{"type": "genre", "value": "science fiction", "kg_value": "science fiction", "how": "exact"}]
+    assert got == [(ALIEN, 2, 1, genre), (ALIENS, 1, 1, genre), (SOLARIS_1972, 2, 1, genre),
+                   (SOLARIS_2002, 1, 1, genre), (DARK, 1, 1, genre)]
+    # title_id, n_exact, n_soft_met ('ocean creatures': half its words, enough at soft_min_coverage 0.5)
+    assert query(eng, "staging/soft_by_title", "title_id, n_exact, n_soft_met", "title_id") == [
+        (SOLARIS_1972, 2, 3), (SOLARIS_2002, 1, 2)]
+
+
+def test_rank_constraints(eng: SearchEngine) -> None:
+    given(eng, [
+        ("q1", "recommend", [("genre", "sci-fi"), ("media_type", "movie"), ("year", "the 70s")]),
+        ("q2", "find_title", [("actor", "Tom Skerritt"), ("plot", "a sentient ocean")]),
+        ("q3", "recommend", [("actor", "Tom Skerritt"), ("plot", "a sentient ocean")]),
+        ("q4", "recommend", [("platform", "Netflix")]),
+        ("q5", "out_of_scope", []),
+        ("q6", "recommend", [("plot", "ocean creatures"), ("mood", "cerebral")]),
+        ("q7", "title_info", [("title", "Alien")]),  # another route
+    ])
+    got = query(eng, "rank_constraints", "qid, rank, title_id")
+    assert got == [
+        ("q1", 1, ALIEN), ("q1", 2, SOLARIS_1972),
+        # find_title keeps partial matches after the complete one; both Solaris carry the plot verbatim
+        # and the 2002 one ranks first on BM25 (its soft text is shorter)
+        ("q2", 1, ALIEN), ("q2", 2, SOLARIS_2002), ("q2", 3, SOLARIS_1972),
+        # recommend does not: Alien has Tom Skerritt but no sentient ocean
+        # q6: half of 'ocean creatures' is enough, and only Solaris 1972 is cerebral
+        ("q6", 1, SOLARIS_1972),
+    ]
+    matched = query(eng, "rank_constraints", "matched", "qid, rank")[0][0]
+    assert matched == [
+        {"type": "genre", "value": "sci-fi", "kg_value": "science fiction", "how": "exact"},
+        {"type": "media_type", "value": "movie", "kg_value": "movie", "how": "exact"},
+        {"type": "year", "value": "the 70s", "kg_value": "1979", "how": "year"},
+    ]
+
+
+def test_rank_similar(eng: SearchEngine) -> None:
+    given(eng, [("q1", "similar_to", [("title", "alien")]),
+                ("q2", "similar_to", [("title", "Solaris"), ("year", "1972")]),
+                ("q3", "similar_to", [("title", "Alien"), ("language", "German")])])
+    got = query(eng, "rank_similar", "qid, rank, title_id, score")
+    assert got == [
+        # genre 3 + actor 1; the rest share science fiction only; Amélie shares nothing; Alien excluded
+        ("q1", 1, ALIENS, 4.0), ("q1", 2, SOLARIS_1972, 3.0), ("q1", 3, SOLARIS_2002, 3.0), ("q1", 4, DARK, 3.0),
+        # the year picks the 1972 film (excluded) and filters nothing: Solaris 2002 shares genre, setting,
+        # plot and theme (3 + 0.5 + 0.5 + 2)
+        ("q2", 1, SOLARIS_2002, 6.0), ("q2", 2, ALIEN, 3.0), ("q2", 3, ALIENS, 3.0), ("q2", 4, DARK, 3.0),
+        # a language ranks the German title first; the rest follow (similar_to is in `partial`)
+        ("q3", 1, DARK, 3.0), ("q3", 2, ALIENS, 4.0), ("q3", 3, SOLARIS_1972, 3.0), ("q3", 4, SOLARIS_2002, 3.0),
+    ]
+
+
+def test_rank_named_title(eng: SearchEngine) -> None:
+    given(eng, [("q1", "where_to_watch", [("title", "solaris"), ("year", "2002")]),
+                ("q2", "title_info", [("actor", "George Clooney"), ("title", "SOLARIS")]),
+                ("q3", "play", [("title", "solaris")]),
+                ("q4", "recommend", [("genre", "drama")])])
+    got = query(eng, "rank_named_title", "qid, rank, title_id, linked")
+    assert got == [
+        ("q1", 1, SOLARIS_2002, True), ("q1", 2, SOLARIS_1972, False),
+        ("q2", 1, SOLARIS_2002, True), ("q2", 2, SOLARIS_1972, False),
+        # nothing to choose between the two: a disambiguation list, not a link
+        ("q3", 1, SOLARIS_1972, False), ("q3", 2, SOLARIS_2002, False),
+    ]
+
+
+def test_rank_raw_query(eng: SearchEngine) -> None:
+    eng.set_requests([], [{"qid": "q1", "query": "that film about a SENTIENT ocean"},
+                          {"qid": "q2", "query": "the of and"}])
+    got = query(eng, "rank_raw_query", "qid, rank, title_id")
+    # the 2002 film's shorter text ranks first; stopwords only: nothing for q2
+    assert got == [("q1", 1, SOLARIS_2002), ("q1", 2, SOLARIS_1972)]
+
+
+def test_sqlfluff_lint_passes() -> None:
+    proc = subprocess.run([sys.executable, "-m", "sqlfluff", "lint", "search/sql", "eval/sql/retrieval"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
