@@ -4,6 +4,7 @@
 #   make data N=2000 SEED=7         a smaller dataset
 #   make train RECIPE=recipes/llama-3.2-3b-lora.yml LORA_R=32
 #   make eval RUN=runs/cpu-smollm2-135m-lora
+#   make serve RUN=runs/cpu-smollm2-135m-lora   HTTP parse service on 127.0.0.1:8000 (HOST= PORT=)
 
 SHELL := /bin/bash
 VENV        ?= .venv
@@ -22,6 +23,8 @@ SET         ?=
 MAP         ?= eval/external_maps/mit_movie.yml
 CORPUS      ?=
 PYTEST_ARGS ?=
+HOST        ?=
+PORT        ?=
 
 export AXOLOTL_DO_NOT_TRACK=1 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
        WANDB_MODE=disabled TOKENIZERS_PARALLELISM=false PYTHONUTF8=1 \
@@ -30,7 +33,7 @@ export AXOLOTL_DO_NOT_TRACK=1 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMER
 SETUP_STAMP  := $(VENV)/.setup-done
 SERVER_STAMP := $(VENV)/.server-done
 
-.PHONY: setup setup-server model schemas data check train sweep eval compare audit robustness \
+.PHONY: setup setup-server setup-browser serve model schemas data check train sweep eval compare audit robustness \
         eval-external test lint bench gpu-check all clean
 
 setup: $(SETUP_STAMP)
@@ -49,6 +52,11 @@ $(SERVER_STAMP): $(SETUP_STAMP)
 	# pydantic-settings 2.7 is the newest that accepts the python-dotenv==1.0.1 axolotl pins.
 	$(PIP) install -q 'llama-cpp-python[server]==0.3.36' pydantic-settings==2.7.1 python-dotenv==1.0.1
 	touch $@
+
+# Headless Chromium for the page test (tests/serve/test_page.py): Debian's packages, no download by a tool.
+setup-browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	    { apt-get update -qq && apt-get install -y -qq chromium chromium-driver; }
 
 model: setup
 	$(PY) -m decoding.smollm2
@@ -75,6 +83,9 @@ sweep: setup model
 eval: setup
 	$(PY) -m eval $(if $(RUN),--run $(RUN)) --data $(DATA)
 
+serve: setup
+	$(PY) -m serve --run $(RUN) $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
+
 compare: setup
 	$(PY) -m eval.compare runs
 
@@ -87,7 +98,7 @@ robustness: setup
 eval-external: setup
 	$(PY) -m eval.external --data $(CORPUS) --map $(MAP) --train-data $(DATA) $(if $(RUN),--run $(RUN))
 
-test: setup setup-server model
+test: setup setup-server setup-browser model
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup
