@@ -105,8 +105,9 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/sqlfluff lint eval/sql eval/audit/sql
 
-bench: setup
-	$(PY) -m benchmarks
+# Engines old vs new (speed, agreement, grammar cost) and service latency need a trained run: RUN=runs/x.
+bench: setup model
+	$(PY) -m benchmarks $(if $(RUN),--run $(RUN)) --data $(DATA) $(if $(N),--n $(N))
 
 # GPU machines only (never CI): random-init Llama-3.2-3B, the 3B LoRA recipe's settings, tokens/s and MFU.
 gpu-check:

@@ -1,13 +1,21 @@
-"""Benchmarks (not tests): `make bench` -> benchmarks/results.md. Medians of repeated runs.
+"""Benchmarks (not tests): `make bench [RUN=runs/x] [DATA=data/default]` -> benchmarks/results.md.
 
 1. synth: 20,000 records with the grammar backend (the `make data` default).
 2. scoring: per-class intent metrics at scale, DuckDB SQL (eval/sql) vs pandas + scikit-learn,
    on the same fabricated long-form predictions (checked equal).
+3. decoding: the old path (transformers generate, fp32, batch 16) vs eval/config.yml's decode settings
+   on the same heldout queries: queries/s, ratio, agreement (every differing query listed), the cost
+   of the grounded grammar (vs unconstrained on the same engine), jump-forward and bf16 separately.
+4. service: `make serve`'s app over loopback HTTP, latency p50/p95 at concurrency 1 and 8, throughput.
+
+Usage: python -m benchmarks [--run runs/x] [--data data/default] [--n 64]
+                            [--only synth,scoring,decoding,service]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import random
 import statistics
@@ -87,20 +95,38 @@ def bench_scoring(n_queries: int, repeat: int) -> str:
             f"{n_queries:,} queries | {t_sql:.2f} s vs {t_skl:.2f} s | {t_skl / t_sql:.1f}x |")
 
 
+SECTIONS = ("synth", "scoring", "decoding", "service")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--queries", type=int, default=500_000)
+    ap.add_argument("--run", type=Path, help="trained run folder (default: newest under runs/)")
+    ap.add_argument("--data", type=Path, default=Path("data/default"), help="its dataset (heldout split)")
+    ap.add_argument("--n", type=int, default=64, help="heldout queries for the decoding benchmarks")
+    ap.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated, from {', '.join(SECTIONS)}")
+    ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
+    only = {s.strip() for s in args.only.split(",")}
+    if only - set(SECTIONS):
+        raise SystemExit(f"error: --only: unknown section(s) {', '.join(sorted(only - set(SECTIONS)))}; "
+                         f"choose from {', '.join(SECTIONS)}")
     lines = [
         "# Benchmarks", "",
-        f"`make bench` on {platform.node()} ({platform.machine()}, Python {platform.python_version()}), "
-        f"{time.strftime('%Y-%m-%d')}; medians of {args.repeat} runs.", "",
-        "| what | size | time | rate |", "|---|---|---|---|",
-        bench_synth(args.repeat),
-        bench_scoring(args.queries, args.repeat),
+        f"`make bench` on {platform.node()} ({platform.machine()}, Python {platform.python_version()}, "
+        f"{os.cpu_count()} cores), {time.strftime('%Y-%m-%d %H:%M')}; medians of {args.repeat} runs.", "",
     ]
-    OUT.write_text("\n".join(lines) + "\n")
+    if only & {"synth", "scoring"}:
+        lines += ["| what | size | time | rate |", "|---|---|---|---|"]
+        lines += [bench_synth(args.repeat)] if "synth" in only else []
+        lines += [bench_scoring(args.queries, args.repeat)] if "scoring" in only else []
+    if only & {"decoding", "service"}:
+        from benchmarks.decode_report import bench_decoding
+
+        lines += bench_decoding(args.run, args.data, args.n, args.repeat, "decoding" in only,
+                                "service" in only)
+    args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -23,7 +23,7 @@ def check_engine(engine: str) -> str:
 
 def generate(engine: str, model: Any, tokenizer: Any, prompts: Sequence[list[dict[str, str]]],
              grammars: Any, *, max_new_tokens: int, batch_size: int, desc: str = "generate",
-             progress: bool = True, stats: Any = None) -> list[Any]:
+             progress: bool = True, stats: Any = None, jump_forward: bool = True) -> list[Any]:
     """Greedy continuations of chat prompts with the chosen local engine (GenerationOutput each)."""
     check_engine(engine)
     if engine == "hf":
@@ -36,4 +36,5 @@ def generate(engine: str, model: Any, tokenizer: Any, prompts: Sequence[list[dic
     from decoding.fast import generate_fast
 
     return generate_fast(model, tokenizer, prompts, grammars, max_new_tokens=max_new_tokens,
-                         batch_size=batch_size, desc=desc, progress=progress, stats=stats)
+                         batch_size=batch_size, desc=desc, progress=progress, stats=stats,
+                         jump_forward=jump_forward)

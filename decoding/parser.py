@@ -11,6 +11,7 @@ the service (serve/) calls `parse_many`. Both go through the same prompt, gramma
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from collections.abc import Sequence
@@ -36,6 +37,7 @@ class DecodeSettings:
     max_entities: int | None = 8
     dtype: str = "float32"
     threads: int | None = None
+    jump_forward: bool = True  # fast engine only; off = the model picks every token (for benchmarks)
 
     @classmethod
     def of(cls, cfg: Any) -> DecodeSettings:
@@ -73,6 +75,14 @@ class Parser:
         model_dir, system_prompt = read_run(Path(run))
         return cls(model_dir, Path(run), system_prompt, tax or load_taxonomy(), settings or DecodeSettings())
 
+    def with_settings(self, settings: DecodeSettings) -> Parser:
+        """The same loaded model under other decode settings (dtype and threads are fixed at load)."""
+        other = copy.copy(self)
+        other.settings = settings
+        other.validator = _validator(self.tax, other.bounds())
+        other.last_stats = {}
+        return other
+
     def bounds(self) -> dict[str, int | None]:
         # "none" is never told the bounds, so only the unbounded contract applies to it.
         s = self.settings
@@ -96,7 +106,8 @@ class Parser:
         prompts = [chat_prompt(self.system_prompt, q) for q in queries]
         outs = generate(s.engine, self.model, self.tokenizer, prompts, grammars,
                         max_new_tokens=s.max_new_tokens, batch_size=s.batch_size,
-                        desc=desc or f"predict ({s.engine}, {s.mode})", progress=progress, stats=stats)
+                        desc=desc or f"predict ({s.engine}, {s.mode})", progress=progress, stats=stats,
+                        jump_forward=s.jump_forward)
         self.last_stats = {"grammar_compile_s": round(compile_s, 3), "seconds": time.perf_counter() - t0,
                            **(stats.as_dict() if s.engine == "fast" else {})}
         return outs
