@@ -25,6 +25,7 @@ CORPUS      ?=
 PYTEST_ARGS ?=
 HOST        ?=
 PORT        ?=
+BENCH_N     ?=
 
 export AXOLOTL_DO_NOT_TRACK=1 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
        WANDB_MODE=disabled TOKENIZERS_PARALLELISM=false PYTHONUTF8=1 \
@@ -107,7 +108,7 @@ lint: setup
 
 # Engines old vs new (speed, agreement, grammar cost) and service latency need a trained run: RUN=runs/x.
 bench: setup model
-	$(PY) -m benchmarks $(if $(RUN),--run $(RUN)) --data $(DATA) $(if $(N),--n $(N))
+	$(PY) -m benchmarks $(if $(RUN),--run $(RUN)) --data $(DATA) $(if $(BENCH_N),--n $(BENCH_N))
 
 # GPU machines only (never CI): random-init Llama-3.2-3B, the 3B LoRA recipe's settings, tokens/s and MFU.
 gpu-check:
