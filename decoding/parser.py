@@ -62,11 +62,40 @@ class Parser:
         if self.settings.mode not in MODES:
             raise ValueError(f"unknown decoding mode {self.settings.mode!r}; "
                              f"expected one of {', '.join(MODES)}")
-        self.model, self.tokenizer = load_model(self.model_dir, self.adapter_dir, self.settings.dtype,
-                                                self.settings.threads)
-        self.compiler = grammar_compiler(self.model, self.tokenizer)
+        if self.settings.engine == "vllm":
+            self._load_vllm()
+        else:
+            self.model, self.tokenizer = load_model(self.model_dir, self.adapter_dir, self.settings.dtype,
+                                                    self.settings.threads)
+            self.compiler = grammar_compiler(self.model, self.tokenizer)
         bounds = self.bounds()
         self.validator = _validator(self.tax, bounds)
+
+    def _load_vllm(self) -> None:
+        from transformers import AutoTokenizer
+
+        from decoding.vllm_engine import VllmEngine, require_vllm
+
+        require_vllm()  # one line before anything loads
+        has_tok = self.adapter_dir is not None and (self.adapter_dir / "tokenizer_config.json").is_file()
+        tok_dir = self.adapter_dir if has_tok else self.model_dir
+        self.tokenizer = AutoTokenizer.from_pretrained(tok_dir)
+        stops = [self.tokenizer.eos_token_id]
+        self.vllm = VllmEngine(self.model_dir, self.adapter_dir, self.tokenizer, stops)
+
+    def _generate_vllm(self, queries: Sequence[str]) -> list[Any]:
+        from decoding.grounded import grounded_ebnf
+        from schemas import extraction_schema
+
+        s = self.settings
+        grammars = schema = None
+        if s.mode == "grounded":
+            grammars = [grounded_ebnf(q, self.tax, max_value_chars=s.max_value_chars,
+                                      max_entities=s.max_entities) for q in queries]
+        elif s.mode == "schema":
+            schema = extraction_schema(self.tax, **self.bounds())
+        prompts = [chat_prompt(self.system_prompt, q) for q in queries]
+        return self.vllm.generate(prompts, grammars, schema, s.max_new_tokens)
 
     @classmethod
     def from_run(cls, run: str | Path, settings: DecodeSettings | None = None,
@@ -97,6 +126,10 @@ class Parser:
 
         s = self.settings
         t0 = time.perf_counter()
+        if s.engine == "vllm":
+            outs = self._generate_vllm(queries)
+            self.last_stats = {"seconds": time.perf_counter() - t0}
+            return outs
         grammars = None
         if s.mode != "none":
             grammars = grammars_for_mode(self.compiler, s.mode, queries, self.tax,

@@ -72,3 +72,11 @@ print({k: c.get(k) for k in ("steps", "seconds_per_step", "train_tokens_per_s", 
 fi
 echo "phase 2 exit status: $status"
 exit "$status"
+
+# Phase 3 (decode.engine: vllm, when vLLM imports): the grounded grammar through vLLM's structured
+# outputs on the materialised SmolLM2 (carry models/smollm2-135m-instruct), every value a query span.
+if "$PY" -c 'import vllm' 2>/dev/null && [ -f models/smollm2-135m-instruct/config.json ]; then
+    PYTHONPATH=$PWD "$PY" scripts/vllm_check.py --model models/smollm2-135m-instruct | tee "$RESULTS/vllm_check.json"
+else
+    echo "phase 3 skipped: vllm not importable or models/smollm2-135m-instruct not carried"
+fi
