@@ -71,7 +71,6 @@ print({k: c.get(k) for k in ("steps", "seconds_per_step", "train_tokens_per_s", 
                               "final_train_loss", "final_eval_loss", "wall_time_s")})' "$WORK/run/run_card.json"
 fi
 echo "phase 2 exit status: $status"
-exit "$status"
 
 # Phase 3 (decode.engine: vllm, when vLLM imports): the grounded grammar through vLLM's structured
 # outputs on the materialised SmolLM2 (carry models/smollm2-135m-instruct), every value a query span.
@@ -80,3 +79,4 @@ if "$PY" -c 'import vllm' 2>/dev/null && [ -f models/smollm2-135m-instruct/confi
 else
     echo "phase 3 skipped: vllm not importable or models/smollm2-135m-instruct not carried"
 fi
+exit "$status"
