@@ -41,6 +41,14 @@ print("torch", torch.__version__, "cuda", torch.version.cuda, "transformers", tr
 echo "== phase 1: recipe settings on a random-init Llama-3.2-3B (pure PyTorch/transformers/peft)"
 timeout 300 "$PY" scripts/gpu_check.py bench --steps 10 --warmup 3 --out "$RESULTS/gpu_check.json"
 
+# Phase 3, run before phase 2 (which may exit early) (decode.engine: vllm, when vLLM imports): the grounded grammar through vLLM's structured
+# outputs on the materialised SmolLM2 (carry models/smollm2-135m-instruct), every value a query span.
+if "$PY" -c 'import vllm' 2>/dev/null && [ -f models/smollm2-135m-instruct/config.json ]; then
+    PYTHONPATH=$PWD "$PY" scripts/vllm_check.py --model models/smollm2-135m-instruct | tee "$RESULTS/vllm_check.json"
+else
+    echo "phase 3 skipped: vllm not importable or models/smollm2-135m-instruct not carried"
+fi
+
 mode=${GPU_CHECK_AXOLOTL:-auto}
 if [ "$mode" = 0 ]; then
   exit 0
@@ -72,11 +80,4 @@ print({k: c.get(k) for k in ("steps", "seconds_per_step", "train_tokens_per_s", 
 fi
 echo "phase 2 exit status: $status"
 
-# Phase 3 (decode.engine: vllm, when vLLM imports): the grounded grammar through vLLM's structured
-# outputs on the materialised SmolLM2 (carry models/smollm2-135m-instruct), every value a query span.
-if "$PY" -c 'import vllm' 2>/dev/null && [ -f models/smollm2-135m-instruct/config.json ]; then
-    PYTHONPATH=$PWD "$PY" scripts/vllm_check.py --model models/smollm2-135m-instruct | tee "$RESULTS/vllm_check.json"
-else
-    echo "phase 3 skipped: vllm not importable or models/smollm2-135m-instruct not carried"
-fi
 exit "$status"
