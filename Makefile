@@ -34,7 +34,7 @@ export AXOLOTL_DO_NOT_TRACK=1 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMER
 SETUP_STAMP  := $(VENV)/.setup-done
 SERVER_STAMP := $(VENV)/.server-done
 
-.PHONY: setup setup-server setup-browser serve model schemas data check train sweep eval compare audit robustness \
+.PHONY: setup setup-server setup-browser serve gguf model schemas data check train sweep eval compare audit robustness \
         eval-external test lint bench gpu-check all clean
 
 setup: $(SETUP_STAMP)
@@ -86,6 +86,10 @@ eval: setup
 
 serve: setup
 	$(PY) -m serve --run $(RUN) $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
+
+# llama.cpp users: <run>/gguf/adapter.gguf + the wheel's base GGUF (see decoding/gguf_export.py).
+gguf: setup
+	$(PY) -m decoding.gguf_export --run $(RUN)
 
 compare: setup
 	$(PY) -m eval.compare runs
