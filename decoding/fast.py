@@ -29,6 +29,8 @@ from tqdm import tqdm
 
 from decoding.hf import GenerationOutput, _finish, stop_token_ids
 
+MIN_SHARED_PREFIX = 4  # shorter common prefixes are not worth an extra forward pass
+
 
 @dataclass
 class FastStats:
@@ -37,6 +39,7 @@ class FastStats:
     model_tokens: int = 0    # tokens chosen by argmax over the model's logits
     forced_tokens: int = 0   # tokens appended by jump-forward, no model call
     early_stops: int = 0     # rows ended because the grammar allowed nothing but a stop token
+    shared_prefix_tokens: int = 0  # prompt tokens not recomputed thanks to the shared prefix
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -53,8 +56,8 @@ class _Row:
 
 def generate_fast(model: Any, tokenizer: Any, prompts: Sequence[list[dict[str, str]]], grammars: Any = None,
                   max_new_tokens: int = 128, batch_size: int = 32, jump_forward: bool = True,
-                  desc: str = "generate", progress: bool = True,
-                  stats: FastStats | None = None) -> list[GenerationOutput]:
+                  desc: str = "generate", progress: bool = True, stats: FastStats | None = None,
+                  share_prefix: bool = True) -> list[GenerationOutput]:
     """Greedy continuations of chat prompts, in the order given (see the module docstring)."""
     if isinstance(grammars, list) and len(grammars) != len(prompts):
         raise ValueError(f"got {len(grammars)} grammars for {len(prompts)} prompts; pass one per prompt")
@@ -69,7 +72,8 @@ def generate_fast(model: Any, tokenizer: Any, prompts: Sequence[list[dict[str, s
     with torch.inference_mode(), tqdm(total=len(texts), desc=desc, unit="q", disable=not progress) as bar:
         for at in range(0, len(order), batch_size):
             rows = [_Row(i, list(ids[i]), _matcher(grammars, i)) for i in order[at:at + batch_size]]
-            for row, out in _decode_batch(model, tokenizer, rows, stops, max_new_tokens, jump_forward, stats):
+            for row, out in _decode_batch(model, tokenizer, rows, stops, max_new_tokens, jump_forward, stats,
+                                          share_prefix):
                 outputs[row.index] = out
                 bar.update(1)
     return [o for o in outputs if o is not None]
@@ -84,7 +88,7 @@ def _matcher(grammars: Any, i: int) -> Any:
 
 
 def _decode_batch(model: Any, tokenizer: Any, rows: list[_Row], stops: list[int], max_new_tokens: int,
-                  jump_forward: bool, stats: FastStats):
+                  jump_forward: bool, stats: FastStats, share_prefix: bool = True):
     """Yields (row, output) as rows finish; the batch shrinks as they do."""
     import xgrammar as xgr
     from transformers import DynamicCache
@@ -99,6 +103,8 @@ def _decode_batch(model: Any, tokenizer: Any, rows: list[_Row], stops: list[int]
             _force(row, tokenizer, stats, max_new_tokens, classes, bitmask)
     cache, mask = DynamicCache(), torch.zeros((len(rows), 0), dtype=torch.long)
     device = model.device
+    if share_prefix:
+        mask = _prefill_shared_prefix(model, rows, cache, stats)
     while rows:
         width = max(len(r.pending) for r in rows)
         inp = torch.full((len(rows), width), _pad_id(tokenizer, stops), dtype=torch.long)
@@ -135,6 +141,27 @@ def _decode_batch(model: Any, tokenizer: Any, rows: list[_Row], stops: list[int]
                 idx = torch.tensor(keep, dtype=torch.long)
                 cache.batch_select_indices(idx.to(device))
                 mask = mask[idx]
+
+
+def _prefill_shared_prefix(model: Any, rows: list[_Row], cache: Any, stats: FastStats) -> torch.Tensor:
+    """Run the tokens every row starts with (system prompt, chat template) once, then copy their cache
+    to every row: prefill is most of a short extraction's compute. Returns the attention mask so far."""
+    first = rows[0].pending
+    n = min(len(r.pending) for r in rows) - 1  # every row keeps at least one token for its own logits
+    p = 0
+    while p < n and all(r.pending[p] == first[p] for r in rows):
+        p += 1
+    if len(rows) < 2 or p < MIN_SHARED_PREFIX:
+        return torch.zeros((len(rows), 0), dtype=torch.long)
+    model(input_ids=torch.tensor([first[:p]], device=model.device),
+          position_ids=torch.arange(p, device=model.device)[None], past_key_values=cache, use_cache=True,
+          logits_to_keep=1)
+    cache.batch_repeat_interleave(len(rows))
+    stats.forward_passes += 1
+    stats.shared_prefix_tokens += p * (len(rows) - 1)
+    for r in rows:
+        r.pending, r.position = r.pending[p:], p
+    return torch.ones((len(rows), p), dtype=torch.long)
 
 
 def _advance(r: _Row, tok: int, stops: list[int], tokenizer: Any, stats: FastStats, max_new_tokens: int,

@@ -49,9 +49,15 @@ def test_without_jump_forward_outputs_equal_the_transformers_path(smollm2: tuple
     ref = generate_batch(model, tok, prompts, grounded, max_new_tokens=64, batch_size=2, progress=False)
     stats = FastStats()
     fast = generate_fast(model, tok, prompts, grounded, max_new_tokens=64, batch_size=2, jump_forward=False,
-                         progress=False, stats=stats)
+                         progress=False, stats=stats, share_prefix=False)
     assert [(o.text, o.n_tokens, o.truncated) for o in fast] == [(o.text, o.n_tokens, o.truncated) for o in ref]
     assert stats.forced_tokens == 0 and stats.model_tokens == sum(o.n_tokens for o in ref)
+    # The system prompt and chat template computed once and copied to every row: the same outputs.
+    shared = FastStats()
+    again = generate_fast(model, tok, prompts, grounded, max_new_tokens=64, batch_size=2, jump_forward=False,
+                          progress=False, stats=shared)
+    assert [o.text for o in again] == [o.text for o in ref]
+    assert shared.shared_prefix_tokens >= 10 * 3  # three batches of two rows, >= 10 shared tokens each
 
 
 def test_unconstrained_outputs_equal_the_transformers_path(smollm2: tuple) -> None:
