@@ -8,7 +8,7 @@
    of the grounded grammar (vs unconstrained on the same engine), jump-forward and bf16 separately.
 4. service: `make serve`'s app over loopback HTTP, latency p50/p95 at concurrency 1 and 8, throughput.
 
-Usage: python -m benchmarks [--run runs/x] [--data data/default] [--n 64]
+Usage: python -m benchmarks [--run runs/x] [--data data/default] [--n 128]
                             [--only synth,scoring,decoding,service]
 """
 
@@ -104,7 +104,7 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=500_000)
     ap.add_argument("--run", type=Path, help="trained run folder (default: newest under runs/)")
     ap.add_argument("--data", type=Path, default=Path("data/default"), help="its dataset (heldout split)")
-    ap.add_argument("--n", type=int, default=64, help="heldout queries for the decoding benchmarks")
+    ap.add_argument("--n", type=int, default=128, help="heldout queries for the decoding benchmarks")
     ap.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated, from {', '.join(SECTIONS)}")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
