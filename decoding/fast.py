@@ -211,7 +211,10 @@ def _force(r: _Row, tokenizer: Any, stats: FastStats, max_new_tokens: int, class
     tokenizer's canonical `":[{"` split is `":`, `[`, `{"`). When the next allowed characters could
     merge with the forced text's last one, that last token is left to the model.
     """
-    text = r.matcher.find_jump_forward_string()
+    try:
+        text = r.matcher.find_jump_forward_string()
+    except UnicodeDecodeError:
+        return  # the forced bytes end or start inside a multi-byte character: leave them to the model
     if not text:
         return
     forced = tokenizer.encode(text, add_special_tokens=False)[: max_new_tokens - len(r.out)]
