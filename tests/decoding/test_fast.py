@@ -105,3 +105,19 @@ def test_merge_rule_follows_the_pre_tokenizer() -> None:
     assert not _may_merge('"', np.array([_LETTER]))   # `":"` then an intent label: two pre-tokens
     assert _may_merge(" ", np.array([_LETTER]))       # a space starts the next word's pre-token
     assert not _may_merge("e", np.array([_PUNCT, _DIGIT]))
+
+
+def test_forced_text_inside_a_utf8_character_is_left_to_the_model(smollm2: tuple) -> None:
+    import xgrammar as xgr
+
+    from decoding.fast import _classes_for, _force, _Row
+
+    model, tok = smollm2
+    matcher = xgr.GrammarMatcher(grammar_compiler(model, tok).compile_grammar('root ::= "é" "tude"'))
+    # 'é' is two bytes; a byte-level token for the first one leaves the grammar mid-character.
+    first_byte = tok.convert_tokens_to_ids("Ã")
+    assert matcher.accept_token(first_byte)
+    row = _Row(0, [], matcher)
+    vocab = model.config.vocab_size
+    _force(row, tok, FastStats(), 16, _classes_for(tok, vocab), xgr.allocate_token_bitmask(1, vocab))
+    assert row.out == [] and row.pending == []  # nothing forced, no crash: the model picks the next byte
