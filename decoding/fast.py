@@ -6,6 +6,7 @@
 Same contract as decoding.hf.generate_batch (same prompts, stop tokens, grammars, GenerationOutput), but:
 - one forward pass per step for the whole batch, the KV cache kept across steps, and rows that finish
   are dropped from the batch (and their cache) instead of being padded until the longest row ends;
+- the prompt prefix every row shares (system prompt, chat template) is prefilled once and copied;
 - each row's xgrammar matcher fills its row of one token bitmask, applied to the batch logits at once;
 - jump-forward: whatever the grammar forces next (`{"intent":"`, `","entities":[`, the rest of a label
   once its prefix is unique, the closing `"}]}`) is appended without asking the model; the next step
