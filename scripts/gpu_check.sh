@@ -41,8 +41,9 @@ print("torch", torch.__version__, "cuda", torch.version.cuda, "transformers", tr
 echo "== phase 1: recipe settings on a random-init Llama-3.2-3B (pure PyTorch/transformers/peft)"
 timeout 300 "$PY" scripts/gpu_check.py bench --steps 10 --warmup 3 --out "$RESULTS/gpu_check.json"
 
-# Phase 3, run before phase 2 (which may exit early) (decode.engine: vllm, when vLLM imports): the grounded grammar through vLLM's structured
-# outputs on the materialised SmolLM2 (carry models/smollm2-135m-instruct), every value a query span.
+# Phase 3 (decode.engine: vllm, when vLLM imports; before phase 2, which may exit early): the grounded
+# grammar through vLLM's structured outputs on the materialised SmolLM2 (carry
+# models/smollm2-135m-instruct), every value a span of its query.
 if "$PY" -c 'import vllm' 2>/dev/null && [ -f models/smollm2-135m-instruct/config.json ]; then
     PYTHONPATH=$PWD "$PY" scripts/vllm_check.py --model models/smollm2-135m-instruct | tee "$RESULTS/vllm_check.json"
 else
