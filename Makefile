@@ -6,6 +6,7 @@
 #   make train                      again after a kill: resumes from the newest checkpoint (RESUME=0: step 0)
 #   make eval RUN=runs/cpu-smollm2-135m-lora
 #   make search RUN=runs/cpu-smollm2-135m-lora Q="a tense sci-fi movie from the 80s"
+#   make serve RUN=runs/cpu-smollm2-135m-lora   HTTP parse service on 127.0.0.1:8000 (HOST= PORT=)
 
 SHELL := /bin/bash
 VENV        ?= .venv
@@ -26,6 +27,9 @@ MAP         ?= eval/external_maps/mit_movie.yml
 CORPUS      ?=
 Q           ?=
 PYTEST_ARGS ?=
+HOST        ?=
+PORT        ?=
+BENCH_N     ?=
 
 export AXOLOTL_DO_NOT_TRACK=1 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
        WANDB_MODE=disabled TOKENIZERS_PARALLELISM=false PYTHONUTF8=1 \
@@ -34,8 +38,8 @@ export AXOLOTL_DO_NOT_TRACK=1 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMER
 SETUP_STAMP  := $(VENV)/.setup-done
 SERVER_STAMP := $(VENV)/.server-done
 
-.PHONY: setup setup-server model schemas data check train sweep eval compare audit robustness \
-        eval-external search test lint bench gpu-check all clean
+.PHONY: setup setup-server setup-browser serve gguf model schemas data check train sweep eval compare audit \
+        robustness eval-external search test lint bench gpu-check all clean
 
 setup: $(SETUP_STAMP)
 $(SETUP_STAMP): pyproject.toml
@@ -53,6 +57,11 @@ $(SERVER_STAMP): $(SETUP_STAMP)
 	# pydantic-settings 2.7 is the newest that accepts the python-dotenv==1.0.1 axolotl pins.
 	$(PIP) install -q 'llama-cpp-python[server]==0.3.36' pydantic-settings==2.7.1 python-dotenv==1.0.1
 	touch $@
+
+# Headless Chromium for the page test (tests/serve/test_page.py): Debian's packages, no download by a tool.
+setup-browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	    { apt-get update -qq && apt-get install -y -qq chromium chromium-driver; }
 
 model: setup
 	$(PY) -m decoding.smollm2
@@ -80,6 +89,13 @@ sweep: setup model
 eval: setup
 	$(PY) -m eval $(if $(RUN),--run $(RUN)) --data $(DATA)
 
+serve: setup
+	$(PY) -m serve --run $(RUN) $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
+
+# llama.cpp users: <run>/gguf/adapter.gguf + the wheel's base GGUF (see decoding/gguf_export.py).
+gguf: setup
+	$(PY) -m decoding.gguf_export --run $(RUN)
+
 compare: setup
 	$(PY) -m eval.compare runs
 
@@ -102,15 +118,16 @@ eval-external: setup
 search: setup
 	$(PY) -m search $(if $(RUN),--run $(RUN),--raw) "$(Q)"
 
-test: setup setup-server model
+test: setup setup-server setup-browser model
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/sqlfluff lint eval/sql eval/audit/sql search/sql
 
-bench: setup
-	$(PY) -m benchmarks
+# Engines old vs new (speed, agreement, grammar cost) and service latency need a trained run: RUN=runs/x.
+bench: setup model
+	$(PY) -m benchmarks $(if $(RUN),--run $(RUN)) --data $(DATA) $(if $(BENCH_N),--n $(BENCH_N))
 
 # GPU machines only (never CI): random-init Llama-3.2-3B, the 3B LoRA recipe's settings, tokens/s and MFU.
 gpu-check:

@@ -1,4 +1,4 @@
-"""Benchmarks (not tests): `make bench` -> benchmarks/results.md. Medians of repeated runs.
+"""Benchmarks (not tests): `make bench [RUN=runs/x] [DATA=data/default]` -> benchmarks/results.md.
 
 1. synth: 20,000 records with the grammar backend (the `make data` default).
 2. scoring: per-class intent metrics at scale (500,000 and 1,000,000 queries), DuckDB SQL (eval/sql) vs
@@ -7,6 +7,13 @@
    equal.
 3. grammar: per-query grounded grammar compile (xgrammar, the SmolLM2 tokenizer) over synthetic queries,
    the cost `decode.mode: grounded` adds to every query.
+4. decoding: the old path (transformers generate, fp32, batch 16) vs eval/config.yml's decode settings
+   on the same heldout queries: queries/s, ratio, agreement (every differing query listed), the cost
+   of the grounded grammar (vs unconstrained on the same engine), jump-forward and bf16 separately.
+5. service: `make serve`'s app over loopback HTTP, latency p50/p95 at concurrency 1 and 8, throughput.
+
+Usage: python -m benchmarks [--run runs/x] [--data data/default] [--n 128]
+                            [--only synth,scoring,grammar,decoding,service]
 """
 
 from __future__ import annotations
@@ -130,22 +137,40 @@ def bench_grammar(n_queries: int, model_dir: Path = DEFAULT_DIR) -> str:
             f"{len(ms) / sum(times):,.0f} grammars/s |")
 
 
+SECTIONS = ("synth", "scoring", "grammar", "decoding", "service")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--queries", default="500000,1000000", help="comma-separated scoring benchmark sizes")
     ap.add_argument("--grammar-queries", type=int, default=300)
+    ap.add_argument("--run", type=Path, help="trained run folder (default: newest under runs/)")
+    ap.add_argument("--data", type=Path, default=Path("data/default"), help="its dataset (heldout split)")
+    ap.add_argument("--n", type=int, default=128, help="heldout queries for the decoding benchmarks")
+    ap.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated, from {', '.join(SECTIONS)}")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args(argv)
+    only = {s.strip() for s in args.only.split(",")}
+    if only - set(SECTIONS):
+        raise SystemExit(f"error: --only: unknown section(s) {', '.join(sorted(only - set(SECTIONS)))}; "
+                         f"choose from {', '.join(SECTIONS)}")
     lines = [
         "# Benchmarks", "",
-        f"`make bench` on {platform.node()} ({platform.machine()}, Python {platform.python_version()}), "
-        f"{time.strftime('%Y-%m-%d')}; medians of {args.repeat} runs.", "",
-        "| what | size | time | rate |", "|---|---|---|---|",
-        bench_synth(args.repeat),
-        *(bench_scoring(int(n), args.repeat) for n in args.queries.split(",")),
-        bench_grammar(args.grammar_queries),
+        f"`make bench` on {platform.node()} ({platform.machine()}, Python {platform.python_version()}, "
+        f"{os.cpu_count()} cores), {time.strftime('%Y-%m-%d %H:%M')}; medians of {args.repeat} runs.", "",
     ]
+    if only & {"synth", "scoring", "grammar"}:
+        lines += ["| what | size | time | rate |", "|---|---|---|---|"]
+        lines += [bench_synth(args.repeat)] if "synth" in only else []
+        if "scoring" in only:
+            lines += [bench_scoring(int(n), args.repeat) for n in args.queries.split(",")]
+        lines += [bench_grammar(args.grammar_queries)] if "grammar" in only else []
+    if only & {"decoding", "service"}:
+        from benchmarks.decode_report import bench_decoding
+
+        lines += bench_decoding(args.run, args.data, args.n, args.repeat, "decoding" in only,
+                                "service" in only)
     args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -168,7 +168,8 @@ def predict(system: str, records: list[dict[str, Any]], out: Path, cfg: EvalConf
         d = cfg.decode
         path = predict_records(records, inputs["model_dir"], inputs["adapter_dir"], inputs["system_prompt"],
                                d.mode, d.batch_size, d.max_new_tokens, out, tax,
-                               max_value_chars=d.max_value_chars, max_entities=d.max_entities, dtype=d.dtype)
+                               max_value_chars=d.max_value_chars, max_entities=d.max_entities, dtype=d.dtype,
+                               engine=d.engine)
     stamp_path.write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
     return path
 

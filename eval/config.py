@@ -22,6 +22,7 @@ class DecodeConfig:
     max_value_chars: int
     max_entities: int
     dtype: str
+    engine: str = "fast"
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class EvalConfig:
 # dtypes by name (that module imports torch; tests/eval/test_config.py keeps the two lists equal).
 DTYPES = ("float32", "bfloat16", "float16")
 SECTIONS: dict[str, tuple[str, ...]] = {
-    "decode": ("batch_size", "max_new_tokens", "mode", "max_value_chars", "max_entities", "dtype"),
+    "decode": ("engine", "batch_size", "max_new_tokens", "mode", "max_value_chars", "max_entities", "dtype"),
     "baseline": ("word_ngrams", "char_ngrams", "C", "max_iter", "min_value_chars"),
     "report": ("worst_errors", "dpi"),
 }
@@ -85,6 +86,15 @@ def positive_int(value: Any, where: str, problems: list[str], *, allow_none: boo
         problems.append(f"{where}: must be an integer >= {minimum}{' or null' if allow_none else ''}, "
                         f"got {value!r}")
     return value
+
+
+def engine_choice(value: Any, where: str, problems: list[str]) -> str:
+    from decoding.engine import ENGINES
+
+    if value not in ENGINES:
+        problems.append(f"{where}: unknown engine {value!r}{did_you_mean(str(value), ENGINES)}; "
+                        f"choose from {', '.join(ENGINES)}")
+    return str(value)
 
 
 def system_limits(value: Any, where: str, problems: list[str]) -> dict[str, int | None]:
@@ -150,6 +160,7 @@ def load_eval_config(path: str | Path = DEFAULT_CONFIG) -> EvalConfig:
             max_value_chars=positive_int(dec["max_value_chars"], f"{path}: decode.max_value_chars", problems),
             max_entities=positive_int(dec["max_entities"], f"{path}: decode.max_entities", problems),
             dtype=one_of(dec["dtype"], DTYPES, f"{path}: decode.dtype", problems),
+            engine=engine_choice(dec["engine"], f"{path}: decode.engine", problems),
         ),
         baseline=BaselineConfig(
             word_ngrams=ngram_range(base["word_ngrams"], f"{path}: baseline.word_ngrams", problems),

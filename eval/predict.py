@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 import jsonschema
 
+# chat_prompt lives with the Parser (decoding/parser.py), the one path eval and the service share.
+from decoding.parser import chat_prompt
 from eval.predictions import STATUSES, long_rows, write_predictions
 from schemas import ConfigError, Taxonomy, extraction_json, extraction_schema, load_taxonomy
 
@@ -95,10 +97,6 @@ def zero_shot_system_prompt(tax: Taxonomy) -> str:
         example=worked_example(tax)).strip()
 
 
-def chat_prompt(system_prompt: str | None, query: str) -> list[dict[str, str]]:
-    # A system turn is always sent when given, even empty: training rows always carry one.
-    head = [] if system_prompt is None else [{"role": "system", "content": system_prompt}]
-    return head + [{"role": "user", "content": query}]
 
 
 # --- cache key ---------------------------------------------------------------------------------------
@@ -198,36 +196,31 @@ def predict_records(records: Sequence[Mapping[str, Any]], model_dir: str | Path,
                     batch_size: int = 16, max_new_tokens: int = 96, out_dir: str | Path = "predictions",
                     tax: Taxonomy | None = None,
                     *, max_value_chars: int | None = 80, max_entities: int | None = 8,
-                    dtype: str = "float32", threads: int | None = None) -> Path:
+                    dtype: str = "float32", threads: int | None = None, engine: str = "fast") -> Path:
     """Decode every record's query with a local model; returns the predictions.parquet path."""
-    from decoding.grounded import MODES, grammars_for_mode
-    from decoding.hf import generate_batch, grammar_compiler, load_model
+    from decoding.grounded import MODES
+    from decoding.parser import DecodeSettings, Parser
 
     if mode not in MODES:
         raise ValueError(f"unknown decoding mode {mode!r}; expected one of {', '.join(MODES)}")
     tax = tax or load_taxonomy()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    queries = [r["query"] for r in records]
-    model, tokenizer = load_model(model_dir, adapter_dir, dtype, threads)
+    settings = DecodeSettings(engine=engine, mode=mode, batch_size=batch_size, max_new_tokens=max_new_tokens,
+                              max_value_chars=max_value_chars, max_entities=max_entities, dtype=dtype,
+                              threads=threads)
+    parser = Parser(Path(model_dir), None if adapter_dir is None else Path(adapter_dir), system_prompt, tax,
+                    settings)
+    gens = parser.generate([r["query"] for r in records])
+    stats = parser.last_stats
 
-    t0 = time.perf_counter()
-    grammars = None
-    if mode != "none":
-        grammars = grammars_for_mode(grammar_compiler(model, tokenizer), mode, queries, tax,
-                                     max_value_chars=max_value_chars, max_entities=max_entities)
-    compile_s = time.perf_counter() - t0
-    gens = generate_batch(model, tokenizer, [chat_prompt(system_prompt, q) for q in queries], grammars,
-                          max_new_tokens=max_new_tokens, batch_size=batch_size, desc=f"predict ({mode})")
-    seconds = time.perf_counter() - t0
-
-    # "none" was never told the bounds, so only the unbounded contract applies to it.
-    bounds = {} if mode == "none" else {"max_value_chars": max_value_chars, "max_entities": max_entities}
+    bounds = parser.bounds()
     validator = jsonschema.Draft202012Validator(extraction_schema(tax, **bounds))
-    summary = {"backend": "hf", "mode": mode, "model_dir": str(model_dir),
+    summary = {"backend": "hf", "engine": engine, "mode": mode, "model_dir": str(model_dir),
                "adapter_dir": None if adapter_dir is None else str(adapter_dir), "dtype": dtype,
                "batch_size": batch_size, "max_new_tokens": max_new_tokens, **bounds,
-               "seconds": round(seconds, 2), "grammar_compile_s": round(compile_s, 3)}
+               "seconds": round(stats["seconds"], 2),
+               **{k: v for k, v in stats.items() if k != "seconds"}}
     return write_outputs(records, gens, validator, out, summary)
 
 

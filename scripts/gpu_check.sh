@@ -41,6 +41,15 @@ print("torch", torch.__version__, "cuda", torch.version.cuda, "transformers", tr
 echo "== phase 1: recipe settings on a random-init Llama-3.2-3B (pure PyTorch/transformers/peft)"
 timeout 300 "$PY" scripts/gpu_check.py bench --steps 10 --warmup 3 --out "$RESULTS/gpu_check.json"
 
+# Phase 3 (decode.engine: vllm, when vLLM imports; before phase 2, which may exit early): the grounded
+# grammar through vLLM's structured outputs on the materialised SmolLM2 (carry
+# models/smollm2-135m-instruct), every value a span of its query.
+if "$PY" -c 'import vllm' 2>/dev/null && [ -f models/smollm2-135m-instruct/config.json ]; then
+    PYTHONPATH=$PWD "$PY" scripts/vllm_check.py --model models/smollm2-135m-instruct | tee "$RESULTS/vllm_check.json"
+else
+    echo "phase 3 skipped: vllm not importable or models/smollm2-135m-instruct not carried"
+fi
+
 mode=${GPU_CHECK_AXOLOTL:-auto}
 if [ "$mode" = 0 ]; then
   exit 0
@@ -71,4 +80,5 @@ print({k: c.get(k) for k in ("steps", "seconds_per_step", "train_tokens_per_s", 
                               "final_train_loss", "final_eval_loss", "wall_time_s")})' "$WORK/run/run_card.json"
 fi
 echo "phase 2 exit status: $status"
+
 exit "$status"

@@ -150,7 +150,7 @@ TABLE = [
     ("eval", EVAL, corrupt_line("data/heldout.jsonl", 2), "data/heldout.jsonl:2: invalid JSON"),
     ("eval", EVAL, remove("data/train.jsonl"), "data/train.jsonl: file not found"),
     ("eval", EVAL, set_key("eval_cfg", "sample_seed", "13a"), "sample_seed: must be an integer >= 0, got '13a'"),
-    ("eval", EVAL, set_key("eval_cfg", "decode", "grounded"), "decode: must be a mapping of batch_size"),
+    ("eval", EVAL, set_key("eval_cfg", "decode", "grounded"), "decode: must be a mapping of engine, batch_size"),
     ("eval", EVAL, set_key("eval_cfg", "decode.mode", "grounde"), "decode.mode: unknown value 'grounde' (did you mean 'grounded'?)"),
     ("eval", EVAL, set_key("eval_cfg", "decode.dtype", "bfloat61"), "decode.dtype: unknown value 'bfloat61' (did you mean 'bfloat16'?)"),
     ("eval", EVAL, set_key("eval_cfg", "baseline.C", "10,0"), "baseline.C: must be a positive number, got '10,0'"),

@@ -1,0 +1,59 @@
+"""Serve a trained run over HTTP: POST /v1/parse, GET /healthz, a demo page at /, docs at /docs.
+
+Usage: python -m serve --run runs/x [--host 127.0.0.1] [--port 8000] [--config serve/config.yml]
+                       [--eval-config eval/config.yml]
+
+The run folder must hold the adapter and run_card.json (its resolved base model and trained prompt);
+decoding settings come from eval/config.yml's `decode` section, the service's own from serve/config.yml.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from schemas import ConfigError
+
+
+def main(argv: list[str] | None = None) -> None:
+    from eval.config import DEFAULT_CONFIG as EVAL_CONFIG
+    from serve.config import DEFAULT_CONFIG
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--run", type=Path, required=True, help="run folder written by make train")
+    ap.add_argument("--host", help="default from the config (127.0.0.1)")
+    ap.add_argument("--port", type=int, help="default from the config (8000)")
+    ap.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    ap.add_argument("--eval-config", type=Path, default=EVAL_CONFIG, help="its decode section")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        app, cfg = build(args.run, args.config, args.eval_config, args.host, args.port)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    import uvicorn
+
+    print(f"serving {args.run} on http://{cfg.host}:{cfg.port} (docs at /docs)", flush=True)
+    uvicorn.run(app, host=cfg.host, port=cfg.port, log_level="warning")
+
+
+def build(run: Path, config: Path, eval_config: Path, host: str | None = None, port: int | None = None):
+    """The app and its config; every check (configs, run folder) runs before the model loads."""
+    from decoding.parser import DecodeSettings, Parser, read_run
+    from eval.config import load_eval_config
+    from serve.app import create_app
+    from serve.config import load_serve_config
+
+    cfg = load_serve_config(config, host=host, port=port)
+    settings = DecodeSettings.of(load_eval_config(eval_config).decode)
+    read_run(run)  # one-line error before the slow load
+    parser = Parser.from_run(run, settings)
+    info = {"run": str(run), "engine": settings.engine, "mode": settings.mode, "dtype": settings.dtype}
+    return create_app(parser.parse_many, cfg, info), cfg
+
+
+if __name__ == "__main__":
+    main()
