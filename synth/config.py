@@ -11,7 +11,7 @@ from schemas import ConfigError, Taxonomy, load_taxonomy, load_yaml, unknown_key
 BACKENDS = ("grammar", "openai", "local")
 STRATEGIES = ("random", "heldout")
 TOP_KEYS = ("name", "seed", "n", "taxonomy", "kg", "out", "backend", "grammar", "openai", "local",
-            "intents", "entity_targets", "oversample", "max_rounds", "dedup", "split", "chat")
+            "intents", "entity_targets", "oversample", "max_rounds", "dedup", "split", "chat", "open_pools")
 SPLIT_KEYS = ("strategy", "validation", "test", "heldout", "heldout_templates", "heldout_entities")
 DEDUP_KEYS = ("near", "near_threshold")
 
@@ -47,6 +47,7 @@ class DataConfig:
     near_threshold: float
     split: SplitConfig
     system_prompt: str
+    open_pools: dict[str, Any] = field(default_factory=dict)  # synth.pools.OpenPoolConfig, resolved
     tax: Taxonomy = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
 
     def resolved(self) -> dict[str, Any]:
@@ -133,6 +134,13 @@ def load_data_config(path: str | Path, overrides: dict[str, Any] | None = None) 
         problems.append(f"{path}: intents: shares must not all be zero")
     targets = _share_map(raw.get("entity_targets", {}), tax.entity_names, f"{path}: entity_targets", problems)
     problems += _backend_problems(raw, backend, path)
+    from synth.pools import OpenPoolConfig
+
+    open_pools: dict[str, Any] = {}
+    try:
+        open_pools = OpenPoolConfig.from_mapping(raw.get("open_pools"), f"{path}: open_pools").to_dict()
+    except ConfigError as exc:
+        problems += exc.problems
     if problems:
         raise ConfigError(problems)
 
@@ -146,5 +154,6 @@ def load_data_config(path: str | Path, overrides: dict[str, Any] | None = None) 
         oversample=float(raw.get("oversample", 1.25)), max_rounds=int(raw.get("max_rounds", 4)),
         near_dedup=bool(dedup_raw.get("near", True)),
         near_threshold=float(dedup_raw.get("near_threshold", 0.95)),
-        split=split, system_prompt=str((raw.get("chat") or {}).get("system_prompt", "")).strip(), tax=tax,
+        split=split, system_prompt=str((raw.get("chat") or {}).get("system_prompt", "")).strip(),
+        open_pools=open_pools, tax=tax,
     )
