@@ -49,7 +49,7 @@ def title_values(t: TitleFacts, pool: str) -> list[str]:
 
 
 _DECADE_WORDS = {1920: "twenties", 1930: "thirties", 1940: "forties", 1950: "fifties", 1960: "sixties",
-                 1970: "seventies", 1980: "eighties", 1990: "nineties", 2000: "two thousands"}
+                 1970: "seventies", 1980: "eighties", 1990: "nineties"}
 
 
 def year_forms(year: int) -> list[str]:
@@ -57,6 +57,9 @@ def year_forms(year: int) -> list[str]:
     "the late 80s", "the late 1980s"."""
     decade = year // 10 * 10
     part = "early" if year % 10 <= 3 else "mid" if year % 10 <= 6 else "late"
+    if decade >= 2000:  # nobody says "the 10s": the short forms are for the last century
+        return [str(year), f"the {decade}s", f"the {part} {decade}s"] + (
+            ["the two thousands"] if decade == 2000 else [])
     out = [str(year), f"the {decade}s", f"the {decade % 100:02d}s", f"the {part} {decade % 100:02d}s",
            f"the {part} {decade}s"]
     if decade in _DECADE_WORDS:

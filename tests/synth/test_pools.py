@@ -87,7 +87,8 @@ def test_share_zero_keeps_kg_values_and_share_half_mixes_them():
 
 def test_slot_forms_shape_values():
     assert year_forms(1987) == ["1987", "the 1980s", "the 80s", "the late 80s", "the late 1980s", "the eighties"]
-    assert year_forms(2003)[:4] == ["2003", "the 2000s", "the 00s", "the early 00s"]
+    assert year_forms(2003) == ["2003", "the 2000s", "the early 2000s", "the two thousands"]
+    assert year_forms(2018) == ["2018", "the 2010s", "the late 2010s"]
     assert shape("the 1990s", "bare") == "1990s" and shape("1994", "bare") == "1994"
     assert shape("the nineties", "") == "the nineties"
     _, frames = _frames(0.0)
