@@ -29,6 +29,14 @@ DEFAULT_SIZES = {"title": 6000, "actor": 6000, "director": 3000, "character": 60
 # Latin script only (accents allowed): queries are typed on Latin keyboards.
 _LATIN = re.compile(r"^[A-Za-z\u00C0-\u024F][A-Za-z\u00C0-\u024F .'\-]*$")
 _FIELD = re.compile(r"\{(\w+)\}")
+_PUNCT = re.compile(r"[!-/:-@\[-`{-~‘’“”–—…]")
+
+
+def value_key(value: str) -> str:
+    """The identity of a value as the audit and the scorer see it (eval/sql/macros/normalize.sql:
+    lowercase, no punctuation, one space, no leading article): "The Ocean" and "ocean" are one value."""
+    key = " ".join(_PUNCT.sub("", value.lower()).split())
+    return re.sub(r"^(a|an|the) ", "", key)
 
 
 @dataclass(frozen=True)
@@ -155,15 +163,16 @@ def _phrase(rng: random.Random, quals: list[str], heads: list[str]) -> str:
 
 
 def _fill(make: Any, n: int, taken: set[str]) -> list[str]:
-    """Up to `n` distinct values from `make()`, none equal (case-insensitively) to a taken string."""
+    """Up to `n` distinct values from `make()`, none the same value (value_key) as a taken one."""
     seen: set[str] = set()
     out: list[str] = []
     for _ in range(n * 8):
         if len(out) >= n:
             break
         v = " ".join(make().split())
-        if v and v.lower() not in taken and v.lower() not in seen:
-            seen.add(v.lower())
+        key = value_key(v)
+        if key and key not in taken and key not in seen:
+            seen.add(key)
             out.append(v)
     return out
 
@@ -179,14 +188,15 @@ class OpenPools:
 
 
 def build_open_pools(cfg: OpenPoolConfig, seed: int, taken: set[str], heldout_share: float) -> OpenPools:
-    """Every open pool, deterministic for (cfg, seed); `taken` holds lowercased KG values to avoid."""
+    """Every open pool, deterministic for (cfg, seed); `taken` holds KG values to avoid (any case)."""
     w = load_words(cfg.words)
     sizes = dict(cfg.sizes)
     rng = random.Random(f"{seed}:open-pools")
     fakers = _fakers(w["locales"], seed)
     names = _names(fakers, rng, max(sizes["actor"], sizes["director"], sizes["character"]) * 2)
     cities = sorted({c for f in fakers[:2] for c in (f.city() for _ in range(200)) if _LATIN.match(c)})
-    quals = [q for q in w["genre_qualifiers"] if q.lower() not in taken]
+    taken = {value_key(v) for v in taken}
+    quals = [q for q in w["genre_qualifiers"] if value_key(q) not in taken]
     makers = {
         "actor": lambda: _person(*rng.choice(names), rng, names),
         "director": lambda: _person(*rng.choice(names), rng, names),
@@ -200,7 +210,7 @@ def build_open_pools(cfg: OpenPoolConfig, seed: int, taken: set[str], heldout_sh
     for pool, make in makers.items():
         # One string is one role across pools: an open actor never reappears as an open title.
         vals = _fill(make, sizes[pool], used)
-        used |= {v.lower() for v in vals}
+        used |= {value_key(v) for v in vals}
         order = sorted(vals)
         random.Random(f"{seed}:open-split:{pool}").shuffle(order)
         h = max(1, round(len(order) * heldout_share)) if heldout_share > 0 else 0
