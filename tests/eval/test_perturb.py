@@ -82,6 +82,8 @@ def test_spans_stay_exact_after_every_perturbation(data, seed):
         # a transform aimed at some entity types is measured on the records that have one
         targets = TARGET_TYPES.get(p.transform)
         eligible = [r for r in records if targets is None or any(e["type"] in targets for e in r["entities"])]
+        if p.transform == "strip_punctuation":  # a quarter of generated queries carry none (issue 10)
+            eligible = [r for r in eligible if any(c in r["query"] for c in ".,?!;:\"")]
         assert eligible and changed > len(eligible) * 0.2, f"{p.key} changed only {changed} of {len(eligible)}"
 
 
