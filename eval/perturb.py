@@ -15,6 +15,13 @@ Transforms (configured per severity in eval/robustness.yml):
                      after the query
   paraphrase         the record's own grammar template (or, with other_template, another template of
                      its intent with the same slot types) realized again with the record's values
+  entity_typos       `count` keyboard slips inside entity values only (users misspell names)
+  as_typed           lowercase and no punctuation, the way most real queries arrive
+  spoken_years       each year entity said another way ("1987" -> "the late 80s", "the 90s" -> "the nineties")
+  swap_names         each title/person entity of the listed `types` replaced by an open-pool name from a
+                     pool built with `pool_seed` (synth/pools.py): names the model never saw in training
+  split_merge        speech-to-text style: two words of an entity merged ("spider man" -> "spiderman") or
+                     a compound split with a space
 A record's random draws depend only on (seed, perturbation name, severity, record id).
 """
 
@@ -25,6 +32,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from synth import noise
@@ -91,10 +99,112 @@ def distractor(segments: Sequence[Segment], rng: random.Random, *, count: int = 
     return noise.tidy_spaces(out)
 
 
+def entity_typos(segments: Sequence[Segment], rng: random.Random, *, count: int = 1,
+                 kinds: Sequence[str] = ("substitute", "delete", "transpose"), min_letters: int = 4
+                 ) -> list[Segment]:
+    out = list(segments)
+    for _ in range(count):
+        out = noise.typo(out, rng, kinds=[(k, 1.0) for k in kinds], min_letters=min_letters,
+                         only_entities=True)
+    return out
+
+
+def as_typed(segments: Sequence[Segment], rng: random.Random | None = None, *,
+             inside_entities: bool = False) -> list[Segment]:
+    """All lowercase, no punctuation: apostrophes and entity text too when `inside_entities`."""
+    out = noise.lowercase(segments, inside_entities=inside_entities)
+    return noise.strip_punctuation(out, inside_entities=inside_entities, apostrophes=inside_entities)
+
+
+_DECADE_WORD = re.compile(
+    r"^(?:the )?(twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties)$", re.I)
+_WORD_DECADES = {"twenties": 1920, "thirties": 1930, "forties": 1940, "fifties": 1950, "sixties": 1960,
+                 "seventies": 1970, "eighties": 1980, "nineties": 1990}
+
+
+def _year_of(value: str) -> tuple[int, bool] | None:
+    """(a year in the era, whether the value names a single year) for a year entity, else None."""
+    v = value.strip()
+    if m := _DECADE_WORD.match(v):
+        return _WORD_DECADES[m.group(1).lower()], False
+    if re.fullmatch(r"\d{4}", v):
+        return int(v), True
+    if m := re.fullmatch(r"(?:the )?(?:(early|mid|late)[ -])?(\d{4}|\d{2})'?s", v, re.I):
+        n = int(m.group(2))
+        decade = n if n >= 100 else (1900 + n if n >= 20 else 2000 + n)
+        return decade + {"early": 1, "mid": 5, "late": 8}.get((m.group(1) or "").lower(), 0), False
+    return None
+
+
+def spoken_years(segments: Sequence[Segment], rng: random.Random) -> list[Segment]:
+    from synth.frames import year_forms  # a year said the ways the data generator knows
+
+    out: list[Segment] = []
+    for text, etype in segments:
+        parsed = _year_of(text) if etype == "year" else None
+        if parsed is None:
+            out.append((text, etype))
+            continue
+        year, single = parsed
+        bare = lambda v: v.lower().removeprefix("the ")  # noqa: E731
+        forms = [f for f in year_forms(year)[1:] if bare(f) != bare(text)]
+        if not single:  # a decade: keep to decade forms (the early/mid/late part is not known)
+            forms = [f for f in forms if not re.search(r"early|mid|late", f)] or forms
+        form = rng.choice(forms)
+        after_article = bool(out) and out[-1][1] is None and re.search(r"\b(a|an) $", out[-1][0], re.I)
+        if after_article or (not single and not text.lower().startswith("the ")):
+            form = form[4:]  # "a 1990s film", "late 90s" stay article-free
+        if after_article:  # the article agrees with the new first word: "an 80s film"
+            art = "an" if form[:1] == "8" or form[:2] in ("ei", "ea") else "a"
+            out[-1] = (re.sub(r"\b(a|an) $", art + " ", out[-1][0], flags=re.I), None)
+        out.append((form, etype))
+    return out
+
+
+@lru_cache(maxsize=4)
+def _open_names(pool_seed: int) -> dict[str, list[str]]:
+    from synth.pools import OpenPoolConfig, build_open_pools
+
+    cfg = OpenPoolConfig.from_mapping({"sizes": {"title": 500, "actor": 500, "director": 500,
+                                                 "character": 500, "clause": 10, "phrase": 10}})
+    pools = build_open_pools(cfg, pool_seed, set(), 0.0)
+    return {k: v[False] for k, v in pools.values.items()}
+
+
+def swap_names(segments: Sequence[Segment], rng: random.Random, *,
+               types: Sequence[str] = ("title", "actor", "director", "character"), pool_seed: int = 9001
+               ) -> list[Segment]:
+    names = _open_names(pool_seed)
+    return [(rng.choice(names[e]) if e in types and e in names else t, e) for t, e in segments]
+
+
+def split_merge(segments: Sequence[Segment], rng: random.Random, *, count: int = 1) -> list[Segment]:
+    out = list(segments)
+    for _ in range(count):
+        spots = [(i, m) for i, (t, e) in enumerate(out) if e is not None
+                 for m in re.finditer(r"[A-Za-z]{2,} [A-Za-z]{2,}|[A-Za-z]{8,}", t)]
+        if not spots:
+            break
+        i, m = rng.choice(spots)
+        text, etype = out[i]
+        word = m.group()
+        if " " in word:
+            new = word.replace(" ", "", 1)
+        else:
+            cut = rng.randrange(3, len(word) - 3)
+            new = word[:cut] + " " + word[cut:]
+        out[i] = (text[:m.start()] + new + text[m.end():], etype)
+    return out
+
+
 TRANSFORMS: dict[str, Callable[..., list[Segment]]] = {
     "typos": typos, "lowercase": noise.lowercase, "uppercase": noise.uppercase,
     "strip_punctuation": noise.strip_punctuation, "fillers": fillers, "distractor": distractor,
+    "entity_typos": entity_typos, "as_typed": as_typed, "spoken_years": spoken_years,
+    "swap_names": swap_names, "split_merge": split_merge,
 }
+# Transforms that only touch entities of some types: a record without one is left as it is.
+TARGET_TYPES = {"spoken_years": ("year",), "swap_names": ("title", "actor", "director", "character")}
 RECORD_TRANSFORMS = ("paraphrase",)  # need the record and the grammar, not only its segments
 
 

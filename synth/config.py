@@ -12,7 +12,8 @@ from schemas import ConfigError, Taxonomy, load_taxonomy, load_yaml, unknown_key
 BACKENDS = ("grammar", "openai", "local")
 STRATEGIES = ("random", "heldout")
 TOP_KEYS = ("name", "seed", "n", "taxonomy", "kg", "out", "backend", "grammar", "openai", "local",
-            "intents", "entity_targets", "oversample", "max_rounds", "min_records", "dedup", "split", "chat")
+            "intents", "entity_targets", "oversample", "max_rounds", "min_records", "dedup", "split", "chat",
+            "open_pools")
 SPLIT_KEYS = ("strategy", "validation", "test", "heldout", "heldout_templates", "heldout_entities")
 DEDUP_KEYS = ("near", "near_threshold")
 SECTIONS = ("grammar", "openai", "local", "intents", "entity_targets", "dedup", "split", "chat")
@@ -55,6 +56,7 @@ class DataConfig:
     split: SplitConfig
     system_prompt: str
     min_records: int | float | None = None  # None: all n; an int: a count; a float in (0, 1]: a share of n
+    open_pools: dict[str, Any] = field(default_factory=dict)  # synth.pools.OpenPoolConfig, resolved
     tax: Taxonomy = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
 
     def resolved(self) -> dict[str, Any]:
@@ -210,6 +212,13 @@ def load_data_config(path: str | Path, overrides: dict[str, Any] | None = None) 
                          hi=1)
     problems += _backend_problems(raw, backend, path)
     problems += _min_records_problems(raw.get("min_records"), path)
+    from synth.pools import OpenPoolConfig
+
+    open_pools: dict[str, Any] = {}
+    try:
+        open_pools = OpenPoolConfig.from_mapping(raw.get("open_pools"), f"{path}: open_pools").to_dict()
+    except ConfigError as exc:
+        problems += exc.problems
     if problems:
         raise ConfigError(problems)
 
@@ -224,5 +233,5 @@ def load_data_config(path: str | Path, overrides: dict[str, Any] | None = None) 
         near_dedup=bool(dedup_raw.get("near", True)),
         near_threshold=float(dedup_raw.get("near_threshold", 0.95)),
         split=split, system_prompt=str((raw.get("chat") or {}).get("system_prompt", "")).strip(),
-        min_records=raw.get("min_records"), tax=tax,
+        min_records=raw.get("min_records"), open_pools=open_pools, tax=tax,
     )

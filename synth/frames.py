@@ -3,6 +3,11 @@
 Values come from a seed title where it has them (so a query's genre, plot and setting belong together)
 and from a rotation over the pool otherwise. With the `heldout` strategy, templates, title franchises and
 the people of those titles are partitioned up front so heldout frames never share them with the rest.
+
+An *open* frame (a share of frames set by the recipe's `open_pools.share`) takes every title and person
+slot from the open pools (synth/pools.py) instead: made-up names cannot contradict a fact, and no KG
+value is then paired with a wrong KG value, so KG frames keep their facts consistent. Slot forms
+(`{plot:clause}`, `{genre:phrase}`) always draw from their open pool; `bare` drops a leading article.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from schemas import ConfigError
 from synth.config import DataConfig
 from synth.grammar import Grammar, Template
 from synth.kg import KnowledgeGraph, TitleFacts, franchise_key
+from synth.pools import OPEN_POOLS, OpenPoolConfig, OpenPools, build_open_pools
 from synth.rotation import Rotation
 from synth.types import Frame, Slot
 
@@ -32,8 +38,7 @@ def title_values(t: TitleFacts, pool: str) -> list[str]:
     if pool == "character":
         return [c["character"] for c in t.cast if c.get("character")]
     if pool == "year":
-        decade = t.year // 10 * 10
-        return [str(t.year), f"the {decade}s", f"the {decade % 100:02d}s"]
+        return year_forms(t.year)
     if pool == "language":
         return [t.language] if t.language and t.language != "unknown" else []
     attr = {"director": "directors", "genre": "genres", "mood": "moods", "theme": "themes",
@@ -42,6 +47,32 @@ def title_values(t: TitleFacts, pool: str) -> list[str]:
         return []
     v = getattr(t, attr)
     return [v] if isinstance(v, str) else list(v)
+
+
+_DECADE_WORDS = {1920: "twenties", 1930: "thirties", 1940: "forties", 1950: "fifties", 1960: "sixties",
+                 1970: "seventies", 1980: "eighties", 1990: "nineties"}
+
+
+def year_forms(year: int) -> list[str]:
+    """The ways people say a title's year or era: "1987", "the 1980s", "the 80s", "the eighties",
+    "the late 80s", "the late 1980s"."""
+    decade = year // 10 * 10
+    part = "early" if year % 10 <= 3 else "mid" if year % 10 <= 6 else "late"
+    if decade >= 2000:  # nobody says "the 10s": the short forms are for the last century
+        return [str(year), f"the {decade}s", f"the {part} {decade}s"] + (
+            ["the two thousands"] if decade == 2000 else [])
+    out = [str(year), f"the {decade}s", f"the {decade % 100:02d}s", f"the {part} {decade % 100:02d}s",
+           f"the {part} {decade}s"]
+    if decade in _DECADE_WORDS:
+        out.append(f"the {_DECADE_WORDS[decade]}")
+    return out
+
+
+def shape(value: str, form: str) -> str:
+    """A value in a slot's form; `bare` drops a leading "the " ("the 1990s" -> "1990s")."""
+    if form == "bare" and value.lower().startswith("the ") and len(value) > 4:
+        return value[4:]
+    return value
 
 
 @dataclass
@@ -110,6 +141,30 @@ class FrameSampler:
         self._rot: dict[tuple[bool, str], Rotation] = {}
         self._title_rot = {h: Rotation(self.part.titles[h], random.Random(f"{cfg.seed}:titles:{h}"))
                            for h in (False, True)}
+        self.open_cfg = OpenPoolConfig.from_mapping(cfg.open_pools)
+        self.open = self._open_pools() if self._needs_open() else None
+        self._open_rot: dict[tuple[bool, str], Rotation] = {}
+
+    def _needs_open(self) -> bool:
+        forms = {s.form for t in self.grammar.templates.values() for s in t.slots}
+        return self.open_cfg.share > 0 or bool(forms & {"clause", "phrase"})
+
+    def _open_pools(self) -> OpenPools:
+        # No open value may equal any KG value: it would then name a KG title or person on the wrong
+        # side of the heldout partition, or read as a genre, mood or setting.
+        taken = {v.lower() for vs in self.kg.pools.values() for v in vs}
+        taken |= {t.title.lower() for t in self.kg.titles}
+        taken |= {v.lower() for t in self.kg.titles for p in PEOPLE_POOLS for v in title_values(t, p)}
+        held = self.cfg.split.heldout_entities if self.cfg.split.strategy == "heldout" else 0.0
+        return build_open_pools(self.open_cfg, self.cfg.seed, taken, held)
+
+    def _open_rotation(self, held: bool, pool: str) -> Rotation:
+        assert self.open is not None
+        key = (held, pool)
+        if key not in self._open_rot:
+            self._open_rot[key] = Rotation(self.open.values[pool][held],
+                                           random.Random(f"{self.cfg.seed}:open:{pool}:{held}"))
+        return self._open_rot[key]
 
     def _rotation(self, held: bool, pool: str) -> Rotation:
         key = (held, pool) if pool in PEOPLE_POOLS or pool == "title" else (False, pool)
@@ -129,14 +184,20 @@ class FrameSampler:
         return True
 
     def _values(self, template: Template, seed: TitleFacts | None, held: bool,
-                rng: random.Random) -> list[Slot]:
+                rng: random.Random, is_open: bool = False) -> list[Slot]:
         used: set[str] = set()
         slots = []
         for spec in template.slots:
-            offered = [] if seed is None else title_values(seed, spec.pool)
-            offered = [v for v in offered if v not in used and self._allowed(held, spec.pool, v)]
-            # A second slot of a pool (title2, actor2) falls through to the rotation.
-            value = rng.choice(offered) if offered else self._rotation(held, spec.pool).next(avoid=used)
+            if spec.form in ("clause", "phrase"):
+                value = self._open_rotation(held, spec.form).next(avoid=used)
+            elif is_open and spec.pool in OPEN_POOLS:
+                value = self._open_rotation(held, spec.pool).next(avoid=used)
+            else:
+                offered = [] if seed is None else title_values(seed, spec.pool)
+                offered = [v for v in offered if v not in used and self._allowed(held, spec.pool, v)]
+                # A second slot of a pool (title2, actor2) falls through to the rotation.
+                value = rng.choice(offered) if offered else self._rotation(held, spec.pool).next(avoid=used)
+                value = shape(value, spec.form)
             used.add(value)
             slots.append(Slot(name=spec.name, type=spec.type, value=value))
         return slots
@@ -153,7 +214,9 @@ class FrameSampler:
                 for _ in range(k):
                     template = rng.choices(pool, weights)[0]
                     seed = self._title_rot[held].next() if template.slots else None
-                    slots = self._values(template, seed, held, rng)
+                    # Drawn only when open pools are on, so a recipe without them keeps its old frames.
+                    is_open = self.open_cfg.share > 0 and rng.random() < self.open_cfg.share
+                    slots = self._values(template, seed, held, rng, is_open)
                     yield Frame(id=f"r{round_idx}-{i:06d}", intent=intent, template_id=template.id,
                                 slots=tuple(slots), split=split, seed_title=seed.title if seed else None)
                     i += 1

@@ -4,6 +4,9 @@ Template language (synth/grammar/<intent>.yml; paraphrase sets in synth/grammar/
   {pool}, {pool2}  a slot filled with a value from knowledge-graph pool `pool`; a trailing digit allows a
                    second slot from one pool ("{actor} and {actor2}"). The slot's entity type is
                    `tax.type_for_source(pool)`, so renaming a label needs no template change.
+  {pool:form}      a slot whose value takes a shape (synth/frames.py): `bare` drops a leading article
+                   ("a {year:bare} {media_type}" -> "a 1990s movie"), `clause` is a long plot told as a
+                   clause ("the one where {plot:clause}"), `phrase` a qualified genre ("classic western").
   [a|b|c]          alternatives, nestable; an empty alternative makes text optional: "[please |]".
   @name            a paraphrase set from lexicon.yml, itself made of alternatives and other @sets.
   a/an             "a" or "an", agreeing with the word that follows (often a slot value).
@@ -33,7 +36,8 @@ FILE_KEYS = ("intent", "templates")
 TEMPLATE_KEYS = ("id", "text", "weight")
 
 _TEXT = re.compile(r"[^\[\]|{}@]+")
-_SLOT = re.compile(r"\{([a-z][a-z_]*?)([0-9]?)\}")
+_SLOT = re.compile(r"\{([a-z][a-z_]*?)([0-9]?)(?::([a-z]+))?\}")
+FORMS = {"bare": None, "clause": "plot", "phrase": "genre"}  # slot form -> the pool it needs (None: any)
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 _A_AN = re.compile(r"\b([Aa])/an\b")
 _AN_PREFIXES = ("hour", "honest", "honor", "heir", "8", "11", "18")
@@ -66,6 +70,7 @@ class SlotSpec:
     name: str  # as written in the template: "actor2"
     pool: str  # knowledge-graph pool: "actor"
     type: str  # entity type from the taxonomy
+    form: str = ""  # value shape: "" | bare | clause | phrase (FORMS)
 
 
 @dataclass(frozen=True)
@@ -78,8 +83,10 @@ class Template:
     tree: tuple[Any, ...] = field(default=(), repr=False, compare=False)
 
 
-def parse(text: str, *, slots_allowed: bool) -> tuple[tuple[Any, ...], list[str]]:
-    """Text -> (sequence with unresolved @refs, slot names in order); raises _Syntax."""
+def parse(text: str, *, slots_allowed: bool, forms: dict[str, str] | None = None
+          ) -> tuple[tuple[Any, ...], list[str]]:
+    """Text -> (sequence with unresolved @refs, slot names in order); raises _Syntax. Slot forms
+    ("{year:bare}") go into `forms` (slot name -> form) when given."""
     pos = 0
     slots: list[str] = []
 
@@ -107,12 +114,22 @@ def parse(text: str, *, slots_allowed: bool) -> tuple[tuple[Any, ...], list[str]
             elif ch == "{":
                 m = _SLOT.match(text, pos)
                 if not m:
-                    raise _Syntax(f"bad slot at column {pos + 1}: write {{pool}} or {{pool2}} (lowercase)")
+                    raise _Syntax(f"bad slot at column {pos + 1}: write {{pool}}, {{pool2}} or {{pool:form}} "
+                                  "(lowercase)")
                 if depth or not slots_allowed:
                     where = "inside [...]" if depth else "in a paraphrase set"
                     raise _Syntax(f"slot {m.group()} {where}: slots must be plain template text so every "
                                   "realization carries them; write a second template instead")
                 slots.append(m.group(1) + m.group(2))
+                if m.group(3) is not None:
+                    need = FORMS.get(m.group(3), "?")
+                    if need == "?":
+                        raise _Syntax(f"slot {m.group()}: unknown form '{m.group(3)}'; "
+                                      f"forms: {', '.join(FORMS)}")
+                    if need is not None and m.group(1) != need:
+                        raise _Syntax(f"slot {m.group()}: form '{m.group(3)}' is for pool '{need}' only")
+                    if forms is not None:
+                        forms[m.group(1) + m.group(2)] = m.group(3)
                 items.append(_Slot(m.group(1) + m.group(2), ""))
                 pos = m.end()
             elif ch == "}":
@@ -249,7 +266,8 @@ def _load_templates(path: Path, tax: Taxonomy, lexicon: _Lexicon, problems: list
             problems += found
             continue
         try:
-            seq, names = parse(text, slots_allowed=True)
+            forms: dict[str, str] = {}
+            seq, names = parse(text, slots_allowed=True, forms=forms)
             tree = lexicon.resolve(seq)
         except _Syntax as exc:
             problems.append(f"{where}: {exc}")
@@ -263,7 +281,7 @@ def _load_templates(path: Path, tax: Taxonomy, lexicon: _Lexicon, problems: list
             if etype is None:
                 found.append(f"{where}: slot {{{name}}}: pool '{pool}' supplies no entity type in "
                              f"{tax.path}{did_you_mean(pool, pools)}; pools: {', '.join(pools)}")
-            slots.append(SlotSpec(name, pool, etype or ""))
+            slots.append(SlotSpec(name, pool, etype or "", forms.get(name, "")))
         if dupes := sorted({n for n in names if names.count(n) > 1}):
             found.append(f"{where}: slot {{{dupes[0]}}} appears twice; "
                          f"number the second one ({{{dupes[0]}2}})")

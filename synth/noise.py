@@ -1,10 +1,11 @@
 """Surface noise on span-preserving segments: casing, typos, fillers, end punctuation.
 
 Every transform maps segments to segments, `(segments, rng, **params) -> segments`, so gold spans stay
-exact whatever it does. By default only casing reaches entity text (the gold value is whatever text
-the span holds); `typo` and `strip_punctuation` take `inside_entities=True` for robustness tests that
-perturb entities too. `apply_noise` draws which transforms a query gets from a `NoiseConfig`, built
-from the `grammar.noise` mapping of a data recipe.
+exact whatever it does. The gold value is whatever text the span holds: casing, `entity_typo` (a typo
+inside an entity value: users misspell names) and `strip_punctuation` (the whole query, entities
+included: "oceans eleven", "dr strange") change entity text, and the label follows what was typed.
+`apply_noise` draws which transforms a query gets from a `NoiseConfig`, built from the `grammar.noise`
+mapping of a data recipe.
 """
 
 from __future__ import annotations
@@ -114,11 +115,13 @@ TYPO_KINDS: dict[str, Callable[[str, random.Random], str]] = {
 
 def typo(segments: Sequence[Segment], rng: random.Random, *, inside_entities: bool = False,
          kinds: Mapping[str, float] | Sequence[tuple[str, float]] = DEFAULT_TYPO_KINDS,
-         min_letters: int = 4) -> list[Segment]:
-    """One typo in one word of >= `min_letters` ASCII letters; unchanged when no word qualifies."""
+         min_letters: int = 4, only_entities: bool = False) -> list[Segment]:
+    """One typo in one word of >= `min_letters` ASCII letters; unchanged when no word qualifies.
+    `only_entities` puts it inside an entity value (the gold span follows the misspelling)."""
     word_re = _word_re(min_letters)
     spots = [(i, m.start(), m.end()) for i, (text, etype) in enumerate(segments)
-             if etype is None or inside_entities for m in word_re.finditer(text)]
+             if (etype is not None if only_entities else etype is None or inside_entities)
+             for m in word_re.finditer(text)]
     if not spots:
         return list(segments)
     i, s, e = spots[rng.randrange(len(spots))]
@@ -176,7 +179,8 @@ TRANSFORMS: dict[str, Transform] = {
     "strip_punctuation": strip_punctuation, "add_filler": add_filler, "end_punctuation": end_punctuation,
 }
 
-PROBABILITIES = ("lowercase_all", "uppercase_all", "capitalize_first", "typo", "filler", "filler_start_share")
+PROBABILITIES = ("lowercase_all", "uppercase_all", "capitalize_first", "typo", "filler", "filler_start_share",
+                 "entity_typo", "strip_punctuation")
 
 
 @dataclass(frozen=True)
@@ -194,6 +198,8 @@ class NoiseConfig:
     filler_start_share: float = 0.7    # share of fillers put before the query rather than after it
     fillers_start: tuple[str, ...] = DEFAULT_FILLERS_START
     fillers_end: tuple[str, ...] = DEFAULT_FILLERS_END
+    entity_typo: float = 0.0           # one typo inside an entity value; the gold span is the typo
+    strip_punctuation: float = 0.0     # no punctuation anywhere, entities and apostrophes included
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], where: str = "grammar.noise") -> NoiseConfig:
@@ -233,7 +239,7 @@ class NoiseConfig:
     def off(cls) -> NoiseConfig:
         """No noise at all: the template text as realized."""
         return cls(lowercase_all=0, uppercase_all=0, capitalize_first=0, end_punctuation=(("keep", 1.0),),
-                   typo=0, filler=0)
+                   typo=0, filler=0, entity_typo=0, strip_punctuation=0)
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved values, YAML/JSON-friendly (for a dataset manifest)."""
@@ -267,7 +273,12 @@ def apply_noise(segments: Sequence[Segment], cfg: NoiseConfig, rng: random.Rando
                          start_share=cfg.filler_start_share)
     if rng.random() < cfg.typo:
         out = typo(out, rng, kinds=cfg.typo_kinds, min_letters=cfg.typo_min_letters)
+    # New draws only when their knob is on, so a recipe without them keeps its old text.
+    if cfg.entity_typo and rng.random() < cfg.entity_typo:
+        out = typo(out, rng, kinds=cfg.typo_kinds, min_letters=cfg.typo_min_letters, only_entities=True)
     out = end_punctuation(out, rng, choices=cfg.end_punctuation)
+    if cfg.strip_punctuation and rng.random() < cfg.strip_punctuation:
+        out = strip_punctuation(out, inside_entities=True, apostrophes=True)
     r = rng.random()
     if r < cfg.lowercase_all:
         out = lowercase(out)

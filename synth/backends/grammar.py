@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 
 from synth.grammar import Grammar
 from synth.noise import NoiseConfig, apply_noise
@@ -46,4 +47,9 @@ class GrammarBackend:
         except ValueError as exc:
             return Realized(frame, None, error=f"slot values: {exc}")
         query, entities = join_segments(apply_noise(segments, self.noise, rng))
+        # Noise may respell an entity (a typo, no punctuation): the label is what the user typed, so the
+        # frame's values follow the text. Segments keep slot order, so entities[i] is frame.slots[i].
+        if len(entities) == len(frame.slots):
+            frame = replace(frame, slots=tuple(replace(s, value=e["value"])
+                                               for s, e in zip(frame.slots, entities, strict=True)))
         return Realized(frame, query, entities)

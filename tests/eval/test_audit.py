@@ -368,6 +368,36 @@ def case_representativeness_appearance_summary(tmp_path):
          "records_median": 1.0, "records_mean": 1.0, "records_max": 2}])
 
 
+OPEN = [rec("a", "train", "play", "play Alpha", [("title", "Alpha")]),
+        rec("b", "train", "play", "play Silver Harbor with Ana Ruiz", [("title", "Silver Harbor"), ("actor", "Ana Ruiz")]),
+        rec("c", "train", "recommend", "movies with tom hanks", [("actor", "tom hanks")]),
+        rec("d", "heldout", "play", "play beta", [("title", "beta")])]
+
+
+def case_values_open_pool_share(tmp_path):
+    got = run_one(tmp_path, "values_open_pool_share", OPEN, kg=KG)
+    assert_rows(got, [
+        {"split": "heldout", "type": "title", "mentions": 1, "kg_mentions": 1, "open_share": 0.0},
+        {"split": "train", "type": "actor", "mentions": 2, "kg_mentions": 1, "open_mentions": 1, "open_share": 0.5},
+        {"split": "train", "type": "title", "mentions": 2, "open_mentions": 1, "open_distinct": 1, "open_share": 0.5}])
+
+
+SURFACE = [rec("a", "train", "find_title", "the one where a retired hitman goes after the gang",
+               [("plot", "a retired hitman goes after the gang")]),
+           rec("b", "train", "recommend", "Dark comedies from the eighties, with Ana Ruiz and Tom Hanks?",
+               [("genre", "Dark comedies"), ("year", "the eighties"), ("actor", "Ana Ruiz"), ("actor", "Tom Hanks")]),
+           rec("c", "train", "recommend", "westerns from 1994", [("genre", "westerns"), ("year", "1994")]),
+           rec("d", "test", "out_of_scope", "What's the weather?")]
+
+
+def case_diversity_surface_phenomena(tmp_path):
+    got = run_one(tmp_path, "diversity_surface_phenomena", SURFACE)
+    assert_rows(got, [
+        {"split": "test", "n_records": 1, "all_lowercase": 0.0, "no_punctuation": 0.0, "long_plot": 0.0},
+        {"split": "train", "n_records": 3, "all_lowercase": 2 / 3, "no_punctuation": 2 / 3, "long_plot": 1 / 3,
+         "spoken_year": 1 / 3, "many_constraints": 1 / 3, "long_query": 0.0}])
+
+
 CASES = {name[len("case_"):]: fn for name, fn in dict(globals()).items() if name.startswith("case_")}
 
 

@@ -249,3 +249,35 @@ def test_realization_speed(shipped):
     elapsed = time.perf_counter() - t0
     print(f"\n{n} realizations in {elapsed:.2f} s ({n / elapsed:,.0f}/s)")
     assert elapsed < 60  # the target is < 10 s; this bound only catches a pathological regression
+
+
+# ---- slot forms (issue 10) ----------------------------------------------------------------------
+
+def test_slot_forms_are_parsed_and_kept_on_the_slot(tmp_path):
+    g, t = one_template(tmp_path, "a/an {year:bare} {genre:phrase} where {plot:clause} with {actor}")
+    assert [(s.name, s.pool, s.form) for s in t.slots] == [
+        ("year", "year", "bare"), ("genre", "genre", "phrase"), ("plot", "plot", "clause"), ("actor", "actor", "")]
+    query, _ = join_segments(g.realize(t, {"year": "80s", "genre": "classic western", "plot": "x y",
+                                           "actor": "A B"}, random.Random(0)))
+    assert query.startswith("an 80s classic western")
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("{year:bar}", "unknown form 'bar'"),
+    ("{actor:clause}", "form 'clause' is for pool 'plot' only"),
+    ("{mood:phrase}", "form 'phrase' is for pool 'genre' only"),
+])
+def test_bad_slot_forms_are_reported(tmp_path, text, problem):
+    with pytest.raises(ConfigError) as exc:
+        one_template(tmp_path, text)
+    assert any(problem in p for p in exc.value.problems), exc.value.problems
+
+
+def test_shipped_grammar_has_trivia_role_cue_and_spoken_year_templates(shipped):
+    forms = {s.form for t in shipped.templates.values() for s in t.slots}
+    assert {"bare", "clause", "phrase"} <= forms
+    texts = [t.text for t in shipped.templates.values()]
+    assert sum("starring {actor" in x for x in texts) >= 5
+    assert sum("directed by {director" in x for x in texts) >= 5
+    assert sum("character {character" in x for x in texts) >= 2
+    assert max(len(t.slots) for t in shipped.templates.values()) >= 5  # several constraints in one query

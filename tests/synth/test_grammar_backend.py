@@ -70,3 +70,20 @@ def test_bad_frames_become_errors_not_exceptions(grammar):
     assert reasons == {"a": "unknown template", "b": "intent mismatch", "c": "slot values",
                        "d": "slot type mismatch", "e": "slot values", "ok": ""}
     assert all(out[k].query is None for k in "abcde") and out["ok"].query
+
+
+def test_misspelled_entities_become_the_gold_value_and_pass_verification(grammar, frames):
+    from synth.verify import Verifier
+
+    noisy = NoiseConfig(entity_typo=1.0, strip_punctuation=0.5)
+    backend = GrammarBackend(grammar, noisy, seed=13)
+    verifier = Verifier(TAX, "grammar")
+    respelled = kept = 0
+    for r in backend.realize(iter(frames[:400])):
+        rec = verifier(r)
+        assert rec is not None, (verifier.rejections, r.query)
+        kept += 1
+        original = {s.value.lower() for s in frames[int(r.frame.id[1:]) % len(frames)].slots}
+        respelled += any(e["value"].lower() not in original for e in rec["entities"])
+        assert all(rec["query"][e["start"]:e["end"]] == e["value"] for e in rec["entities"])
+    assert kept == 400 and respelled > 300

@@ -162,3 +162,33 @@ def test_every_exported_transform_takes_segments_and_rng():
             out = fn(QUERY, random.Random(seed))
             _, ents = check_spans(out)
             assert len(ents) == len(ENTITY_TEXT), name
+
+
+# ---- entity typos and punctuation-free queries (issue 10) -------------------------------------
+
+def test_entity_typo_misspells_an_entity_and_the_span_follows():
+    cfg = NoiseConfig(entity_typo=1.0, typo=0, filler=0, lowercase_all=0, uppercase_all=0, capitalize_first=0,
+                      end_punctuation=(("keep", 1.0),))
+    changed = 0
+    for seed in range(300):
+        out = apply_noise(QUERY, cfg, random.Random(seed))
+        check_spans(out)
+        assert [t for t, e in out if e is None] == [t for t, e in QUERY if e is None]  # plain text untouched
+        changed += [t for t, e in out if e is not None] != ENTITY_TEXT
+    assert changed == 300
+
+
+def test_strip_punctuation_share_reaches_entities_and_apostrophes():
+    cfg = NoiseConfig(strip_punctuation=1.0, typo=0, filler=0, lowercase_all=0, uppercase_all=0,
+                      capitalize_first=0, end_punctuation=(("keep", 1.0),))
+    segs = [("is ", None), ("Ocean's Eleven", "title"), (" on ", None), ("Disney+", "platform"), ("?", None)]
+    query, ents = check_spans(apply_noise(segs, cfg, random.Random(0)))
+    assert query == "is Oceans Eleven on Disney+" and ents[0]["value"] == "Oceans Eleven"
+
+
+def test_new_knobs_off_draw_nothing_so_old_recipes_keep_their_text():
+    old = NoiseConfig(lowercase_all=0.4, typo=0.5, filler=0.5)
+    for seed in range(100):
+        a = apply_noise(QUERY, old, random.Random(seed))
+        b = apply_noise(QUERY, NoiseConfig.from_mapping({**old.to_dict(), "entity_typo": 0.0}), random.Random(seed))
+        assert a == b
