@@ -403,7 +403,7 @@ CASES = {name[len("case_"):]: fn for name, fn in dict(globals()).items() if name
 
 def test_every_sql_file_has_a_fixture_case():
     files = sorted(p.stem for p in SQL_DIR.glob("*.sql"))
-    assert len(files) == 25
+    assert len(files) == 27
     assert sorted(CASES) == files
 
 
