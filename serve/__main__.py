@@ -1,4 +1,4 @@
-"""Serve a trained run over HTTP: POST /v1/parse, GET /healthz, a demo page at /, docs at /docs.
+"""Serve a trained run over HTTP: POST /v1/parse, POST /v1/search, GET /healthz, a page at /, docs at /docs.
 
 Usage: python -m serve --run runs/x [--host 127.0.0.1] [--port 8000] [--config serve/config.yml]
                        [--eval-config eval/config.yml]
@@ -50,9 +50,13 @@ def build(run: Path, config: Path, eval_config: Path, host: str | None = None, p
     cfg = load_serve_config(config, host=host, port=port)
     settings = DecodeSettings.of(load_eval_config(eval_config).decode)
     read_run(run)  # one-line error before the slow load
+    from search import search
+    from search.query import default_engine
+
     parser = Parser.from_run(run, settings)
+    default_engine()  # the KG tables load now, not on the first /v1/search
     info = {"run": str(run), "engine": settings.engine, "mode": settings.mode, "dtype": settings.dtype}
-    return create_app(parser.parse_many, cfg, info), cfg
+    return create_app(parser.parse_many, cfg, info, lambda ex, q: search(ex, q)), cfg
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
-"""The HTTP service: POST /v1/parse, GET /healthz, the demo page at /, OpenAPI docs at /docs.
+"""The HTTP service: POST /v1/parse, POST /v1/search, GET /healthz, the demo page at /, docs at /docs.
 
-`create_app(parse_many, cfg, info)` takes any function from a list of queries to parsed results
-(decoding.parser.Parser.parse_many in production), so the app is the same whatever loads the model.
+`create_app(parse_many, cfg, info, search_one)` takes any function from a list of queries to parsed
+results (decoding.parser.Parser.parse_many in production) and, for /v1/search, one from an extraction and
+its query to ranked KG titles (search.search), so the app is the same whatever loads the model or the KG.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -52,6 +54,17 @@ class ParseMany(BaseModel):
     latency_ms: float
 
 
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    query: StrictStr = Field(examples=["a tense sci-fi movie from the 80s with Sigourney Weaver"])
+
+
+class SearchOne(ParseOne):
+    search: dict[str, Any] = Field(description="search.search(): route, results (rank, title, year, "
+                                               "media_type, score, matched constraints, linked), unused")
+    search_ms: float
+
+
 def check_request(req: ParseRequest, cfg: ServeConfig) -> list[str]:
     """The queries to parse, or HTTP 422 with a message saying what is wrong."""
     if (req.query is None) == (req.queries is None):
@@ -71,7 +84,8 @@ def check_request(req: ParseRequest, cfg: ServeConfig) -> list[str]:
 
 
 def create_app(parse_many: Callable[[list[str]], list[dict[str, Any]]], cfg: ServeConfig,
-               info: dict[str, Any] | None = None) -> FastAPI:
+               info: dict[str, Any] | None = None,
+               search_one: Callable[[dict[str, Any], str], dict[str, Any]] | None = None) -> FastAPI:
     batcher = Batcher(parse_many, cfg.max_batch, cfg.max_wait_ms, cfg.queue_limit)
 
     @asynccontextmanager
@@ -108,5 +122,21 @@ def create_app(parse_many: Callable[[list[str]], list[dict[str, Any]]], cfg: Ser
         if req.query is not None:
             return {**parsed[0], "latency_ms": latency}
         return {"results": parsed, "latency_ms": latency}
+
+    @app.post("/v1/search", response_model=SearchOne,
+              responses={404: {"description": "no search backend"}, 422: {"description": "bad request"},
+                         503: {"description": "queue full"}})
+    async def search(req: SearchRequest) -> dict[str, Any]:
+        """Parse the query, then rank KG titles by the extraction (search/sql); each result says which
+        constraints it matched. An unparseable answer (status not ok) searches nothing."""
+        if search_one is None:
+            raise HTTPException(404, "this service was started without a search backend")
+        parsed = await parse(ParseRequest(query=req.query))
+        t0 = time.perf_counter()
+        extraction = {"intent": parsed["intent"],
+                      "entities": [{"type": e["type"], "value": e["value"]} for e in parsed["entities"]]}
+        found = (await asyncio.to_thread(search_one, extraction, req.query) if parsed["status"] == "ok"
+                 else {"intent": None, "route": None, "results": [], "unused": []})
+        return {**parsed, "search": found, "search_ms": round((time.perf_counter() - t0) * 1000, 1)}
 
     return app

@@ -35,7 +35,7 @@ def browser() -> Iterator[WebDriver]:
 
 
 def test_typing_a_query_highlights_the_returned_spans(service: Service, browser: WebDriver) -> None:
-    req = urllib.request.Request(service.url + "/v1/parse", data=json.dumps({"query": QUERY}).encode(),
+    req = urllib.request.Request(service.url + "/v1/search", data=json.dumps({"query": QUERY}).encode(),
                                  headers={"Content-Type": "application/json"})
     expected = json.loads(urllib.request.urlopen(req, timeout=300).read())
     assert expected["entities"], expected  # the page test needs at least one span to look for
@@ -52,3 +52,7 @@ def test_typing_a_query_highlights_the_returned_spans(service: Service, browser:
     assert browser.script("return document.getElementById('text').firstChild.textContent") == \
         QUERY[:expected["entities"][0]["start"]]
     assert "ms" in browser.text(browser.find("#latency"))
+    # Under the query, the ranked KG titles that /v1/search returned, in order.
+    titles = browser.script("return [...document.querySelectorAll('#results li b')].map((b) => b.textContent)")
+    assert titles == [f"{r['title']} ({r['year'] if r['year'] is not None else '?'})"
+                      for r in expected["search"]["results"]]

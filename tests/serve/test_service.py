@@ -23,9 +23,9 @@ QUERIES = ["who directed Parasite", 'is "Amélie" on Netflix', "any uplifting co
            "films by Greta Gerwig", "a cozy mystery for tonight"]
 
 
-def post(url: str, body: Any) -> tuple[int, dict[str, Any]]:
+def post(url: str, body: Any, path: str = "/v1/parse") -> tuple[int, dict[str, Any]]:
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    req = urllib.request.Request(url + "/v1/parse", data=data, headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(url + path, data=data, headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(req, timeout=300) as res:
             return res.status, json.loads(res.read())
@@ -85,6 +85,27 @@ def test_bad_requests_get_422_with_a_message(service: Service) -> None:
     assert post(service.url, b"{not json")[0] == 422
 
 
+def test_search_parses_then_ranks_kg_titles_as_search_does(service: Service) -> None:
+    """POST /v1/search = the parse of /v1/parse plus search.search() of that extraction, in one call."""
+    from search import search
+
+    for query in ("any uplifting comedies from the 90s?", "films by Greta Gerwig", "play Inception"):
+        status, body = post(service.url, {"query": query}, "/v1/search")
+        assert status == 200, body
+        parsed = post(service.url, {"query": query})[1]
+        assert (body["intent"], body["entities"]) == (parsed["intent"], parsed["entities"])
+        extraction = {"intent": body["intent"],
+                      "entities": [{"type": e["type"], "value": e["value"]} for e in body["entities"]]}
+        assert body["search"] == json.loads(json.dumps(search(extraction, query)))
+        assert body["search_ms"] >= 0 and body["latency_ms"] > 0
+    status, body = post(service.url, {"query": "play Alien"}, "/v1/search")
+    assert status == 200
+    status, answer = post(service.url, {"query": "  "}, "/v1/search")
+    assert status == 422 and "query is empty" in answer["detail"]
+    status, answer = post(service.url, {"queries": ["a"]}, "/v1/search")
+    assert status == 422 and {tuple(d["loc"]) for d in answer["detail"]} == {("body", "query"), ("body", "queries")}
+
+
 def test_queue_limit_answers_503(service: Service) -> None:
     status, answer = post(service.url, {"queries": ["play Inception"] * 41})  # the test config allows 40
     assert status == 503 and "the limit is 40" in answer["detail"]
@@ -94,10 +115,10 @@ def test_health_docs_and_page(service: Service) -> None:
     health = json.loads(urllib.request.urlopen(service.url + "/healthz").read())
     assert health["status"] == "ok" and health["engine"] == "fast" and health["mode"] == "grounded"
     spec = json.loads(urllib.request.urlopen(service.url + "/openapi.json").read())
-    assert "/v1/parse" in spec["paths"] and "/healthz" in spec["paths"]
+    assert {"/v1/parse", "/v1/search", "/healthz"} <= set(spec["paths"])
     assert b"swagger" in urllib.request.urlopen(service.url + "/docs").read().lower()
     page = urllib.request.urlopen(service.url + "/").read().decode()
-    assert 'id="query"' in page and "/v1/parse" in page
+    assert 'id="query"' in page and "/v1/search" in page
 
 
 def test_a_run_folder_without_adapter_is_refused_in_one_line(tmp_path: Path) -> None:
