@@ -20,6 +20,8 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
+from decoding.precision import resolve_dtype
+
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 _COMPILERS: dict[int, tuple[Any, Any]] = {}  # id(tokenizer) -> (tokenizer, GrammarCompiler)
 
@@ -42,8 +44,9 @@ def load_model(base_dir: str | Path, adapter_dir: str | Path | None = None, dtyp
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    dtype = resolve_dtype(dtype)
     if dtype not in _DTYPES:
-        raise ValueError(f"dtype {dtype!r} is not supported; use one of {', '.join(_DTYPES)}")
+        raise ValueError(f"dtype {dtype!r} is not supported; use one of auto, {', '.join(_DTYPES)}")
     if not (Path(base_dir) / "config.json").is_file():
         raise FileNotFoundError(f"{base_dir}: no config.json, not a model directory (make model)")
     if adapter_dir is not None and not (Path(adapter_dir) / "adapter_config.json").is_file():

@@ -133,6 +133,15 @@ def model_inputs(system: str, run: Path, card: dict[str, Any], data: Path, tax: 
     return {"model_dir": base, "adapter_dir": run, "system_prompt": prompt}
 
 
+def resolved_decode(cfg: EvalConfig) -> dict[str, Any]:
+    """Decode settings as run: `dtype: auto` recorded as the type this machine resolved it to, so a
+    cache filled on a bf16 machine is not reused for fp32 decoding elsewhere (and metrics say which)."""
+    from decoding.precision import resolve_dtype
+
+    d = cfg.decode.__dict__
+    return d | {"dtype": resolve_dtype(d["dtype"]), "dtype_setting": d["dtype"]}
+
+
 def stamp_for(system: str, records: list[dict[str, Any]], cfg: EvalConfig, inputs: dict[str, Any],
               tax: Taxonomy, baseline: Baseline | None = None) -> dict:
     from eval.predict import adapter_train_data, prediction_key
@@ -144,7 +153,7 @@ def stamp_for(system: str, records: list[dict[str, Any]], cfg: EvalConfig, input
         stamp["baseline"] = cfg.baseline.__dict__
     else:
         adapter = inputs["adapter_dir"] and Path(inputs["adapter_dir"]) / ADAPTER_FILE
-        stamp |= {"decode": cfg.decode.__dict__, "model_dir": str(inputs["model_dir"]),
+        stamp |= {"decode": resolved_decode(cfg), "model_dir": str(inputs["model_dir"]),
                   "system_prompt": inputs["system_prompt"],
                   "adapter_mtime": adapter.stat().st_mtime if adapter else None}
     return json.loads(json.dumps(stamp, default=str))
@@ -178,7 +187,7 @@ def system_meta(system: str, card: dict[str, Any], cfg: EvalConfig) -> dict[str,
     rc = card["resolved_config"]
     if system == "baseline":
         return {"model": BASELINE_MODEL, "base_model": None, "lora_r": None}
-    meta = {"model": rc["base_model"], "base_model": rc["base_model"], "decode": cfg.decode.__dict__}
+    meta = {"model": rc["base_model"], "base_model": rc["base_model"], "decode": resolved_decode(cfg)}
     return meta | {"lora_r": rc.get("lora_r") if system == "finetuned" else None}
 
 

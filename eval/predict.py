@@ -200,6 +200,7 @@ def predict_records(records: Sequence[Mapping[str, Any]], model_dir: str | Path,
     """Decode every record's query with a local model; returns the predictions.parquet path."""
     from decoding.grounded import MODES
     from decoding.parser import DecodeSettings, Parser
+    from decoding.precision import resolve_dtype
 
     if mode not in MODES:
         raise ValueError(f"unknown decoding mode {mode!r}; expected one of {', '.join(MODES)}")
@@ -217,7 +218,8 @@ def predict_records(records: Sequence[Mapping[str, Any]], model_dir: str | Path,
     bounds = parser.bounds()
     validator = jsonschema.Draft202012Validator(extraction_schema(tax, **bounds))
     summary = {"backend": "hf", "engine": engine, "mode": mode, "model_dir": str(model_dir),
-               "adapter_dir": None if adapter_dir is None else str(adapter_dir), "dtype": dtype,
+               "adapter_dir": None if adapter_dir is None else str(adapter_dir),
+               "dtype": resolve_dtype(dtype),
                "batch_size": batch_size, "max_new_tokens": max_new_tokens, **bounds,
                "seconds": round(stats["seconds"], 2),
                **{k: v for k, v in stats.items() if k != "seconds"}}

@@ -50,12 +50,14 @@ def build(run: Path, config: Path, eval_config: Path, host: str | None = None, p
     cfg = load_serve_config(config, host=host, port=port)
     settings = DecodeSettings.of(load_eval_config(eval_config).decode)
     read_run(run)  # one-line error before the slow load
+    from decoding.precision import resolve_dtype
     from search import search
     from search.query import default_engine
 
     parser = Parser.from_run(run, settings)
     default_engine()  # the KG tables load now, not on the first /v1/search
-    info = {"run": str(run), "engine": settings.engine, "mode": settings.mode, "dtype": settings.dtype}
+    info = {"run": str(run), "engine": settings.engine, "mode": settings.mode,
+            "dtype": resolve_dtype(settings.dtype)}
     return create_app(parser.parse_many, cfg, info, lambda ex, q: search(ex, q)), cfg
 
 

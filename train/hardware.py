@@ -31,11 +31,9 @@ class Machine:
 def probe_machine() -> Machine:
     import torch
 
-    cpu_bf16 = False
-    try:
-        cpu_bf16 = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        pass
+    from decoding.precision import cpu_has_native_bf16
+
+    cpu_bf16 = cpu_has_native_bf16()
     wanted = ("flash_attn", "bitsandbytes", "deepspeed")
     present = frozenset(m for m in wanted if importlib.util.find_spec(m) is not None)
     return Machine(cuda=torch.cuda.is_available(), cpu_bf16=cpu_bf16, modules=present)
@@ -98,6 +96,17 @@ def lora_kernels_on(cfg: dict[str, Any]) -> list[str]:
     if all(cfg.get(k) is None for k in LORA_KERNEL_KEYS):
         return list(LORA_KERNEL_KEYS)
     return [k for k in LORA_KERNEL_KEYS if cfg.get(k) is True]
+
+
+def resolve_precision(cfg: dict[str, Any], machine: Machine) -> dict[str, Any]:
+    """`bf16: auto` on a machine without CUDA -> true where the CPU has native bf16, else false (fp32).
+
+    axolotl resolves 'auto' itself on a GPU, but on a CPU it picks fp16, which cannot train there; and a
+    fixed `bf16: true` is ~60x slower on CPUs that emulate bf16. The resolved value is what the run's
+    resolved config and run card record."""
+    if machine.cuda or cfg.get("bf16") != "auto" or cfg.get("fp16"):
+        return cfg
+    return cfg | {"bf16": machine.cpu_bf16}
 
 
 def needs_cpu_bf16(cfg: dict[str, Any], machine: Machine) -> bool:

@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from schemas.config import ConfigError, read_jsonl
-from train.hardware import hardware_problems, needs_cpu_bf16, probe_machine
+from train.hardware import hardware_problems, needs_cpu_bf16, probe_machine, resolve_precision
 from train.overrides import apply_overrides
 from train.recipe import load_recipe, recipe_problems
 
@@ -103,6 +103,7 @@ def resolve(req: RunRequest) -> tuple[dict[str, Any], Path, bool]:
     cfg = point_at_data(cfg, req.data, run_dir)
     where = f"{req.recipe}" + (" (after --set)" if sets else "")
     machine = probe_machine()
+    cfg = resolve_precision(cfg, machine)
     problems = recipe_problems(cfg, where) + hardware_problems(cfg, where, machine)
     problems += [f"{where}: {p}" for p in input_problems(cfg, req.data)]
     if problems:

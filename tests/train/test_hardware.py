@@ -9,7 +9,7 @@ import torch
 import yaml
 
 from train.__main__ import main
-from train.hardware import Machine, hardware_problems, lora_kernels_on
+from train.hardware import Machine, hardware_problems, lora_kernels_on, resolve_precision
 
 CPU_ONLY = Machine(cuda=False, cpu_bf16=False, modules=frozenset())
 CPU_BF16 = Machine(cuda=False, cpu_bf16=True, modules=frozenset())
@@ -46,11 +46,21 @@ def test_fsdp_recipe_needs_gpus() -> None:
                hardware_problems(_recipe("llama-3.1-8b-lora-fsdp.yml"), "r.yml", CPU_ONLY))
 
 
-def test_cpu_recipe_runs_here_and_bf16_needs_native_support() -> None:
+def test_cpu_recipe_runs_on_any_machine_in_the_precision_it_has() -> None:
     cfg = _recipe("cpu-smollm2-135m-lora.yml")
-    assert hardware_problems(cfg, "r.yml", CPU_BF16) == []
-    assert hardware_problems(cfg, "r.yml", GPU) == []
+    assert cfg["bf16"] == "auto"
+    assert resolve_precision(cfg, CPU_BF16)["bf16"] is True
+    assert resolve_precision(cfg, CPU_ONLY)["bf16"] is False  # emulated bf16 would be ~60x slower
+    assert resolve_precision(cfg, GPU)["bf16"] == "auto"      # axolotl resolves it on a GPU
+    for machine in (CPU_BF16, CPU_ONLY, GPU):
+        assert hardware_problems(resolve_precision(cfg, machine), "r.yml", machine) == [], machine
+
+
+def test_explicit_bf16_still_needs_native_support() -> None:
+    cfg = _recipe("cpu-smollm2-135m-lora.yml") | {"bf16": True}
+    assert resolve_precision(cfg, CPU_ONLY)["bf16"] is True
     assert [p.split(": ")[1] for p in hardware_problems(cfg, "r.yml", CPU_ONLY)] == ["bf16"]
+    assert hardware_problems(cfg, "r.yml", CPU_BF16) == []
 
 
 def test_gpu_recipes_pass_on_a_gpu_machine() -> None:
