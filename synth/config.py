@@ -13,7 +13,7 @@ BACKENDS = ("grammar", "openai", "local")
 STRATEGIES = ("random", "heldout")
 TOP_KEYS = ("name", "seed", "n", "taxonomy", "kg", "out", "backend", "grammar", "openai", "local",
             "intents", "entity_targets", "oversample", "max_rounds", "min_records", "dedup", "split", "chat",
-            "open_pools")
+            "open_pools", "paraphrase")
 SPLIT_KEYS = ("strategy", "validation", "test", "heldout", "heldout_templates", "heldout_entities")
 DEDUP_KEYS = ("near", "near_threshold")
 SECTIONS = ("grammar", "openai", "local", "intents", "entity_targets", "dedup", "split", "chat")
@@ -57,6 +57,7 @@ class DataConfig:
     system_prompt: str
     min_records: int | float | None = None  # None: all n; an int: a count; a float in (0, 1]: a share of n
     open_pools: dict[str, Any] = field(default_factory=dict)  # synth.pools.OpenPoolConfig, resolved
+    paraphrase: dict[str, Any] = field(default_factory=dict)  # synth.paraphrase.ParaphraseConfig, resolved
     tax: Taxonomy = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
 
     def resolved(self) -> dict[str, Any]:
@@ -219,6 +220,13 @@ def load_data_config(path: str | Path, overrides: dict[str, Any] | None = None) 
         open_pools = OpenPoolConfig.from_mapping(raw.get("open_pools"), f"{path}: open_pools").to_dict()
     except ConfigError as exc:
         problems += exc.problems
+    from synth.paraphrase import load_paraphrase_config
+
+    paraphrase: dict[str, Any] = {}
+    try:
+        paraphrase = load_paraphrase_config(raw.get("paraphrase"), f"{path}: paraphrase").resolved()
+    except ConfigError as exc:
+        problems += exc.problems
     if problems:
         raise ConfigError(problems)
 
@@ -233,5 +241,5 @@ def load_data_config(path: str | Path, overrides: dict[str, Any] | None = None) 
         near_dedup=bool(dedup_raw.get("near", True)),
         near_threshold=float(dedup_raw.get("near_threshold", 0.95)),
         split=split, system_prompt=str((raw.get("chat") or {}).get("system_prompt", "")).strip(),
-        min_records=raw.get("min_records"), open_pools=open_pools, tax=tax,
+        min_records=raw.get("min_records"), open_pools=open_pools, paraphrase=paraphrase, tax=tax,
     )

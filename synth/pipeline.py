@@ -21,13 +21,15 @@ from synth.dedup import Deduper
 from synth.frames import FrameSampler, largest_remainder, split_counts
 from synth.grammar import Grammar
 from synth.kg import kg_summary, load_kg
+from synth.paraphrase import ParaphraseConfig, Paraphraser
 from synth.types import Backend
 from synth.verify import Verifier
 from synth.writer import verify_manifest, write_dataset
 
 VERSIONED = ("jsonschema", "pyarrow", "rapidfuzz", "pyyaml", "jinja2", "openai")
 # Kept across rewrites of the output folder (openai cache_dir: null), with sqlite's write-ahead log.
-CARRIED = ("openai_cache.sqlite", "openai_cache.sqlite-wal")
+CARRIED = ("openai_cache.sqlite", "openai_cache.sqlite-wal", "paraphrase_cache.sqlite",
+           "paraphrase_cache.sqlite-wal")
 
 
 class Shortfall(Exception):
@@ -114,7 +116,6 @@ def build_dataset(cfg: DataConfig, progress: bool = True) -> dict[str, Any]:
         pool = sorted(kept[intent], key=lambda r: _selection_key(cfg.seed, r["id"]))
         records += pool[:quota]
     records.sort(key=lambda r: r["id"])
-    elapsed = time.perf_counter() - t0
     required = required_records(cfg)
     if len(records) < required:
         lost = {**verifier.rejections, **{f"duplicate_{k}": v for k, v in deduper.dropped.items()}}
@@ -122,6 +123,17 @@ def build_dataset(cfg: DataConfig, progress: bool = True) -> dict[str, Any]:
         raise Shortfall(f"kept {len(records)} of the {cfg.n} records asked (at least {required} required; "
                         f"rejected: {reasons}); {cfg.out} left as it was. To accept fewer, set "
                         f"min_records in {cfg.path}")
+    paraphrase = ParaphraseConfig.from_resolved(cfg.paraphrase)
+    paraphrase_summary = None
+    if paraphrase.on:
+        # The cache sits beside the dataset (carried across rewrites) unless the endpoint names its own.
+        folder = Path(paraphrase.client.cache_dir or cfg.out) if paraphrase.client else None
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+        stage = Paraphraser(paraphrase, cfg.tax, cfg.seed, folder, progress)
+        records = stage.run(records)
+        paraphrase_summary = stage.summary()
+        pause_point("synth:paraphrased")
 
     n_frames_verified = sum(verifier.rejections.values()) + sum(deduper.dropped.values()) \
         + sum(len(v) for v in kept.values())
@@ -153,11 +165,13 @@ def build_dataset(cfg: DataConfig, progress: bool = True) -> dict[str, Any]:
         "usage": getattr(backend, "usage_summary", lambda: {})(),
         # Every noise knob as used, defaults included, so the manifest alone reproduces the text.
         "noise": backend.noise.to_dict() if hasattr(backend, "noise") else None,
+        "paraphrase": paraphrase_summary,
     }
     # Built beside the output and swapped in whole: a failure or a kill keeps the previous dataset.
     with atomic_folder(Path(cfg.out), carry=CARRIED) as tmp:
         manifest = write_dataset(tmp, records, cfg.system_prompt, manifest)
         # Wall time lives apart from the manifest so the manifest stays byte-identical across reruns.
+        elapsed = time.perf_counter() - t0  # paraphrase stage included
         timing = {"seconds": round(elapsed, 2), "records_per_s": round(len(records) / max(elapsed, 1e-9), 1),
                   "argv": sys.argv}
         (tmp / "timing.json").write_text(json.dumps(timing, indent=2) + "\n")
