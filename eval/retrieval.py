@@ -141,6 +141,12 @@ def measure_retrieval(predictions: str | Path, records: Iterable[Mapping[str, An
                     "as t (input, input_order)")
     search_all(eng, Path(predictions), records)
     eng.con.execute(f"create or replace table measured_queries as {_sql('measured_queries')}")
+    eng.con.execute(f"create or replace table seed_answers as {_sql('seed_answers')}")
+    # Which seed-title queries were measured and which left out (not about their seed), for audit.
+    answers = eng.con.sql("select qid, seed_is_answer from seed_answers order by qid")
+    write_table(Table("seed_answers", list(answers.columns),
+                      [dict(zip(answers.columns, r, strict=True)) for r in answers.fetchall()]),
+                Path(out_dir) / "tables")
     tables: dict[str, list[dict[str, Any]]] = {}
     for path in sorted(SQL_DIR.glob("retrieval_*.sql")):
         rel = eng.con.sql(path.read_text(encoding="utf-8"))

@@ -3,8 +3,10 @@
 -- input's ranked results. hit_at_1 / hit_at_10 = share of queries with the seed title at rank 1 /
 -- within the first 10; mrr = mean of 1 / rank (0 when absent). A result is the seed title when its
 -- folded name equals the seed's (records carry the seed's name, not its year: a remake and its
--- original both count). One row per input and intent, plus '(all)' per input. Reads
--- measured_queries, results.
+-- original both count). Only queries whose seed is a right answer to their gold extraction are
+-- measured (seed_answers: not those whose title, people or plot came from an open pool);
+-- n_left_out counts the others. One row per input and intent, plus '(all)' per input. Reads
+-- measured_queries, seed_answers, results.
 with source as (select * from results),
 
 seed_ranks as (
@@ -14,13 +16,26 @@ seed_ranks as (
         mq.sort_key,
         min(src.rank) as seed_rank
     from measured_queries as mq
+    inner join seed_answers as sa on mq.qid = sa.qid and sa.seed_is_answer
     left join source as src
         on
             mq.input = src.input
             and mq.qid = src.qid
             and search_key(mq.seed_title) = search_key(src.title)
-    where mq.measure = 'seed_title' and mq.seed_title is not null
+    where mq.measure = 'seed_title'
     group by mq.input, mq.qid, mq.intent, mq.sort_key
+),
+
+left_out as (
+    select
+        mq.input,
+        mq.intent,
+        mq.sort_key,
+        count(*) as n_left_out
+    from measured_queries as mq
+    inner join seed_answers as sa on mq.qid = sa.qid and not sa.seed_is_answer
+    where mq.measure = 'seed_title'
+    group by mq.input, mq.intent, mq.sort_key
 ),
 
 per_query as (
@@ -30,19 +45,23 @@ per_query as (
         sort_key,
         case when seed_rank = 1 then 1.0 else 0.0 end as hit_1,
         case when seed_rank <= 10 then 1.0 else 0.0 end as hit_10,
-        coalesce(1.0 / seed_rank, 0.0) as reciprocal_rank
+        coalesce(1.0 / seed_rank, 0.0) as reciprocal_rank,
+        0 as n_left_out
     from seed_ranks
-),
-
-with_all as (
+    union all
     select
         input,
         intent,
         sort_key,
-        hit_1,
-        hit_10,
-        reciprocal_rank
-    from per_query
+        null as hit_1,
+        null as hit_10,
+        null as reciprocal_rank,
+        n_left_out
+    from left_out
+),
+
+with_all as (
+    select * from per_query
     union all
     select
         input,
@@ -50,7 +69,8 @@ with_all as (
         sort_key // 1000 * 1000 + 999 as sort_key,
         hit_1,
         hit_10,
-        reciprocal_rank
+        reciprocal_rank,
+        n_left_out
     from per_query
 ),
 
@@ -58,10 +78,11 @@ final as (
     select
         input,
         intent,
-        count(*) as n_queries,
+        count(hit_1) as n_queries,
         avg(hit_1) as hit_at_1,
         avg(hit_10) as hit_at_10,
-        avg(reciprocal_rank) as mrr
+        avg(reciprocal_rank) as mrr,
+        sum(n_left_out) as n_left_out
     from with_all
     group by input, intent, sort_key
     order by sort_key
