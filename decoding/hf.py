@@ -46,7 +46,7 @@ def load_model(base_dir: str | Path, adapter_dir: str | Path | None = None, dtyp
 
     dtype = resolve_dtype(dtype)
     if dtype not in _DTYPES:
-        raise ValueError(f"dtype {dtype!r} is not supported; use one of auto, {', '.join(_DTYPES)}")
+        raise ValueError(f"dtype {dtype!r} is not supported; use one of {', '.join(_DTYPES)} or auto")
     if not (Path(base_dir) / "config.json").is_file():
         raise FileNotFoundError(f"{base_dir}: no config.json, not a model directory (make model)")
     if adapter_dir is not None and not (Path(adapter_dir) / "adapter_config.json").is_file():

@@ -49,6 +49,7 @@ def fast_config(root: Path, **replace: str) -> Path:
     """eval/config.yml with low-resolution charts (same code path, quicker tests)."""
     text = (ROOT / "eval/config.yml").read_text().replace("dpi: 100", "dpi: 30")
     for old, new in replace.items():
+        assert old in text, f"eval/config.yml no longer holds {old!r}: update the test"
         text = text.replace(old, new)
     (root / "eval.yml").write_text(text)
     return root / "eval.yml"
@@ -163,7 +164,7 @@ def test_bad_input_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFix
     run = make_run(tmp_path, "x", 4, base_model=tmp_path)  # any existing folder: fails before loading it
     fails(["--run", str(run), "--data", str(data), "--systems", "finetuned"],
           r"runs/x: no adapter_config\.json; pass the run folder")
-    bad = fast_config(tmp_path, **{"limit: 150": "limt: 150", "dpi: 30": "dpi: 0"})
+    bad = fast_config(tmp_path, **{"limit: null": "limt: null", "dpi: 30": "dpi: 0"})
     text = fails(["--run", str(run), "--data", str(data), "--config", str(bad)], "limt")
     assert "unknown key 'limt' (did you mean 'limit'?)" in text
     assert "missing key 'limit'" in text

@@ -9,7 +9,9 @@
 --   'weighted avg'        per-class scores weighted by support;
 --   'taxonomy macro avg'  mean over every taxonomy class, absent ones as 0 (labels=<taxonomy>).
 -- Micro and weighted are the same over either class list (absent classes add no counts, no support).
--- Support is the summed support of the taxonomy classes. Reads int_class_scores; needs macros/.
+-- Support is the summed support of the taxonomy classes. Float sums run in label order, so a rerun
+-- gives the same last digit whatever order DuckDB's threads hand the rows in. Reads
+-- int_class_scores; needs macros/.
 create or replace view int_class_averages as
 
 with totals as (
@@ -21,18 +23,18 @@ with totals as (
         count(*) as n_taxonomy,
         count(*) filter (where is_present) as n_present,
         coalesce(list(label order by label_order) filter (where not is_present), []) as left_out,
-        coalesce(avg(precision) filter (where is_present), 0.0) as macro_precision,
-        coalesce(avg(recall) filter (where is_present), 0.0) as macro_recall,
-        coalesce(avg(f1) filter (where is_present), 0.0) as macro_f1,
-        coalesce(avg(precision), 0.0) as taxonomy_precision,
-        coalesce(avg(recall), 0.0) as taxonomy_recall,
-        coalesce(avg(f1), 0.0) as taxonomy_f1,
+        coalesce(avg(precision order by label_order) filter (where is_present), 0.0) as macro_precision,
+        coalesce(avg(recall order by label_order) filter (where is_present), 0.0) as macro_recall,
+        coalesce(avg(f1 order by label_order) filter (where is_present), 0.0) as macro_f1,
+        coalesce(avg(precision order by label_order), 0.0) as taxonomy_precision,
+        coalesce(avg(recall order by label_order), 0.0) as taxonomy_recall,
+        coalesce(avg(f1 order by label_order), 0.0) as taxonomy_f1,
         safe_div(sum(tp), sum(tp) + sum(fp)) as micro_precision,
         safe_div(sum(tp), sum(tp) + sum(fn)) as micro_recall,
         f1(sum(tp), sum(fp), sum(fn)) as micro_f1,
-        safe_div(sum(precision * support), sum(support)) as weighted_precision,
-        safe_div(sum(recall * support), sum(support)) as weighted_recall,
-        safe_div(sum(f1 * support), sum(support)) as weighted_f1
+        safe_div(sum(precision * support order by label_order), sum(support)) as weighted_precision,
+        safe_div(sum(recall * support order by label_order), sum(support)) as weighted_recall,
+        safe_div(sum(f1 * support order by label_order), sum(support)) as weighted_f1
     from int_class_scores
     -- grouping(label_group) tells the whole-kind row from a group's; intents have no groups
     group by grouping sets ((kind), (kind, label_group))
