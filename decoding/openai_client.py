@@ -190,6 +190,14 @@ class ChatResult:
     def ok(self) -> bool:
         return self.error is None
 
+    def json_answer(self) -> tuple[Any, str | None]:
+        """The answer's parsed JSON, or why it has none: "truncated" when the length budget cut it,
+        else "invalid_json". Call on an ok result."""
+        try:
+            return json.loads(self.content or ""), None
+        except json.JSONDecodeError:
+            return None, "truncated" if self.finish_reason == "length" else "invalid_json"
+
 
 class ResponseCache:
     """Answered requests in sqlite, committed one by one so an interrupted run loses nothing."""

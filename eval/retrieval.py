@@ -142,17 +142,17 @@ def measure_retrieval(predictions: str | Path, records: Iterable[Mapping[str, An
     search_all(eng, Path(predictions), records)
     eng.con.execute(f"create or replace table measured_queries as {_sql('measured_queries')}")
     eng.con.execute(f"create or replace table seed_answers as {_sql('seed_answers')}")
-    # Which seed-title queries were measured and which left out (not about their seed), for audit.
-    answers = eng.con.sql("select qid, seed_is_answer from seed_answers order by qid")
-    write_table(Table("seed_answers", list(answers.columns),
-                      [dict(zip(answers.columns, r, strict=True)) for r in answers.fetchall()]),
-                Path(out_dir) / "tables")
-    tables: dict[str, list[dict[str, Any]]] = {}
-    for path in sorted(SQL_DIR.glob("retrieval_*.sql")):
-        rel = eng.con.sql(path.read_text(encoding="utf-8"))
+
+    def save(name: str, sql: str) -> list[dict[str, Any]]:
+        rel = eng.con.sql(sql)
         rows = [dict(zip(rel.columns, r, strict=True)) for r in rel.fetchall()]
-        write_table(Table(path.stem, list(rel.columns), rows), Path(out_dir) / "tables")
-        tables[path.stem] = rows
+        write_table(Table(name, list(rel.columns), rows), Path(out_dir) / "tables")
+        return rows
+
+    # Which seed-title queries were measured and which left out (not about their seed), for audit.
+    save("seed_answers", "select qid, seed_is_answer from seed_answers order by qid")
+    tables = {path.stem: save(path.stem, path.read_text(encoding="utf-8"))
+              for path in sorted(SQL_DIR.glob("retrieval_*.sql"))}
     return block(tables)
 
 

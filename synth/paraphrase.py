@@ -22,7 +22,6 @@ Recipe block (`paraphrase:` in recipes/data/*.yml; absent or share 0 = off):
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections import Counter
 from collections.abc import Mapping
@@ -152,10 +151,9 @@ class Paraphraser:
         """The rewritten record, or the reason it was refused."""
         if not result.ok:
             return "http_error"
-        try:
-            answer = json.loads(result.content or "")
-        except json.JSONDecodeError:
-            return "truncated" if result.finish_reason == "length" else "invalid_json"
+        answer, reason = result.json_answer()
+        if reason:
+            return reason
         if not isinstance(answer, dict) or not isinstance(answer.get("query"), str):
             return "schema_violation"
         query = " ".join(answer["query"].split())
@@ -172,10 +170,9 @@ class Paraphraser:
                       tuple(Slot(f"{e['type']}{i}", e["type"], e["value"])
                             for i, e in enumerate(record["entities"])),
                       record["split"], record["meta"].get("seed_title"))
-        before = Counter(self.verifier.rejections)
-        out = self.verifier(Realized(frame, query, []))
-        if out is None:
-            return next(iter((self.verifier.rejections - before).elements()))
+        reason, out = self.verifier.check(Realized(frame, query, []))
+        if reason:
+            return reason
         out["meta"] = {**record["meta"], "paraphrased": True, "original_query": record["query"]}
         return out
 

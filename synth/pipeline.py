@@ -127,9 +127,8 @@ def build_dataset(cfg: DataConfig, progress: bool = True) -> dict[str, Any]:
     paraphrase_summary = None
     if paraphrase.on:
         # The cache sits beside the dataset (carried across rewrites) unless the endpoint names its own.
-        folder = Path(paraphrase.client.cache_dir or cfg.out) if paraphrase.client else None
-        if folder is not None:
-            folder.mkdir(parents=True, exist_ok=True)
+        folder = Path(paraphrase.client.cache_dir or cfg.out)
+        folder.mkdir(parents=True, exist_ok=True)
         stage = Paraphraser(paraphrase, cfg.tax, cfg.seed, folder, progress)
         records = stage.run(records)
         paraphrase_summary = stage.summary()

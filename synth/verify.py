@@ -26,13 +26,14 @@ class Verifier:
         self.repairs: Counter[str] = Counter()
 
     def __call__(self, r: Realized) -> dict[str, Any] | None:
-        reason, record = self._check(r)
+        reason, record = self.check(r)
         if reason:
             self.rejections[reason] += 1
             return None
         return record
 
-    def _check(self, r: Realized) -> tuple[str | None, dict[str, Any] | None]:
+    def check(self, r: Realized) -> tuple[str | None, dict[str, Any] | None]:
+        """The rejection reason, or the verified record; counts nothing (calling the verifier counts)."""
         if r.error:
             return r.error, None
         query = (r.query or "").strip()

@@ -36,7 +36,6 @@ Config keys (YAML mapping; unknown keys are errors):
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -163,10 +162,8 @@ class OpenAIBackend:
         if not result.ok:
             reason = "empty_response" if result.error_kind == "empty_response" else "http_error"
             return Realized(frame, None, error=reason, usage={**usage, "error_detail": result.error})
-        try:
-            answer = json.loads(result.content or "")
-        except json.JSONDecodeError:
-            reason = "truncated" if result.finish_reason == "length" else "invalid_json"
+        answer, reason = result.json_answer()
+        if reason:
             return Realized(frame, None, error=reason, usage=usage)
         if not self._validator.is_valid(answer):
             return Realized(frame, None, error="schema_violation", usage=usage)

@@ -14,50 +14,31 @@ seed_ranks as (
         mq.input,
         mq.intent,
         mq.sort_key,
+        sa.seed_is_answer,
         min(src.rank) as seed_rank
     from measured_queries as mq
-    inner join seed_answers as sa on mq.qid = sa.qid and sa.seed_is_answer
+    inner join seed_answers as sa on mq.qid = sa.qid
     left join source as src
         on
             mq.input = src.input
             and mq.qid = src.qid
             and search_key(mq.seed_title) = search_key(src.title)
     where mq.measure = 'seed_title'
-    group by mq.input, mq.qid, mq.intent, mq.sort_key
+    group by mq.input, mq.qid, mq.intent, mq.sort_key, sa.seed_is_answer
 ),
 
-left_out as (
-    select
-        mq.input,
-        mq.intent,
-        mq.sort_key,
-        count(*) as n_left_out
-    from measured_queries as mq
-    inner join seed_answers as sa on mq.qid = sa.qid and not sa.seed_is_answer
-    where mq.measure = 'seed_title'
-    group by mq.input, mq.intent, mq.sort_key
-),
-
+-- a query left out keeps its row (so an intent whose queries are all left out is still listed)
+-- with null hits, which count() and avg() skip
 per_query as (
     select
         input,
         intent,
         sort_key,
-        case when seed_rank = 1 then 1.0 else 0.0 end as hit_1,
-        case when seed_rank <= 10 then 1.0 else 0.0 end as hit_10,
-        coalesce(1.0 / seed_rank, 0.0) as reciprocal_rank,
-        0 as n_left_out
+        case when not seed_is_answer then null when seed_rank = 1 then 1.0 else 0.0 end as hit_1,
+        case when not seed_is_answer then null when seed_rank <= 10 then 1.0 else 0.0 end as hit_10,
+        case when seed_is_answer then coalesce(1.0 / seed_rank, 0.0) end as reciprocal_rank,
+        case when seed_is_answer then 0 else 1 end as n_left_out
     from seed_ranks
-    union all
-    select
-        input,
-        intent,
-        sort_key,
-        null as hit_1,
-        null as hit_10,
-        null as reciprocal_rank,
-        n_left_out
-    from left_out
 ),
 
 with_all as (
