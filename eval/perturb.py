@@ -9,10 +9,10 @@ train on them.
 Transforms (configured per severity in eval/robustness.yml):
   typos              `count` keyboard slips (substitute, delete, transpose) via synth.noise.typo
   lowercase, uppercase, strip_punctuation    synth.noise's transforms
-  fillers            `count` disfluencies inside the query: a filler ("um", "I mean") at a word
-                     boundary, or a repeated word ("I I want")
-  distractor         `count` irrelevant clauses before ("my friend said it's overrated but") and
-                     after the query
+  fillers            synth.noise.disfluencies: `count` disfluencies inside the query: a filler ("um",
+                     "I mean") at a word boundary, or a repeated word ("I I want")
+  distractor         synth.noise.chatter: `count` irrelevant clauses before ("my friend said it's
+                     overrated but") and after the query
   paraphrase         the record's own grammar template (or, with other_template, another template of
                      its intent with the same slot types) realized again with the record's values
   entity_typos       `count` keyboard slips inside entity values only (users misspell names)
@@ -39,7 +39,6 @@ from synth import noise
 from synth.segments import Segment, join_segments, split_segments
 
 SEVERITIES = ("low", "med", "high")
-_WORD = re.compile(r"[A-Za-z']+")
 
 
 def typos(segments: Sequence[Segment], rng: random.Random, *, count: int = 1,
@@ -50,53 +49,6 @@ def typos(segments: Sequence[Segment], rng: random.Random, *, count: int = 1,
         out = noise.typo(out, rng, inside_entities=inside_entities, kinds=[(k, 1.0) for k in kinds],
                          min_letters=min_letters)
     return out
-
-
-def _insert_all(segments: Sequence[Segment], edits: list[tuple[int, int, str]]) -> list[Segment]:
-    """Apply (segment index, offset, text) insertions, all placed against the original segments, so an
-    inserted filler is never split by a later one. Text at offset 0 of an entity goes in front of it."""
-    out = list(segments)
-    for i, at, text in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
-        seg, etype = out[i]
-        out[i:i + 1] = ([(text, None), (seg, etype)] if etype is not None
-                        else [(seg[:at] + text + seg[at:], None)])
-    return out
-
-
-def fillers(segments: Sequence[Segment], rng: random.Random, *, count: int = 1,
-            words: Sequence[str] = ("um",), repeat_share: float = 0.0) -> list[Segment]:
-    # Word boundaries: the query start and after every space of plain text (never inside an entity).
-    spots = [(0, 0)] + [(i, m.end()) for i, (text, etype) in enumerate(segments) if etype is None
-                        for m in re.finditer(r" ", text)]
-    plain_words = [(i, m) for i, (text, etype) in enumerate(segments) if etype is None
-                   for m in _WORD.finditer(text)]
-    edits: list[tuple[int, int, str]] = []
-    for _ in range(count):
-        if plain_words and rng.random() < repeat_share:
-            i, m = rng.choice(plain_words)
-            edits.append((i, m.end(), " " + m.group()))
-        else:
-            i, at = rng.choice(spots)
-            edits.append((i, at, rng.choice(words) + " "))
-    return noise.tidy_spaces(_insert_all(segments, edits))
-
-
-def distractor(segments: Sequence[Segment], rng: random.Random, *, count: int = 1,
-               before: Sequence[str] = (), after: Sequence[str] = ()) -> list[Segment]:
-    """Clauses alternate before and after the query (the first side drawn), none repeated."""
-    out = list(segments)
-    sides = [s for s, pool in (("before", before), ("after", after)) if pool]
-    if not sides:
-        return out
-    side = rng.choice(sides)
-    used: set[str] = set()
-    for _ in range(count):
-        pool = [c for c in (before if side == "before" else after) if c not in used] or list(before or after)
-        clause = rng.choice(pool)
-        used.add(clause)
-        out = [(clause + " ", None), *out] if side == "before" else [*out, (" " + clause, None)]
-        side = {"before": "after", "after": "before"}[side] if len(sides) == 2 else side
-    return noise.tidy_spaces(out)
 
 
 def entity_typos(segments: Sequence[Segment], rng: random.Random, *, count: int = 1,
@@ -199,7 +151,7 @@ def split_merge(segments: Sequence[Segment], rng: random.Random, *, count: int =
 
 TRANSFORMS: dict[str, Callable[..., list[Segment]]] = {
     "typos": typos, "lowercase": noise.lowercase, "uppercase": noise.uppercase,
-    "strip_punctuation": noise.strip_punctuation, "fillers": fillers, "distractor": distractor,
+    "strip_punctuation": noise.strip_punctuation, "fillers": noise.disfluencies, "distractor": noise.chatter,
     "entity_typos": entity_typos, "as_typed": as_typed, "spoken_years": spoken_years,
     "swap_names": swap_names, "split_merge": split_merge,
 }

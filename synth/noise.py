@@ -27,6 +27,20 @@ DEFAULT_END_PUNCTUATION = (("keep", 0.6), ("drop", 0.15), ("?", 0.15), (".", 0.0
 DEFAULT_TYPO_KINDS = (("substitute", 1.0), ("delete", 1.0), ("transpose", 1.0), ("double", 1.0))
 DEFAULT_FILLERS_START = ("um", "uh", "hey", "hey,", "so", "ok", "ok so", "hmm", "yo", "please")
 DEFAULT_FILLERS_END = ("please", "pls", "thanks", "thx", "thank you")
+# Disfluencies inside the query, as speech-to-text and hurried typing leave them ("so um what was that").
+DEFAULT_DISFLUENCIES = ("um", "uh", "er", "erm", "like", "you know", "i mean", "well", "kinda", "sort of",
+                        "actually", "basically", "ok so", "hmm")
+# Chit-chat around a request, free of media, genre, mood and platform words (those are always labelled).
+# eval/robustness.yml's distractor clauses are a different list, so that set still measures unseen chatter.
+DEFAULT_CHATTER_BEFORE = (
+    "hey so my roommate keeps asking and", "long week,", "sorry if this is a dumb question but",
+    "ok random one:", "this has been bugging me all day,", "not sure if you can help but",
+    "we're snowed in and", "my partner fell asleep so", "just got home and", "settle a debate:",
+    "been searching forever,", "on a plane soon so", "asking for my dad:", "weird request but",
+    "my brain is fried so")
+DEFAULT_CHATTER_AFTER = (
+    "cheers", "if you can", "any ideas?", "lol", "appreciate it", "no worries if not", "asap",
+    "before my battery dies", "my mom wants to know", "it's for a sleepover", "help")
 
 _KEYBOARD = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 _KEY_POS = {c: (r, i) for r, row in enumerate(_KEYBOARD) for i, c in enumerate(row)}
@@ -158,6 +172,59 @@ def add_filler(segments: Sequence[Segment], rng: random.Random, *,
     return tidy_spaces(out)
 
 
+def _insert_all(segments: Sequence[Segment], edits: list[tuple[int, int, str]]) -> list[Segment]:
+    """Apply (segment index, offset, text) insertions, all placed against the original segments, so an
+    inserted filler is never split by a later one. Text at offset 0 of an entity goes in front of it."""
+    out = list(segments)
+    for i, at, text in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
+        seg, etype = out[i]
+        out[i:i + 1] = ([(text, None), (seg, etype)] if etype is not None
+                        else [(seg[:at] + text + seg[at:], None)])
+    return out
+
+
+_WORD = re.compile(r"[A-Za-z']+")
+
+
+def disfluencies(segments: Sequence[Segment], rng: random.Random, *, count: int = 1,
+                 words: Sequence[str] = ("um",), repeat_share: float = 0.0) -> list[Segment]:
+    """`count` disfluencies inside the query: a filler word at a word boundary ("so um I want"), or, with
+    probability `repeat_share`, a repeated word ("I I want"); never inside an entity."""
+    # Word boundaries: the query start and after every space of plain text (never inside an entity).
+    spots = [(0, 0)] + [(i, m.end()) for i, (text, etype) in enumerate(segments) if etype is None
+                        for m in re.finditer(r" ", text)]
+    plain_words = [(i, m) for i, (text, etype) in enumerate(segments) if etype is None
+                   for m in _WORD.finditer(text)]
+    edits: list[tuple[int, int, str]] = []
+    for _ in range(count):
+        if plain_words and rng.random() < repeat_share:
+            i, m = rng.choice(plain_words)
+            edits.append((i, m.end(), " " + m.group()))
+        else:
+            i, at = rng.choice(spots)
+            edits.append((i, at, rng.choice(words) + " "))
+    return tidy_spaces(_insert_all(segments, edits))
+
+
+def chatter(segments: Sequence[Segment], rng: random.Random, *, count: int = 1,
+            before: Sequence[str] = (), after: Sequence[str] = ()) -> list[Segment]:
+    """`count` irrelevant clauses around the query, alternating before and after it (the first side
+    drawn), none repeated."""
+    out = list(segments)
+    sides = [s for s, pool in (("before", before), ("after", after)) if pool]
+    if not sides:
+        return out
+    side = rng.choice(sides)
+    used: set[str] = set()
+    for _ in range(count):
+        pool = [c for c in (before if side == "before" else after) if c not in used] or list(before or after)
+        clause = rng.choice(pool)
+        used.add(clause)
+        out = [(clause + " ", None), *out] if side == "before" else [*out, (" " + clause, None)]
+        side = {"before": "after", "after": "before"}[side] if len(sides) == 2 else side
+    return tidy_spaces(out)
+
+
 def end_punctuation(segments: Sequence[Segment], rng: random.Random, *,
                     choices: Mapping[str, float] | Sequence[tuple[str, float]] = DEFAULT_END_PUNCTUATION
                     ) -> list[Segment]:
@@ -177,10 +244,13 @@ def end_punctuation(segments: Sequence[Segment], rng: random.Random, *,
 TRANSFORMS: dict[str, Transform] = {
     "lowercase": lowercase, "uppercase": uppercase, "capitalize_first": capitalize_first, "typo": typo,
     "strip_punctuation": strip_punctuation, "add_filler": add_filler, "end_punctuation": end_punctuation,
+    "disfluencies": disfluencies, "chatter": chatter,
 }
 
 PROBABILITIES = ("lowercase_all", "uppercase_all", "capitalize_first", "typo", "filler", "filler_start_share",
-                 "entity_typo", "strip_punctuation")
+                 "entity_typo", "strip_punctuation", "disfluency", "disfluency_repeat_share", "chatter")
+WORD_LISTS = ("fillers_start", "fillers_end", "disfluencies", "chatter_before", "chatter_after")
+COUNTS = ("typo_min_letters", "typo_max", "disfluency_max")
 
 
 @dataclass(frozen=True)
@@ -200,6 +270,14 @@ class NoiseConfig:
     fillers_end: tuple[str, ...] = DEFAULT_FILLERS_END
     entity_typo: float = 0.0           # one typo inside an entity value; the gold span is the typo
     strip_punctuation: float = 0.0     # no punctuation anywhere, entities and apostrophes included
+    typo_max: int = 1                  # a query drawn for `typo` gets 1..typo_max of them
+    disfluency: float = 0.0            # 1..disfluency_max fillers or repeated words inside the query
+    disfluency_max: int = 2
+    disfluency_repeat_share: float = 0.2
+    disfluencies: tuple[str, ...] = DEFAULT_DISFLUENCIES
+    chatter: float = 0.0               # an irrelevant clause before or after the request
+    chatter_before: tuple[str, ...] = DEFAULT_CHATTER_BEFORE
+    chatter_after: tuple[str, ...] = DEFAULT_CHATTER_AFTER
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], where: str = "grammar.noise") -> NoiseConfig:
@@ -215,10 +293,11 @@ class NoiseConfig:
                                       "keep, drop or marks such as '?', '!', '...'")
         problems += _weights_problems(data.get("typo_kinds"), f"{where}.typo_kinds",
                                       lambda k: k in TYPO_KINDS, ", ".join(TYPO_KINDS))
-        n = data.get("typo_min_letters", 4)
-        if isinstance(n, bool) or not isinstance(n, int) or n < 2:
-            problems.append(f"{where}.typo_min_letters: must be an integer >= 2, got {n!r}")
-        for key in ("fillers_start", "fillers_end"):
+        for key, least in zip(COUNTS, (2, 1, 1), strict=True):
+            n = data.get(key, least)
+            if isinstance(n, bool) or not isinstance(n, int) or n < least:
+                problems.append(f"{where}.{key}: must be an integer >= {least}, got {n!r}")
+        for key in WORD_LISTS:
             v = data.get(key, [])
             if not isinstance(v, list) or not all(isinstance(w, str) and w.strip() for w in v):
                 problems.append(f"{where}.{key}: must be a list of non-empty strings")
@@ -230,7 +309,7 @@ class NoiseConfig:
         for key in ("end_punctuation", "typo_kinds"):
             if key in data:
                 data[key] = tuple((str(k), float(w)) for k, w in data[key].items())
-        for key in ("fillers_start", "fillers_end"):
+        for key in WORD_LISTS:
             if key in data:
                 data[key] = tuple(data[key])
         return cls(**data)
@@ -246,7 +325,7 @@ class NoiseConfig:
         d = asdict(self)
         for key in ("end_punctuation", "typo_kinds"):
             d[key] = dict(d[key])
-        for key in ("fillers_start", "fillers_end"):
+        for key in WORD_LISTS:
             d[key] = list(d[key])
         return d
 
@@ -265,25 +344,44 @@ def _weights_problems(value: Any, where: str, ok: Callable[[str], bool], allowed
     return out
 
 
-def apply_noise(segments: Sequence[Segment], cfg: NoiseConfig, rng: random.Random) -> list[Segment]:
-    """Draw and apply this query's noise; the draws happen in a fixed order, so a seed fixes the result."""
+def apply_noise(segments: Sequence[Segment], cfg: NoiseConfig, rng: random.Random,
+                applied: list[str] | None = None) -> list[Segment]:
+    """Draw and apply this query's noise; the draws happen in a fixed order, so a seed fixes the result.
+    `applied` (when given) collects the names of the transforms that changed the text, for the audit."""
     out = list(segments)
+
+    def did(name: str, new: list[Segment]) -> list[Segment]:
+        if applied is not None and new != out:
+            applied.append(name)
+        return new
+
     if rng.random() < cfg.filler:
-        out = add_filler(out, rng, start=cfg.fillers_start, end=cfg.fillers_end,
-                         start_share=cfg.filler_start_share)
+        out = did("filler", add_filler(out, rng, start=cfg.fillers_start, end=cfg.fillers_end,
+                                       start_share=cfg.filler_start_share))
     if rng.random() < cfg.typo:
-        out = typo(out, rng, kinds=cfg.typo_kinds, min_letters=cfg.typo_min_letters)
+        n = rng.randint(1, cfg.typo_max) if cfg.typo_max > 1 else 1
+        typed = out
+        for _ in range(n):
+            typed = typo(typed, rng, kinds=cfg.typo_kinds, min_letters=cfg.typo_min_letters)
+        out = did("typo", typed)
     # New draws only when their knob is on, so a recipe without them keeps its old text.
     if cfg.entity_typo and rng.random() < cfg.entity_typo:
-        out = typo(out, rng, kinds=cfg.typo_kinds, min_letters=cfg.typo_min_letters, only_entities=True)
+        out = did("entity_typo", typo(out, rng, kinds=cfg.typo_kinds, min_letters=cfg.typo_min_letters,
+                                      only_entities=True))
+    if cfg.disfluency and rng.random() < cfg.disfluency:
+        count = rng.randint(1, cfg.disfluency_max)
+        out = did("disfluency", disfluencies(out, rng, count=count, words=cfg.disfluencies,
+                                             repeat_share=cfg.disfluency_repeat_share))
+    if cfg.chatter and rng.random() < cfg.chatter:
+        out = did("chatter", chatter(out, rng, before=cfg.chatter_before, after=cfg.chatter_after))
     out = end_punctuation(out, rng, choices=cfg.end_punctuation)
     if cfg.strip_punctuation and rng.random() < cfg.strip_punctuation:
-        out = strip_punctuation(out, inside_entities=True, apostrophes=True)
+        out = did("strip_punctuation", strip_punctuation(out, inside_entities=True, apostrophes=True))
     r = rng.random()
     if r < cfg.lowercase_all:
-        out = lowercase(out)
+        out = did("lowercase_all", lowercase(out))
     elif r < cfg.lowercase_all + cfg.uppercase_all:
-        out = uppercase(out)
+        out = did("uppercase_all", uppercase(out))
     if rng.random() < cfg.capitalize_first:
         out = capitalize_first(out)
     return out

@@ -39,6 +39,7 @@ class Realized:
     entities: list[dict[str, Any]] = field(default_factory=list)  # type, value, optional start/end
     error: str | None = None
     usage: dict[str, Any] = field(default_factory=dict)
+    noise: tuple[str, ...] = ()  # surface transforms that changed the text (synth.noise.apply_noise)
 
 
 class Backend(Protocol):

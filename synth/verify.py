@@ -58,6 +58,8 @@ class Verifier:
             "id": f.id, "query": query, "intent": f.intent, "entities": entities, "split": f.split,
             "meta": {"template_id": f.template_id, "backend": self.backend, "seed_title": f.seed_title},
         }
+        if r.noise:
+            record["meta"]["noise"] = list(r.noise)
         if not self.validator.is_valid(record):
             return "schema_violation", None
         return None, record

@@ -25,6 +25,7 @@ RECORD_SCHEMA = pa.schema([
     ("id", pa.string()), ("query", pa.string()), ("intent", pa.string()),
     ("entities", pa.list_(_ENTITY)), ("split", pa.string()),
     ("template_id", pa.string()), ("backend", pa.string()), ("seed_title", pa.string()),
+    ("noise", pa.list_(pa.string())),
 ])
 
 
@@ -48,7 +49,8 @@ def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
 def _write_parquet(path: Path, rows: list[dict[str, Any]]) -> None:
     # meta is flattened into columns so the audit SQL can group by template without JSON functions.
     flat = [{**{k: r[k] for k in ("id", "query", "intent", "entities", "split")},
-             **{k: r["meta"].get(k) for k in ("template_id", "backend", "seed_title")}} for r in rows]
+             **{k: r["meta"].get(k) for k in ("template_id", "backend", "seed_title")},
+             "noise": r["meta"].get("noise") or []} for r in rows]
     pq.write_table(pa.Table.from_pylist(flat, schema=RECORD_SCHEMA), path, row_group_size=50_000)
 
 

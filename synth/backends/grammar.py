@@ -46,10 +46,11 @@ class GrammarBackend:
             segments = self.grammar.realize(template, values, rng)
         except ValueError as exc:
             return Realized(frame, None, error=f"slot values: {exc}")
-        query, entities = join_segments(apply_noise(segments, self.noise, rng))
+        applied: list[str] = []
+        query, entities = join_segments(apply_noise(segments, self.noise, rng, applied))
         # Noise may respell an entity (a typo, no punctuation): the label is what the user typed, so the
         # frame's values follow the text. Segments keep slot order, so entities[i] is frame.slots[i].
         if len(entities) == len(frame.slots):
             frame = replace(frame, slots=tuple(replace(s, value=e["value"])
                                                for s, e in zip(frame.slots, entities, strict=True)))
-        return Realized(frame, query, entities)
+        return Realized(frame, query, entities, noise=tuple(applied))
