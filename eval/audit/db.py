@@ -1,7 +1,7 @@
 """The DuckDB relations every audit SQL file may read.
 
   records                     every split's Parquet rows (id, query, intent, entities, split,
-                              template_id, backend, seed_title)
+                              template_id, backend, seed_title, noise: the surface transforms applied)
   train, validation, test, heldout   records of one split (empty when the split was not written)
   entities                    one row per gold span: id, split, intent, type, value, start, end
   targets                     kind ('intent' | 'entity_type'), label, label_order, target: every
@@ -104,6 +104,8 @@ def connect(data_dir: Path, tax: Taxonomy, cfg: AuditConfig,
         con.execute(f"create or replace macro {name}() as cast({value!r} as double)")
     con.execute("create table records as select * from read_parquet(?, union_by_name = true)",
                 [[str(p) for p in files]])
+    # Datasets written before the noise column existed read as "no transform recorded".
+    con.execute("alter table records add column if not exists noise varchar[]")
     for split in SPLITS:
         con.execute(f"create view {split} as select * from records where split = '{split}'")
     con.execute("""

@@ -23,14 +23,17 @@ from synth.writer import write_dataset
 TAX = load_taxonomy()
 
 
-def rec(rid: str, split: str, intent: str, query: str, ents=(), tpl: str = "t1", seed: str | None = None) -> dict:
+def rec(rid: str, split: str, intent: str, query: str, ents=(), tpl: str = "t1", seed: str | None = None,
+        noise: list[str] | None = None) -> dict:
     """A record with spans found in the query: ents = [(type, value), ...], each value occurring once."""
     spans = []
     for etype, value in ents:
         start = query.index(value)
         spans.append({"type": etype, "value": value, "start": start, "end": start + len(value)})
-    return {"id": rid, "query": query, "intent": intent, "entities": spans, "split": split,
-            "meta": {"template_id": tpl, "backend": "grammar", "seed_title": seed}}
+    meta = {"template_id": tpl, "backend": "grammar", "seed_title": seed}
+    if noise:
+        meta["noise"] = noise
+    return {"id": rid, "query": query, "intent": intent, "entities": spans, "split": split, "meta": meta}
 
 
 def dataset(path: Path, records: list[dict], intents: dict | None = None, entity_targets: dict | None = None) -> Path:
@@ -398,12 +401,44 @@ def case_diversity_surface_phenomena(tmp_path):
          "spoken_year": 1 / 3, "many_constraints": 1 / 3, "long_query": 0.0}])
 
 
+NOISE = [rec("a", "train", "play", "um play up", [("title", "up")], noise=["filler", "lowercase_all"]),
+         rec("b", "train", "play", "put on Cars", [("title", "Cars")]),
+         rec("c", "train", "play", "long week, plya Heat", [("title", "Heat")], noise=["typo", "chatter"]),
+         rec("d", "train", "play", "so uh play Ran", [("title", "Ran")], noise=["disfluency"]),
+         rec("e", "test", "play", "PLAY JAWS", [("title", "JAWS")], noise=["uppercase_all"])]
+
+
+def case_diversity_noise_transforms(tmp_path):
+    got = run_one(tmp_path, "diversity_noise_transforms", NOISE)
+    assert_rows(got, [
+        {"split": "test", "transform": "(none)", "n_records": 0, "share": 0.0},
+        {"split": "test", "transform": "uppercase_all", "n_records": 1, "share": 1.0},
+        {"split": "train", "transform": "(none)", "n_records": 1, "share": 0.25},
+        {"split": "train", "transform": "chatter", "n_records": 1, "share": 0.25},
+        {"split": "train", "transform": "disfluency", "n_records": 1, "share": 0.25},
+        {"split": "train", "transform": "filler", "n_records": 1, "share": 0.25},
+        {"split": "train", "transform": "lowercase_all", "n_records": 1, "share": 0.25},
+        {"split": "train", "transform": "typo", "n_records": 1, "share": 0.25}])
+
+
+def test_noise_column_absent_reads_as_untouched(tmp_path):
+    """A dataset written before the noise column existed still audits: every record untouched."""
+    import pyarrow.parquet as pq
+
+    ds = dataset(tmp_path / "old", [rec("a", "train", "play", "play Up", [("title", "Up")])])
+    table = pq.read_table(ds / "train.parquet")
+    pq.write_table(table.drop(["noise"]), ds / "train.parquet")
+    result = run_file(connect(ds, TAX, load_audit_config()), parse_header(SQL_DIR / "diversity_noise_transforms.sql"))
+    assert result.error is None, result.error
+    assert result.records() == [{"split": "train", "transform": "(none)", "n_records": 1, "share": 1.0}]
+
+
 CASES = {name[len("case_"):]: fn for name, fn in dict(globals()).items() if name.startswith("case_")}
 
 
 def test_every_sql_file_has_a_fixture_case():
     files = sorted(p.stem for p in SQL_DIR.glob("*.sql"))
-    assert len(files) == 27
+    assert len(files) == 28
     assert sorted(CASES) == files
 
 

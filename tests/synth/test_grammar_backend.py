@@ -87,3 +87,21 @@ def test_misspelled_entities_become_the_gold_value_and_pass_verification(grammar
         respelled += any(e["value"].lower() not in original for e in rec["entities"])
         assert all(rec["query"][e["start"]:e["end"]] == e["value"] for e in rec["entities"])
     assert kept == 400 and respelled > 300
+
+
+def test_records_name_the_noise_they_got_down_to_the_parquet_column(grammar, frames, tmp_path):
+    """meta.noise lists the transforms that changed a query (audited by diversity_noise_transforms.sql)."""
+    import pyarrow.parquet as pq
+
+    from synth.verify import Verifier
+    from synth.writer import write_dataset
+
+    backend = GrammarBackend(grammar, NoiseConfig(typo=0.5, disfluency=0.5, chatter=0.3, lowercase_all=0.5), seed=5)
+    verifier = Verifier(TAX, "grammar")
+    records = [r for r in map(verifier, backend.realize(iter(frames[:200]))) if r is not None]
+    seen = {n for r in records for n in r["meta"].get("noise", [])}
+    assert {"typo", "disfluency", "chatter", "lowercase_all"} <= seen <= {*NoiseConfig().to_dict(), "lowercase_all"}
+    assert any("noise" not in r["meta"] for r in records)  # untouched queries carry no key
+    write_dataset(tmp_path, records, "sys", {"name": "t", "seed": 5, "config": {}})
+    column = pq.read_table(tmp_path / "train.parquet").column("noise").to_pylist()
+    assert column == [r["meta"].get("noise", []) for r in records]

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from schemas import ConfigError
 from synth.noise import (
+    DEFAULT_CHATTER_AFTER,
+    DEFAULT_CHATTER_BEFORE,
     TRANSFORMS,
     NoiseConfig,
     add_filler,
     apply_noise,
     capitalize_first,
+    chatter,
+    disfluencies,
     end_punctuation,
     lowercase,
     strip_punctuation,
@@ -192,3 +197,83 @@ def test_new_knobs_off_draw_nothing_so_old_recipes_keep_their_text():
         a = apply_noise(QUERY, old, random.Random(seed))
         b = apply_noise(QUERY, NoiseConfig.from_mapping({**old.to_dict(), "entity_typo": 0.0}), random.Random(seed))
         assert a == b
+
+
+def test_new_knobs_off_keep_old_text_too_for_disfluency_chatter_and_typo_max():
+    old = NoiseConfig(lowercase_all=0.4, typo=0.5, filler=0.5, entity_typo=0.3)
+    spelled_out = {**old.to_dict(), "disfluency": 0.0, "chatter": 0.0, "typo_max": 1}
+    for seed in range(100):
+        assert apply_noise(QUERY, old, random.Random(seed)) == \
+            apply_noise(QUERY, NoiseConfig.from_mapping(spelled_out), random.Random(seed))
+
+
+# ---- disfluencies and chatter (issue 10: the robustness suite's fillers/distractor costs) ------------
+
+QUIET = dict(typo=0, filler=0, lowercase_all=0, uppercase_all=0, capitalize_first=0, end_punctuation=(("keep", 1.0),))
+
+
+def test_disfluencies_go_between_words_never_inside_an_entity():
+    words = ("um", "you know")
+    for seed in range(200):
+        out = disfluencies(QUERY, random.Random(seed), count=2, words=words, repeat_share=0.3)
+        query, ents = check_spans(out)
+        assert [e["value"] for e in ents] == ENTITY_TEXT
+        plain_before = " ".join(t for t, e in QUERY if e is None).split()
+        plain_after = " ".join(t for t, e in out if e is None).split()
+        added = Counter(plain_after) - Counter(plain_before)
+        # Two insertions: fillers from the list (one or two words each) or a repeated plain word.
+        assert 2 <= sum(added.values()) <= 4, (query, added)
+        assert set(added) <= {"um", "you", "know"} | set(plain_before), (query, added)
+
+
+def test_chatter_puts_a_listed_clause_before_or_after_and_spans_follow():
+    sides = Counter()
+    for seed in range(100):
+        query, ents = check_spans(chatter(QUERY, random.Random(seed), before=DEFAULT_CHATTER_BEFORE,
+                                          after=DEFAULT_CHATTER_AFTER))
+        assert [e["value"] for e in ents] == ENTITY_TEXT
+        before = [c for c in DEFAULT_CHATTER_BEFORE if query.startswith(c + " ")]
+        after = [c for c in DEFAULT_CHATTER_AFTER if query.endswith(" " + c)]
+        assert len(before) + len(after) == 1, query
+        sides["before" if before else "after"] += 1
+    assert sides["before"] > 20 and sides["after"] > 20
+
+
+def test_training_chatter_differs_from_the_robustness_distractors():
+    """The robustness suite's distractor set must stay unseen phrasing: no clause of eval/robustness.yml
+    may be a training chatter clause."""
+    import yaml
+
+    from eval.robustness import DEFAULT_CONFIG as ROBUSTNESS
+
+    sets = yaml.safe_load(Path(ROBUSTNESS).read_text())["perturbations"]["distractor"]
+    eval_clauses = {c.lower() for sev in ("low", "high") for side in ("before", "after") for c in sets[sev][side]}
+    train_clauses = {c.lower() for c in DEFAULT_CHATTER_BEFORE + DEFAULT_CHATTER_AFTER}
+    assert eval_clauses and not eval_clauses & train_clauses
+
+
+def test_apply_noise_names_the_transforms_that_changed_the_text():
+    cfg = NoiseConfig(**{**QUIET, "disfluency": 1.0, "chatter": 1.0, "typo": 1.0})  # 2 typos may cancel out
+    for seed in range(100):
+        applied: list[str] = []
+        check_spans(apply_noise(QUERY, cfg, random.Random(seed), applied))
+        assert applied == ["typo", "disfluency", "chatter"], applied
+    applied = []
+    assert apply_noise(QUERY, NoiseConfig(**QUIET), random.Random(0), applied) == QUERY and applied == []
+
+
+def test_typo_max_gives_one_or_more_typos():
+    from rapidfuzz.distance import Levenshtein
+
+    clean = join_segments(QUERY)[0]
+    cfg = NoiseConfig(**{**QUIET, "typo": 1.0, "typo_max": 2})
+    edits = Counter(Levenshtein.distance(clean, join_segments(apply_noise(QUERY, cfg, random.Random(seed)))[0])
+                    for seed in range(200))
+    assert edits[1] > 20 and sum(n for d, n in edits.items() if d >= 3) > 20, edits  # 1 typo; clearly 2
+
+
+def test_typo_max_and_counts_are_checked():
+    with pytest.raises(ConfigError) as exc:
+        NoiseConfig.from_mapping({"typo_max": 0, "disfluency_max": True, "chatter_before": [""],
+                                  "disfluency_repeat_share": 2})
+    assert len(exc.value.problems) == 4, exc.value.problems
