@@ -411,14 +411,14 @@ NOISE = [rec("a", "train", "play", "um play up", [("title", "up")], noise=["fill
 def case_diversity_noise_transforms(tmp_path):
     got = run_one(tmp_path, "diversity_noise_transforms", NOISE)
     assert_rows(got, [
-        {"split": "test", "transform": "(none)", "n_records": 0, "share": 0.0},
-        {"split": "test", "transform": "uppercase_all", "n_records": 1, "share": 1.0},
-        {"split": "train", "transform": "(none)", "n_records": 1, "share": 0.25},
-        {"split": "train", "transform": "chatter", "n_records": 1, "share": 0.25},
-        {"split": "train", "transform": "disfluency", "n_records": 1, "share": 0.25},
-        {"split": "train", "transform": "filler", "n_records": 1, "share": 0.25},
-        {"split": "train", "transform": "lowercase_all", "n_records": 1, "share": 0.25},
-        {"split": "train", "transform": "typo", "n_records": 1, "share": 0.25}])
+        {"split": "test", "noise_kind": "(none)", "n_records": 0, "share": 0.0},
+        {"split": "test", "noise_kind": "uppercase_all", "n_records": 1, "share": 1.0},
+        {"split": "train", "noise_kind": "(none)", "n_records": 1, "share": 0.25},
+        {"split": "train", "noise_kind": "chatter", "n_records": 1, "share": 0.25},
+        {"split": "train", "noise_kind": "disfluency", "n_records": 1, "share": 0.25},
+        {"split": "train", "noise_kind": "filler", "n_records": 1, "share": 0.25},
+        {"split": "train", "noise_kind": "lowercase_all", "n_records": 1, "share": 0.25},
+        {"split": "train", "noise_kind": "typo", "n_records": 1, "share": 0.25}])
 
 
 def test_noise_column_absent_reads_as_untouched(tmp_path):
@@ -430,7 +430,7 @@ def test_noise_column_absent_reads_as_untouched(tmp_path):
     pq.write_table(table.drop(["noise"]), ds / "train.parquet")
     result = run_file(connect(ds, TAX, load_audit_config()), parse_header(SQL_DIR / "diversity_noise_transforms.sql"))
     assert result.error is None, result.error
-    assert result.records() == [{"split": "train", "transform": "(none)", "n_records": 1, "share": 1.0}]
+    assert result.records() == [{"split": "train", "noise_kind": "(none)", "n_records": 1, "share": 1.0}]
 
 
 CASES = {name[len("case_"):]: fn for name, fn in dict(globals()).items() if name.startswith("case_")}

@@ -25,23 +25,23 @@ split_sizes as (
 applied as (
     select
         per.split,
-        unnest(per.noise) as transform
+        unnest(per.noise) as noise_kind
     from per_record as per
 ),
 
 counts as (
     select
         app.split,
-        app.transform,
+        app.noise_kind,
         count(*) as n
     from applied as app
-    group by app.split, app.transform
+    group by app.split, app.noise_kind
 ),
 
 final as (
     select
         cnt.split,
-        cnt.transform,
+        cnt.noise_kind,
         cnt.n as n_records,
         round(cnt.n / siz.n_records, 4) as share
     from counts as cnt
@@ -49,11 +49,11 @@ final as (
     union all
     select
         siz.split,
-        '(none)' as transform,
+        '(none)' as noise_kind,
         siz.n_untouched as n_records,
         round(siz.n_untouched / siz.n_records, 4) as share
     from split_sizes as siz
 )
 
 select * from final
-order by split asc, transform asc
+order by split asc, noise_kind asc
