@@ -72,12 +72,6 @@ def _ents(parsed: dict) -> str:
     return "[" + ", ".join(f"{e['type']}={e['value']}" for e in parsed["entities"]) + "]"
 
 
-def _cuda() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
-
-
 def bench_decoding(run: Path | None, data: Path, n: int, repeat: int, decoding: bool = True,
                    service: bool = True) -> list[str]:
     from eval.config import load_eval_config
@@ -103,11 +97,6 @@ def bench_decoding(run: Path | None, data: Path, n: int, repeat: int, decoding: 
             alt_parser = Parser(base, adapter, prompt, tax, replace(cfg, dtype=other))
         alt = run_engine(alt_parser, replace(cfg, dtype=other), queries, f"new in {other}", repeat)
         runs.append(alt)
-        int8 = None
-        if cfg.dtype != "int8" and not _cuda():  # dynamic int8 quantization is a CPU path
-            int8 = run_engine(Parser(base, adapter, prompt, tax, replace(cfg, dtype="int8")),
-                              replace(cfg, dtype="int8"), queries, "new in int8", repeat)
-            runs.append(int8)
         lines += ["Old = the path `make eval` used before `decode.engine` (transformers `generate`, fp32, "
                   "batch 16, xgrammar logits processor); new = eval/config.yml's `decode` section.", ""]
         lines += HEADER + [row(r, old) for r in runs] + [""]
@@ -120,8 +109,6 @@ def bench_decoding(run: Path | None, data: Path, n: int, repeat: int, decoding: 
                   f"unconstrained: {_valid(unc, queries)}.", ""]
         lines += ["### New vs old", ""] + _diff_lines(queries, old, new)
         lines += [f"### {alt.label} vs old", ""] + _diff_lines(queries, old, alt)
-        if int8 is not None:
-            lines += [f"### {int8.label} vs old", ""] + _diff_lines(queries, old, int8)
     if service:
         from benchmarks.service import load_test, running_service
 

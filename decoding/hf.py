@@ -22,11 +22,7 @@ from tqdm import tqdm
 
 from decoding.precision import resolve_dtype
 
-# int8: weights of the decoder's linear layers quantized to int8 after the adapter is merged, activations
-# quantized per batch at run time (torch dynamic quantization, CPU only); the head stays float32 so the
-# argmax over the grammar's allowed tokens is not decided by rounding.
-_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16,
-           "int8": torch.float32}
+_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 _COMPILERS: dict[int, tuple[Any, Any]] = {}  # id(tokenizer) -> (tokenizer, GrammarCompiler)
 
 
@@ -66,27 +62,13 @@ def load_model(base_dir: str | Path, adapter_dir: str | Path | None = None, dtyp
 
         model = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
     model.eval()
-    if dtype == "int8":
-        model = _quantize_int8(model)
-    elif torch.cuda.is_available():
+    if torch.cuda.is_available():
         model.to("cuda")
     tokenizer.padding_side = "left"
     if tokenizer.pad_token_id is None:
         pad = model.config.pad_token_id
         tokenizer.pad_token_id = pad if pad is not None else stop_token_ids(model, tokenizer)[0]
     return model, tokenizer
-
-
-def _quantize_int8(model: Any) -> Any:
-    """Dynamic int8 quantization of the decoder's nn.Linear layers, in place; the head is left float32."""
-    import warnings
-
-    from torch.ao.quantization import quantize_dynamic
-
-    with warnings.catch_warnings():  # deprecated in torch for torchao, whose int8 path needs a GPU
-        warnings.simplefilter("ignore", UserWarning)
-        quantize_dynamic(model.get_decoder(), {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
-    return model
 
 
 def stop_token_ids(model: Any, tokenizer: Any) -> list[int]:

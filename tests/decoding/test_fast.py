@@ -9,7 +9,6 @@ import json
 import jsonschema
 import numpy as np
 import pytest
-import torch
 
 from decoding.fast import _DIGIT, _LETTER, _PUNCT, FastStats, _may_merge, generate_fast
 from decoding.grounded import grammars_for_mode
@@ -122,22 +121,3 @@ def test_forced_text_inside_a_utf8_character_is_left_to_the_model(smollm2: tuple
     vocab = model.config.vocab_size
     _force(row, tok, FastStats(), 16, _classes_for(tok, vocab), xgr.allocate_token_bitmask(1, vocab))
     assert row.out == [] and row.pending == []  # nothing forced, no crash: the model picks the next byte
-
-
-def test_int8_quantizes_the_decoder_keeps_the_head_and_still_decodes_grounded_json() -> None:
-    """decode.dtype: int8 (dynamic quantization, CPU): every decoder linear layer becomes int8, the head
-    stays float32, and the fast engine's outputs stay schema-valid and grounded. Agreement with float32 on
-    real queries is measured by `make bench`, not asserted here (it depends on the trained adapter)."""
-    from torch.ao.nn.quantized.dynamic import Linear as DynamicInt8Linear
-
-    model, tok = load_model(ensure_smollm2(), dtype="int8", threads=1)
-    linears = [m for m in model.get_decoder().modules() if isinstance(m, torch.nn.Linear | DynamicInt8Linear)]
-    assert linears and all(isinstance(m, DynamicInt8Linear) for m in linears)
-    assert type(model.get_output_embeddings()) is torch.nn.Linear
-    grammars = grammars_for_mode(grammar_compiler(model, tok), "grounded", QUERIES, TAX, **BOUNDS)
-    outs = generate_fast(model, tok, [chat(q) for q in QUERIES], grammars, max_new_tokens=96, batch_size=4,
-                         progress=False)
-    validator = jsonschema.Draft202012Validator(extraction_schema(TAX, **BOUNDS))
-    for query, out in zip(QUERIES, outs, strict=True):
-        pred = json.loads(out.text)
-        assert validator.is_valid(pred) and all(e["value"] in query for e in pred["entities"]), out.text
