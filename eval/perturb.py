@@ -44,21 +44,15 @@ SEVERITIES = ("low", "med", "high")
 def typos(segments: Sequence[Segment], rng: random.Random, *, count: int = 1,
           inside_entities: bool = False, kinds: Sequence[str] = ("substitute", "delete", "transpose"),
           min_letters: int = 4) -> list[Segment]:
-    out = list(segments)
-    for _ in range(count):
-        out = noise.typo(out, rng, inside_entities=inside_entities, kinds=[(k, 1.0) for k in kinds],
-                         min_letters=min_letters)
-    return out
+    return noise.typo(segments, rng, inside_entities=inside_entities, kinds=[(k, 1.0) for k in kinds],
+                      min_letters=min_letters, count=count)
 
 
 def entity_typos(segments: Sequence[Segment], rng: random.Random, *, count: int = 1,
                  kinds: Sequence[str] = ("substitute", "delete", "transpose"), min_letters: int = 4
                  ) -> list[Segment]:
-    out = list(segments)
-    for _ in range(count):
-        out = noise.typo(out, rng, kinds=[(k, 1.0) for k in kinds], min_letters=min_letters,
-                         only_entities=True)
-    return out
+    return noise.typo(segments, rng, kinds=[(k, 1.0) for k in kinds], min_letters=min_letters,
+                      only_entities=True, count=count)
 
 
 def as_typed(segments: Sequence[Segment], rng: random.Random | None = None, *,

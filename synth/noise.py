@@ -129,9 +129,18 @@ TYPO_KINDS: dict[str, Callable[[str, random.Random], str]] = {
 
 def typo(segments: Sequence[Segment], rng: random.Random, *, inside_entities: bool = False,
          kinds: Mapping[str, float] | Sequence[tuple[str, float]] = DEFAULT_TYPO_KINDS,
-         min_letters: int = 4, only_entities: bool = False) -> list[Segment]:
-    """One typo in one word of >= `min_letters` ASCII letters; unchanged when no word qualifies.
-    `only_entities` puts it inside an entity value (the gold span follows the misspelling)."""
+         min_letters: int = 4, only_entities: bool = False, count: int = 1) -> list[Segment]:
+    """`count` typos, one at a time, each in one word of >= `min_letters` ASCII letters; unchanged when no
+    word qualifies. `only_entities` puts them inside entity values (the gold span follows the misspelling)."""
+    out = list(segments)
+    for _ in range(count):
+        out = _one_typo(out, rng, inside_entities, kinds, min_letters, only_entities)
+    return out
+
+
+def _one_typo(segments: Sequence[Segment], rng: random.Random, inside_entities: bool,
+              kinds: Mapping[str, float] | Sequence[tuple[str, float]], min_letters: int,
+              only_entities: bool) -> list[Segment]:
     word_re = _word_re(min_letters)
     spots = [(i, m.start(), m.end()) for i, (text, etype) in enumerate(segments)
              if (etype is not None if only_entities else etype is None or inside_entities)
@@ -360,10 +369,7 @@ def apply_noise(segments: Sequence[Segment], cfg: NoiseConfig, rng: random.Rando
                                        start_share=cfg.filler_start_share))
     if rng.random() < cfg.typo:
         n = rng.randint(1, cfg.typo_max) if cfg.typo_max > 1 else 1
-        typed = out
-        for _ in range(n):
-            typed = typo(typed, rng, kinds=cfg.typo_kinds, min_letters=cfg.typo_min_letters)
-        out = did("typo", typed)
+        out = did("typo", typo(out, rng, kinds=cfg.typo_kinds, min_letters=cfg.typo_min_letters, count=n))
     # New draws only when their knob is on, so a recipe without them keeps its old text.
     if cfg.entity_typo and rng.random() < cfg.entity_typo:
         out = did("entity_typo", typo(out, rng, kinds=cfg.typo_kinds, min_letters=cfg.typo_min_letters,
