@@ -5,6 +5,7 @@
 #   make train RECIPE=recipes/llama-3.2-3b-lora.yml LORA_R=32
 #   make train                      again after a kill: resumes from the newest checkpoint (RESUME=0: step 0)
 #   make eval RUN=runs/cpu-smollm2-135m-lora
+#   make shared RUNS="runs/a runs/b"  both runs on the records neither trained on (datasets may differ)
 #   make search RUN=runs/cpu-smollm2-135m-lora Q="a tense sci-fi movie from the 80s"
 #   make serve RUN=runs/cpu-smollm2-135m-lora   HTTP parse service on 127.0.0.1:8000 (HOST= PORT=)
 
@@ -27,6 +28,7 @@ MAP         ?= eval/external_maps/mit_movie.yml
 CORPUS      ?=
 Q           ?=
 PYTEST_ARGS ?=
+RUNS        ?=
 HOST        ?=
 PORT        ?=
 BENCH_N     ?=
@@ -39,7 +41,7 @@ SETUP_STAMP  := $(VENV)/.setup-done
 SERVER_STAMP := $(VENV)/.server-done
 
 .PHONY: setup setup-server setup-browser serve gguf model schemas data check train sweep eval compare audit \
-        robustness eval-external search test lint bench gpu-check all clean
+        robustness eval-external shared search test lint bench gpu-check all clean
 
 setup: $(SETUP_STAMP)
 $(SETUP_STAMP): pyproject.toml
@@ -98,6 +100,11 @@ gguf: setup
 
 compare: setup
 	$(PY) -m eval.compare runs
+
+# Two runs trained on different dataset versions, scored on the same unseen records, with template-bootstrap
+# intervals for each figure and each difference (eval/shared_records.py, eval/uncertainty.py).
+shared: setup
+	$(PY) -m eval.shared_records $(foreach r,$(RUNS),--run $(r))
 
 audit: setup
 	$(PY) -m eval.audit --data $(DATA)

@@ -1,0 +1,110 @@
+"""Confidence intervals for Macro-F1 that respect how the data was made: a bootstrap over templates.
+
+A query is not an independent draw: every query of one template shares its phrasing, and the heldout
+split holds out whole templates, so one unlucky template moves a class's F1 by far more than a
+per-query bootstrap admits (e.g. most heldout `character` values come from three templates). This
+resamples templates with replacement (records without a template id are their own cluster), sums each
+resample's per-query tp/fp/fn (eval/sql/uncertainty/query_class_counts.sql, the same strict matching
+as the report) and recomputes F1 and the macro averages over the classes present, as eval/sql does.
+
+Paired: several runs scored on the same records share every resample, so the interval of a
+difference is the spread of the per-resample difference (eval.shared_records reports it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from eval.score import SQL_DIR, connect, entity_group
+from schemas import Taxonomy
+
+COUNTS_SQL = SQL_DIR / "uncertainty" / "query_class_counts.sql"
+NAME_TYPES = ("title", "actor", "director", "character")
+
+
+@dataclass
+class Counts:
+    """tp/fp/fn per cluster (rows) and class (columns) for one run."""
+    classes: list[tuple[str, str]]     # (kind, label)
+    tp: np.ndarray
+    fp: np.ndarray
+    fn: np.ndarray
+
+
+def query_counts(predictions: str | Path, tax: Taxonomy) -> list[tuple[str, str, str, int, int, int]]:
+    """(id, kind, label, tp, fp, fn) rows for the taxonomy's classes."""
+    con = connect(predictions, tax)
+    try:
+        rows = con.sql(COUNTS_SQL.read_text(encoding="utf-8")).fetchall()
+    finally:
+        con.close()
+    known = {("intent", n) for n in tax.intent_names} | {("entity", n) for n in tax.entity_names}
+    return [r for r in rows if (r[1], r[2]) in known]
+
+
+def cluster_counts(rows: Sequence[tuple[str, str, str, int, int, int]], cluster_of: Mapping[str, str],
+                   clusters: Sequence[str], tax: Taxonomy) -> Counts:
+    classes = [("intent", n) for n in tax.intent_names] + [("entity", n) for n in tax.entity_names]
+    col = {c: i for i, c in enumerate(classes)}
+    row = {c: i for i, c in enumerate(clusters)}
+    shape = (len(clusters), len(classes))
+    tp, fp, fn = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    for rid, kind, label, t, p, n in rows:
+        i, j = row[cluster_of.get(rid, rid)], col[(kind, label)]
+        tp[i, j] += t
+        fp[i, j] += p
+        fn[i, j] += n
+    return Counts(classes, tp, fp, fn)
+
+
+def metrics(counts: Counts, weights: np.ndarray, tax: Taxonomy) -> dict[str, np.ndarray]:
+    """Per resample (rows of `weights`: how often each cluster is drawn): the macro F1s and name types'
+    F1, with eval/sql's conventions (zero_division=0, macro over classes with gold or predictions)."""
+    tp, fp, fn = weights @ counts.tp, weights @ counts.fp, weights @ counts.fn
+    denom = 2 * tp + fp + fn
+    f1 = np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
+    present = denom > 0
+
+    def macro(cols: list[int]) -> np.ndarray:
+        p = present[:, cols]
+        n = p.sum(axis=1)
+        return np.divide((f1[:, cols] * p).sum(axis=1), n, out=np.zeros(len(f1)), where=n > 0)
+
+    idx = {c: i for i, c in enumerate(counts.classes)}
+    intents = [idx[("intent", n)] for n in tax.intent_names]
+    entities = [idx[("entity", n)] for n in tax.entity_names]
+    names = [idx[("entity", n)] for n in tax.entity_names if entity_group(tax, n) == "names"]
+    out = {"intent_f1": macro(intents), "entity_f1": macro(entities), "names_f1": macro(names)}
+    for t in NAME_TYPES:
+        if ("entity", t) in idx:
+            out[t] = f1[:, idx[("entity", t)]]
+    return out
+
+
+def bootstrap(predictions: Sequence[str | Path], records: Sequence[Mapping[str, Any]], tax: Taxonomy,
+              n_resamples: int = 1000, seed: int = 0, level: float = 0.95) -> dict[str, Any]:
+    """Template-bootstrap intervals for each predictions file (all scored on `records`) and, for every
+    file after the first, for its difference from the first."""
+    cluster_of = {str(r["id"]): (r.get("meta") or {}).get("template_id") or str(r["id"]) for r in records}
+    clusters = sorted(set(cluster_of.values()))
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(clusters), size=(n_resamples, len(clusters)))
+    weights = np.zeros((n_resamples, len(clusters)))
+    np.add.at(weights, (np.arange(n_resamples)[:, None], draws), 1)
+    weights = np.vstack([np.ones(len(clusters)), weights])  # row 0: the sample itself (the point value)
+    per_run = [metrics(cluster_counts(query_counts(p, tax), cluster_of, clusters, tax), weights, tax)
+               for p in predictions]
+    lo, hi = (1 - level) / 2 * 100, (1 + level) / 2 * 100
+
+    def interval(values: np.ndarray) -> dict[str, float]:
+        return {"value": float(values[0]), "lo": float(np.percentile(values[1:], lo)),
+                "hi": float(np.percentile(values[1:], hi))}
+
+    return {"clusters": len(clusters), "resamples": n_resamples, "seed": seed, "level": level,
+            "runs": [{k: interval(v) for k, v in m.items()} for m in per_run],
+            "differences": [{k: interval(m[k] - per_run[0][k]) for k in m} for m in per_run[1:]]}

@@ -1,0 +1,111 @@
+"""eval.uncertainty: the template bootstrap reproduces the report's figures on the sample itself, agrees
+with scikit-learn's weighted Macro-F1 on every resample, and pairs runs on the same resamples."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from fabricate import make_records, noisy_rows, write_rows
+from sklearn.metrics import f1_score
+
+from eval.predictions import long_rows
+from eval.score import score_predictions
+from eval.uncertainty import bootstrap, cluster_counts, metrics, query_counts
+from schemas import load_taxonomy
+
+
+@pytest.fixture(scope="module")
+def tax():
+    return load_taxonomy()
+
+
+@pytest.fixture(scope="module")
+def scored(tax, tmp_path_factory):
+    """400 fabricated records in 9 templates, two noisy prediction files, each scored by eval.score."""
+    tmp = tmp_path_factory.mktemp("unc")
+    records = make_records(tax, 400, "heldout", seed=3)
+    for i, r in enumerate(records):
+        r["meta"] = {"template_id": f"t{i % 9}"}
+    paths = [write_rows(tmp / f"p{s}.parquet", noisy_rows(tax, records, seed=s)) for s in (1, 2)]
+    reports = [score_predictions(p, tmp / f"score{i}", tax) for i, p in enumerate(paths)]
+    return records, paths, reports
+
+
+def test_the_sample_itself_gives_the_reports_figures(tax, scored):
+    records, paths, reports = scored
+    iv = bootstrap(paths, records, tax, n_resamples=50)
+    assert iv["clusters"] == 9
+    for run, m in zip(iv["runs"], reports, strict=True):
+        ent = m["entities"]
+        assert run["intent_f1"]["value"] == pytest.approx(m["intent"]["macro_avg"]["f1"])
+        assert run["entity_f1"]["value"] == pytest.approx(ent["macro_avg"]["f1"])
+        assert run["names_f1"]["value"] == pytest.approx(ent["by_group"]["names"]["macro_avg"]["f1"])
+        for t in ("title", "actor", "director", "character"):
+            assert run[t]["value"] == pytest.approx(ent["per_class"][t]["f1"])
+        assert all(v["lo"] <= v["hi"] for v in run.values())
+    diff = iv["differences"][0]["entity_f1"]
+    assert diff["value"] == pytest.approx(iv["runs"][1]["entity_f1"]["value"] - iv["runs"][0]["entity_f1"]["value"])
+
+
+def test_every_resample_equals_sklearns_weighted_macro_f1_for_intents(tax, scored, tmp_path):
+    records, paths, _ = scored
+    # Clusters = intents and wrong answers = unparseable outputs, so a resample that skips a cluster has
+    # a class with neither gold nor prediction: the macro must leave it out, as sklearn's labels do.
+    rng = random.Random(1)
+    rows, pred = [], {}
+    for r in records:
+        ok = rng.random() < 0.7
+        pred[r["id"]] = r["intent"] if ok else "(none)"
+        rows += long_rows(r, {"intent": r["intent"], "entities": []} if ok else None,
+                          "ok" if ok else "invalid_json")
+    path = write_rows(tmp_path / "p.parquet", rows)
+    clusters = sorted({r["intent"] for r in records})
+    cluster_of = {r["id"]: r["intent"] for r in records}
+    counts = cluster_counts(query_counts(path, tax), cluster_of, clusters, tax)
+    gen = np.random.default_rng(7)
+    weights = np.zeros((30, len(clusters)))
+    np.add.at(weights, (np.arange(30)[:, None], gen.integers(0, len(clusters), (30, len(clusters)))), 1)
+    ours = metrics(counts, weights, tax)["intent_f1"]
+    y_true = [r["intent"] for r in records]
+    y_pred = [pred[r["id"]] for r in records]
+    for b in range(30):
+        w = np.array([weights[b, clusters.index(cluster_of[r["id"]])] for r in records])
+        drawn = [i for i in range(len(records)) if w[i] > 0]
+        labels = sorted({y_true[i] for i in drawn} | ({y_pred[i] for i in drawn} & set(tax.intent_names)))
+        want = f1_score(y_true, y_pred, labels=labels, average="macro", sample_weight=w, zero_division=0)
+        assert ours[b] == pytest.approx(want)
+
+
+def test_a_run_against_itself_differs_by_exactly_zero_and_one_template_has_no_spread(tax, scored, tmp_path):
+    records, paths, _ = scored
+    iv = bootstrap([paths[0], paths[0]], records, tax, n_resamples=30)
+    assert all(v == {"value": 0.0, "lo": 0.0, "hi": 0.0} for v in iv["differences"][0].values())
+    one = [dict(r, meta={"template_id": "same"}) for r in records]
+    single = bootstrap([paths[0]], one, tax, n_resamples=30)["runs"][0]["entity_f1"]
+    assert single["lo"] == pytest.approx(single["value"]) and single["hi"] == pytest.approx(single["value"])
+
+
+def test_errors_packed_in_one_template_widen_the_interval(tax, tmp_path):
+    """Same number of wrong intents, spread over all templates or all in one: clustering must show."""
+    records = make_records(tax, 300, "heldout", seed=5)
+    for i, r in enumerate(records):
+        r["meta"] = {"template_id": f"t{i % 10}"}
+    rng = random.Random(0)
+
+    def write(wrong: set[int], name: str):
+        rows = []
+        for i, r in enumerate(records):
+            intent = r["intent"] if i not in wrong else rng.choice([n for n in tax.intent_names
+                                                                    if n != r["intent"]])
+            rows += long_rows(r, {"intent": intent, "entities": r["entities"]}, "ok")
+        return write_rows(tmp_path / f"{name}.parquet", rows)
+
+    spread = write({i for i in range(300) if i % 10 == i // 10 % 10}, "spread")   # 3 per template
+    packed = write({i for i in range(300) if i % 10 == 0}, "packed")               # 30 in template t0
+    width = {}
+    for name, path in (("spread", spread), ("packed", packed)):
+        iv = bootstrap([path], records, tax, n_resamples=400)["runs"][0]["intent_f1"]
+        width[name] = iv["hi"] - iv["lo"]
+    assert width["packed"] > 2 * width["spread"], width
