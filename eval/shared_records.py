@@ -166,6 +166,13 @@ def summary_row(run: Path, split: str, metrics: Mapping[str, Any]) -> dict[str, 
     return row | {t: per[t]["f1"] if t in per else None for t in NAME_TYPES_COLUMNS}
 
 
+def span(v: Mapping[str, Any], fmt: str) -> str:
+    """'0.793 [0.695, 0.825]'; '-' for a figure the records cannot give (a type they never name)."""
+    def f(x: float | None) -> str:
+        return "-" if x is None else format(x, fmt)
+    return f"{f(v['value'])} [{f(v['lo'])}, {f(v['hi'])}]"
+
+
 def markdown(rows: Sequence[Mapping[str, Any]], sets: Sequence[Shared], runs: Sequence[Path],
              intervals: Mapping[str, Mapping[str, Any]]) -> str:
     cols = list(rows[0])
@@ -182,11 +189,10 @@ def markdown(rows: Sequence[Mapping[str, Any]], sets: Sequence[Shared], runs: Se
         lines.append(f"- {split}, {pct}% intervals from {iv['resamples']} resamples of its {iv['clusters']} "
                      "templates (eval/uncertainty.py):")
         for run, m in zip(runs, iv["runs"], strict=True):
-            lines.append(f"  - {run}: " + ", ".join(
-                f"{k} {v['value']:.3f} [{v['lo']:.3f}, {v['hi']:.3f}]" for k, v in m.items()))
+            lines.append(f"  - {run}: " + ", ".join(f"{k} {span(v, '.3f')}" for k, v in m.items()))
         for run, d in zip(runs[1:], iv["differences"], strict=True):
-            lines.append(f"  - {run} minus {runs[0]}: " + ", ".join(
-                f"{k} {v['value']:+.3f} [{v['lo']:+.3f}, {v['hi']:+.3f}]" for k, v in d.items()))
+            lines.append(f"  - {run} minus {runs[0]}: " + ", ".join(f"{k} {span(v, '+.3f')}"
+                                                                   for k, v in d.items()))
     return "\n".join(lines) + "\n"
 
 

@@ -64,7 +64,8 @@ def cluster_counts(rows: Sequence[tuple[str, str, str, int, int, int]], cluster_
 
 def metrics(counts: Counts, weights: np.ndarray, tax: Taxonomy) -> dict[str, np.ndarray]:
     """Per resample (rows of `weights`: how often each cluster is drawn): the macro F1s and name types'
-    F1, with eval/sql's conventions (zero_division=0, macro over classes with gold or predictions)."""
+    F1, with eval/sql's conventions (zero_division=0, macro over classes with gold or predictions; a
+    name type's F1 is NaN in a resample that drew none of its gold or predicted values)."""
     tp, fp, fn = weights @ counts.tp, weights @ counts.fp, weights @ counts.fn
     denom = 2 * tp + fp + fn
     f1 = np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
@@ -80,9 +81,10 @@ def metrics(counts: Counts, weights: np.ndarray, tax: Taxonomy) -> dict[str, np.
     entities = [idx[("entity", n)] for n in tax.entity_names]
     names = [idx[("entity", n)] for n in tax.entity_names if entity_group(tax, n) == "names"]
     out = {"intent_f1": macro(intents), "entity_f1": macro(entities), "names_f1": macro(names)}
-    for t in NAME_TYPES:
+    for t in NAME_TYPES:  # NaN in a resample without the type (no gold, no prediction): not a zero
         if ("entity", t) in idx:
-            out[t] = f1[:, idx[("entity", t)]]
+            j = idx[("entity", t)]
+            out[t] = np.where(present[:, j], f1[:, j], np.nan)
     return out
 
 
@@ -101,9 +103,15 @@ def bootstrap(predictions: Sequence[str | Path], records: Sequence[Mapping[str, 
                for p in predictions]
     lo, hi = (1 - level) / 2 * 100, (1 + level) / 2 * 100
 
-    def interval(values: np.ndarray) -> dict[str, float]:
-        return {"value": float(values[0]), "lo": float(np.percentile(values[1:], lo)),
-                "hi": float(np.percentile(values[1:], hi))}
+    def interval(values: np.ndarray) -> dict[str, float | None]:
+        """Point value and percentile interval over the resamples where the metric exists; None (JSON
+        null) where it never does."""
+        rest = values[1:][~np.isnan(values[1:])]
+        point = None if np.isnan(values[0]) else float(values[0])
+        if not len(rest):
+            return {"value": point, "lo": None, "hi": None, "resamples": 0}
+        return {"value": point, "lo": float(np.percentile(rest, lo)), "hi": float(np.percentile(rest, hi)),
+                "resamples": int(len(rest))}
 
     return {"clusters": len(clusters), "resamples": n_resamples, "seed": seed, "level": level,
             "runs": [{k: interval(v) for k, v in m.items()} for m in per_run],

@@ -81,7 +81,7 @@ def test_every_resample_equals_sklearns_weighted_macro_f1_for_intents(tax, score
 def test_a_run_against_itself_differs_by_exactly_zero_and_one_template_has_no_spread(tax, scored, tmp_path):
     records, paths, _ = scored
     iv = bootstrap([paths[0], paths[0]], records, tax, n_resamples=30)
-    assert all(v == {"value": 0.0, "lo": 0.0, "hi": 0.0} for v in iv["differences"][0].values())
+    assert all((v["value"], v["lo"], v["hi"]) == (0.0, 0.0, 0.0) for v in iv["differences"][0].values())
     one = [dict(r, meta={"template_id": "same"}) for r in records]
     single = bootstrap([paths[0]], one, tax, n_resamples=30)["runs"][0]["entity_f1"]
     assert single["lo"] == pytest.approx(single["value"]) and single["hi"] == pytest.approx(single["value"])
@@ -109,3 +109,20 @@ def test_errors_packed_in_one_template_widen_the_interval(tax, tmp_path):
         iv = bootstrap([path], records, tax, n_resamples=400)["runs"][0]["intent_f1"]
         width[name] = iv["hi"] - iv["lo"]
     assert width["packed"] > 2 * width["spread"], width
+
+
+def test_a_type_absent_from_a_resample_is_left_out_not_scored_zero(tax, tmp_path):
+    """Directors only in one template: resamples that skip it have no director F1 (not 0.0)."""
+    records = make_records(tax, 200, "heldout", seed=9)
+    for i, r in enumerate(records):
+        r["meta"] = {"template_id": f"t{i % 8}"}
+        r["entities"] = [e for e in r["entities"] if e["type"] != "director"]
+    records[0]["entities"] = [{"type": "director", "value": "Ann Lee", "start": 0, "end": 7}]
+    records[0]["query"] = "Ann Lee " + records[0]["query"]
+    rows = []
+    for r in records:
+        rows += long_rows(r, {"intent": r["intent"], "entities": r["entities"]}, "ok")
+    iv = bootstrap([write_rows(tmp_path / "p.parquet", rows)], records, tax, n_resamples=200)
+    director = iv["runs"][0]["director"]
+    assert director["value"] == 1.0 and director["lo"] == 1.0
+    assert 0 < director["resamples"] < 200  # ~(7/8)^8 of resamples miss t0
