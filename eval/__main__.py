@@ -31,6 +31,7 @@ from eval.config import DEFAULT_CONFIG, SYSTEMS, EvalConfig, load_eval_config
 from eval.report import headline_rows, headline_table, write_report
 from eval.retrieval import add_retrieval, retrieval_table
 from eval.score import score_predictions
+from eval.uncertainty import add_intervals
 from schemas import SPLITS, ConfigError, Taxonomy, load_taxonomy, read_jsonl
 from schemas.atomic import atomic_folder
 
@@ -222,6 +223,7 @@ def evaluate(run: Path, data: Path, cfg: EvalConfig, tax: Taxonomy, force: bool 
             with atomic_folder(out, carry=REUSED, relocate=SELF_PATHS) as tmp:
                 path = predict(system, records, tmp, cfg, inputs, baseline, tax, force)
                 metrics = score_predictions(path, tmp, tax, queries, meta)
+                metrics = add_intervals(metrics, path, records, tax, tmp, cfg.sample_seed)
                 all_metrics.append(add_retrieval(metrics, path, records, tmp, data))  # eval/retrieval.yml
     return all_metrics
 

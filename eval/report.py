@@ -281,13 +281,32 @@ def section(result: Result, cfg: ReportConfig, figures: dict[str, Path], eval_di
         "meta": meta_of(m), "macro_note": macro_note(m),
         "intent_rows": t.get("per_class_intent", []), "intent_avgs": averages(t.get("averages_intent", [])),
         "entity_rows": t.get("per_class_entity", []), "entity_avgs": averages(t.get("averages_entity", [])),
-        "groups": groups(m),
+        "groups": groups(m), "interval_note": interval_note(m),
         "relaxed_rows": t.get("relaxed_entity", []),
         "relaxed_avgs": averages(t.get("averages_relaxed_entity", [])),
         "status_counts": t.get("status_counts", []), "worst": worst_errors(result, cfg.worst_errors),
         "extra": extra_tables(result),
         "figures": {k: embed(p, eval_dir) for k, p in figures.items()},
     }
+
+
+def interval_note(metrics: Mapping[str, Any]) -> str | None:
+    """One line of template-bootstrap intervals (eval/uncertainty.py), or None for metrics without them."""
+    iv = metrics.get("intervals")
+    if not iv:
+        return None
+
+    def one(name: str, v: Mapping[str, Any]) -> str:
+        if v["value"] is None:
+            return f"{name} n/a"
+        if v["lo"] is None:
+            return f"{name} {v['value']:.3f}"
+        return f"{name} {v['value']:.3f} [{v['lo']:.3f}, {v['hi']:.3f}]"
+
+    labels = {"intent_f1": "intent macro-F1", "entity_f1": "entity macro-F1", "names_f1": "names F1"}
+    parts = [one(labels.get(k, k), v) for k, v in iv["metrics"].items()]
+    return (f"{round(iv['level'] * 100)}% intervals from resampling the {iv['clusters']} templates "
+            f"({iv['resamples']} resamples; eval/uncertainty.py): " + ", ".join(parts) + ".")
 
 
 def embed(path: Path, eval_dir: Path) -> dict[str, str]:

@@ -13,6 +13,7 @@ difference is the spread of the per-resample difference (eval.shared_records rep
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,3 +117,14 @@ def bootstrap(predictions: Sequence[str | Path], records: Sequence[Mapping[str, 
     return {"clusters": len(clusters), "resamples": n_resamples, "seed": seed, "level": level,
             "runs": [{k: interval(v) for k, v in m.items()} for m in per_run],
             "differences": [{k: interval(m[k] - per_run[0][k]) for k in m} for m in per_run[1:]]}
+
+
+def add_intervals(metrics: dict[str, Any], predictions: str | Path, records: Sequence[Mapping[str, Any]],
+                  tax: Taxonomy, out_dir: Path, seed: int = 0) -> dict[str, Any]:
+    """The hook of `python -m eval`: put one system's intervals into metrics and out_dir/metrics.json."""
+    iv = bootstrap([predictions], records, tax, seed=seed)
+    metrics["intervals"] = {k: iv[k] for k in ("clusters", "resamples", "seed", "level")} | {
+        "metrics": iv["runs"][0]}
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n",
+                                          encoding="utf-8")
+    return metrics

@@ -82,6 +82,14 @@ def test_eval_writes_the_documented_layout(runs: Path) -> None:
         assert (runs / run / "eval" / "report.html").is_file() and (runs / run / "eval" / "report.md").is_file()
         worst = json.loads((out / "tables/worst_errors.json").read_text())
         assert all(w["query"] for w in worst)
+        iv = m["intervals"]  # resampled by template: fabricated records have one per intent
+        scored = eval_main.load_split(runs.parent / "data" / "fab", "test", n if n < 60 else None, 0)[0]
+        templates = {r["meta"]["template_id"] for r in scored}
+        assert iv["clusters"] == len(templates) > 1
+        assert iv["metrics"]["entity_f1"]["value"] == pytest.approx(m["entities"]["macro_avg"]["f1"])
+        assert iv["metrics"]["intent_f1"]["lo"] <= m["intent"]["macro_avg"]["f1"] <= iv["metrics"]["intent_f1"]["hi"]
+        report = (runs / run / "eval" / "report.md").read_text()
+        assert f"intervals from resampling the {len(templates)} templates" in report
 
 
 def test_subsets_are_seeded_and_nested(runs: Path) -> None:
