@@ -14,7 +14,8 @@ STRATEGIES = ("random", "heldout")
 TOP_KEYS = ("name", "seed", "n", "taxonomy", "kg", "out", "backend", "grammar", "openai", "local",
             "intents", "entity_targets", "oversample", "max_rounds", "min_records", "dedup", "split", "chat",
             "open_pools", "paraphrase")
-SPLIT_KEYS = ("strategy", "validation", "test", "heldout", "heldout_templates", "heldout_entities")
+SPLIT_KEYS = ("strategy", "validation", "test", "heldout", "heldout_templates", "heldout_entities",
+              "heldout_templates_per_type")
 DEDUP_KEYS = ("near", "near_threshold")
 SECTIONS = ("grammar", "openai", "local", "intents", "entity_targets", "dedup", "split", "chat")
 # Allowed range of every share, (low, high, low_open, high_open). Heldout shares are open at both ends:
@@ -32,6 +33,7 @@ class SplitConfig:
     heldout: float = 0.10
     heldout_templates: float = 0.2
     heldout_entities: float = 0.2
+    heldout_templates_per_type: int = 0  # at least this many heldout templates name each slot pool
 
 
 @dataclass
@@ -199,6 +201,10 @@ def load_data_config(path: str | Path, overrides: dict[str, Any] | None = None) 
         problems.append(f"{path}: split: validation + test + heldout must be < 1 (train keeps the rest)")
     if split.strategy == "heldout" and split.heldout <= 0:
         problems.append(f"{path}: split.heldout: must be > 0 with strategy heldout (or use strategy random)")
+    per_type = split.heldout_templates_per_type
+    if isinstance(per_type, bool) or not isinstance(per_type, int) or per_type < 0:
+        problems.append(f"{path}: split.heldout_templates_per_type: must be a whole number >= 0, "
+                        f"got {per_type!r}")
     kg = Path(raw.get("kg", "synth/kg"))
     if not kg.is_dir():
         problems.append(f"{path}: kg folder '{kg}' not found")

@@ -129,6 +129,10 @@ def test_renamed_labels_flow_through_without_code_change(tmp_path):
     ({"intents": {"play": -1}}, "intents.play: must be a number in [0, inf), got -1"),
     ({"dedup": {"near_threshold": 95}}, "dedup.near_threshold: must be a number in (0, 1], got 95"),
     ({"oversample": 0.5}, "oversample: must be a number in [1, inf), got 0.5"),
+    ({"split": {"heldout_templates_per_type": -1}},
+     "split.heldout_templates_per_type: must be a whole number >= 0, got -1"),
+    ({"split": {"heldout_templates_per_type": 2.5}},
+     "split.heldout_templates_per_type: must be a whole number >= 0, got 2.5"),
     ({"grammar": {"templates": "synth/grammar", "noise": {"typo": 2}}}, "noise.typo: must be a probability"),
     # Wrong types: one line each, never a traceback or one 'unknown key' per character.
     ({"seed": "13a"}, "seed: must be an integer >= 0, got '13a'"),
@@ -201,3 +205,48 @@ def test_heldout_keeps_each_franchise_on_one_side(seed):
     for a, b in (("Blade Runner", "Blade Runner 2049"), ("Dune", "Dune: Part Two"), ("Alien", "Aliens"),
                  ("The Godfather", "The Godfather Part II")):
         assert side_of[a] == side_of[b], (a, b)
+
+
+def _partition(per_type: int, seed: int | str = 0):
+    import random
+
+    from synth.frames import partition
+    from synth.grammar import Grammar
+    from synth.kg import load_kg
+
+    cfg = load_data_config(DEFAULT)
+    cfg.split.heldout_templates_per_type = per_type
+    grammar = Grammar.load(ROOT / "synth/grammar", cfg.tax)
+    return cfg, grammar, partition(load_kg(Path(cfg.kg), cfg.tax), grammar, cfg, random.Random(seed))
+
+
+def _pool_counts(templates):
+    from collections import Counter
+
+    return Counter(s.pool for ts in templates.values() for t in ts for s in {s.pool: s for s in t.slots}.values())
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_heldout_templates_per_type_covers_rare_types_without_leaking(seed):
+    """With the per-intent draw alone, directors and characters rest on 2-3 heldout templates; the option
+    adds train templates to heldout until each pool has k (at most half of its templates), and never
+    leaves a pool or an intent without a train template."""
+    _, _, plain = _partition(0, seed)
+    cfg, grammar, part = _partition(6, seed)
+    held, kept = _pool_counts(part.templates[True]), _pool_counts(part.templates[False])
+    total = held + kept
+    for pool, n in total.items():
+        assert held[pool] >= min(6, n // 2), (pool, held[pool], n)
+        assert kept[pool] >= 1, pool
+    for intent in cfg.intents:
+        ids = {h: {t.id for t in part.templates[h][intent]} for h in (True, False)}
+        assert ids[False] and not ids[True] & ids[False]
+        assert ids[True] >= {t.id for t in plain.templates[True][intent]}  # only additions to heldout
+
+
+def test_default_recipe_partition_holds_out_two_director_templates_and_six_with_the_option():
+    """The figures README quotes: the default recipe's own partition seed."""
+    seed = f"{load_data_config(DEFAULT).seed}:partition"
+    plain, covered = (_pool_counts(_partition(k, seed)[2].templates[True]) for k in (0, 6))
+    assert (plain["director"], plain["character"]) == (2, 3)
+    assert (covered["director"], covered["character"]) == (6, 6)
