@@ -5,7 +5,7 @@
 #   make train RECIPE=recipes/llama-3.2-3b-lora.yml LORA_R=32
 #   make train                      again after a kill: resumes from the newest checkpoint (RESUME=0: step 0)
 #   make eval RUN=runs/cpu-smollm2-135m-lora
-#   make shared RUNS="runs/a runs/b"  both runs on the records neither trained on (datasets may differ)
+#   make shared RUNS="runs/a runs/b"  runs of different dataset versions on the same records (heldout, test)
 #   make search RUN=runs/cpu-smollm2-135m-lora Q="a tense sci-fi movie from the 80s"
 #   make serve RUN=runs/cpu-smollm2-135m-lora   HTTP parse service on 127.0.0.1:8000 (HOST= PORT=)
 

@@ -305,6 +305,7 @@ def interval_note(metrics: Mapping[str, Any]) -> str | None:
 
     labels = {"intent_f1": "intent macro-F1", "entity_f1": "entity macro-F1", "names_f1": "names F1"}
     parts = [one(labels.get(k, k), v) for k, v in iv["metrics"].items()]
+    # records without a template (LLM-written) are clusters of their own, counted with the templates
     return (f"{round(iv['level'] * 100)}% intervals from resampling the {iv['clusters']} templates "
             f"({iv['resamples']} resamples; eval/uncertainty.py): " + ", ".join(parts) + ".")
 

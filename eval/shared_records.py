@@ -12,7 +12,9 @@ scored on fairly and scores each run's fine-tuned model on them with make eval's
            or person values (taxonomy group `names`) occurs in any run's training split
   test     (and validation) records of any run's split whose template every run trained on
 
-Records without a template id (an LLM backend wrote them) keep the split their dataset gave them.
+Records without a template id (an LLM backend wrote them) pass the template checks; the name check and
+the check below still apply. Any record whose query (normalized as synth's dedup does) is in a run's
+training split is left out.
 A record that several datasets hold (same query and labels) counts once; an id that names different
 records in two datasets gets its dataset's position as a prefix ("1:r0-000123").
 
@@ -42,6 +44,7 @@ from eval.config import DEFAULT_CONFIG, EvalConfig, load_eval_config
 from eval.score import entity_group, score_predictions
 from eval.uncertainty import bootstrap
 from schemas import ConfigError, Taxonomy, load_taxonomy, read_jsonl
+from synth.dedup import normalize_query
 
 IN_DISTRIBUTION = ("test", "validation")
 SPLITS = ("heldout", *IN_DISTRIBUTION)
@@ -80,8 +83,10 @@ def shared_records(trains: Sequence[Sequence[Mapping[str, Any]]],
         raise ConfigError([f"split {split!r}: expected one of {', '.join(SPLITS)}"])
     trained = [{t for r in train if (t := template_of(r)) is not None} for train in trains]
     seen_names = set().union(*(name_values(train, names) for train in trains))
+    # Each dataset dedups within itself, not across versions: a short query may sit in another's train.
+    seen_queries = {normalize_query(r["query"]) for train in trains for r in train}
     out = Shared(split, [])
-    ids: dict[str, str] = {}
+    ids: set[str] = set()
     contents: set[str] = set()
     for i, records in enumerate(splits):
         for rec in records:
@@ -96,6 +101,9 @@ def shared_records(trains: Sequence[Sequence[Mapping[str, Any]]],
             elif t is not None and not all(t in tr for tr in trained):
                 out.left_out["template not trained on by every run"] += 1
                 continue
+            if normalize_query(rec["query"]) in seen_queries:
+                out.left_out["query trained on by a run"] += 1
+                continue
             key = content(rec)
             if key in contents:
                 out.left_out["same record in an earlier dataset"] += 1
@@ -104,7 +112,7 @@ def shared_records(trains: Sequence[Sequence[Mapping[str, Any]]],
             rid = str(rec["id"])
             if rid in ids:
                 rid = f"{i}:{rid}"
-            ids[rid] = key
+            ids.add(rid)
             out.records.append({**rec, "id": rid})
     return out
 
@@ -123,7 +131,11 @@ def training_data(run: Path, card: Mapping[str, Any]) -> Path:
                            "retrain with make train"])
     candidates = [recorded, *sorted(p for p in recorded.parent.glob("*/") if p != recorded)]
     for folder in candidates:
-        if (folder / "train.jsonl").is_file() and data_hash(folder) == want:
+        try:
+            found = data_hash(folder) if (folder / "train.jsonl").is_file() else None
+        except ConfigError:  # a broken manifest elsewhere under data/ is not this run's problem
+            found = None
+        if found == want:
             if folder != recorded:
                 print(f"  {run}: trained on {recorded} ({want}); that folder has changed, using {folder}")
             return folder
@@ -146,10 +158,13 @@ def reuse_own_eval(run: Path, split: str, out: Path, stamp: Mapping[str, Any]) -
 
     own = run / "eval" / "finetuned" / split
     path = own / "predict_inputs.json"
-    if not path.is_file() or json.loads(path.read_text(encoding="utf-8")) != stamp:
+    if not (own / "predictions.parquet").is_file() or not path.is_file():
+        return False
+    if json.loads(path.read_text(encoding="utf-8")) != stamp:
         return False
     out.mkdir(parents=True, exist_ok=True)
-    for name in REUSED:
+    for name in REUSED:  # the run's files replace whatever an earlier comparison left
+        (out / name).unlink(missing_ok=True)
         if (own / name).is_file():
             shutil.copy2(own / name, out / name)
     return True
@@ -254,7 +269,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     out = args.out or Path("runs") / ("shared-" + "-".join(r.name for r in args.runs))
     try:
         cfg = load_eval_config(args.config)
-        rows = compare(args.runs, args.splits, out, cfg, load_taxonomy(), args.force)
+        rows = compare(args.runs, list(dict.fromkeys(args.splits)), out, cfg, load_taxonomy(), args.force)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

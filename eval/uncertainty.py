@@ -73,9 +73,13 @@ def metrics(counts: Counts, weights: np.ndarray, tax: Taxonomy) -> dict[str, np.
     present = denom > 0
 
     def macro(cols: list[int]) -> np.ndarray:
+        """NaN in a resample without any class of the group (left out of the interval), except the first
+        row, the sample itself, which scores 0 there as eval/sql does."""
         p = present[:, cols]
         n = p.sum(axis=1)
-        return np.divide((f1[:, cols] * p).sum(axis=1), n, out=np.zeros(len(f1)), where=n > 0)
+        out = np.divide((f1[:, cols] * p).sum(axis=1), n, out=np.full(len(f1), np.nan), where=n > 0)
+        out[0] = 0.0 if n[0] == 0 else out[0]
+        return out
 
     idx = {c: i for i, c in enumerate(counts.classes)}
     intents = [idx[("intent", n)] for n in tax.intent_names]
@@ -93,7 +97,8 @@ def bootstrap(predictions: Sequence[str | Path], records: Sequence[Mapping[str, 
               n_resamples: int = 1000, seed: int = 0, level: float = 0.95) -> dict[str, Any]:
     """Template-bootstrap intervals for each predictions file (all scored on `records`) and, for every
     file after the first, for its difference from the first."""
-    cluster_of = {str(r["id"]): (r.get("meta") or {}).get("template_id") or str(r["id"]) for r in records}
+    # a record without a template is its own cluster, named apart from any template id
+    cluster_of = {str(r["id"]): (r.get("meta") or {}).get("template_id") or f"id:{r['id']}" for r in records}
     clusters = sorted(set(cluster_of.values()))
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, len(clusters), size=(n_resamples, len(clusters)))
@@ -119,12 +124,12 @@ def bootstrap(predictions: Sequence[str | Path], records: Sequence[Mapping[str, 
             "differences": [{k: interval(m[k] - per_run[0][k]) for k in m} for m in per_run[1:]]}
 
 
-def add_intervals(metrics: dict[str, Any], predictions: str | Path, records: Sequence[Mapping[str, Any]],
+def add_intervals(scored: dict[str, Any], predictions: str | Path, records: Sequence[Mapping[str, Any]],
                   tax: Taxonomy, out_dir: Path, seed: int = 0) -> dict[str, Any]:
     """The hook of `python -m eval`: put one system's intervals into metrics and out_dir/metrics.json."""
     iv = bootstrap([predictions], records, tax, seed=seed)
-    metrics["intervals"] = {k: iv[k] for k in ("clusters", "resamples", "seed", "level")} | {
+    scored["intervals"] = {k: iv[k] for k in ("clusters", "resamples", "seed", "level")} | {
         "metrics": iv["runs"][0]}
-    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n",
+    (out_dir / "metrics.json").write_text(json.dumps(scored, indent=2, ensure_ascii=False) + "\n",
                                           encoding="utf-8")
-    return metrics
+    return scored

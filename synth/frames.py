@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -84,6 +85,11 @@ class Partition:
     templates: dict[bool, dict[str, list[Template]]]
 
 
+def partition_rng(seed: int) -> random.Random:
+    """The random stream of the train/heldout partition (titles, people, templates) for a data seed."""
+    return random.Random(f"{seed}:partition")
+
+
 def partition(kg: KnowledgeGraph, grammar: Grammar, cfg: DataConfig, rng: random.Random) -> Partition:
     intents = list(cfg.intents)
     if cfg.split.strategy != "heldout":
@@ -136,22 +142,25 @@ def cover_pools(templates: dict[bool, dict[str, list[Template]]], k: int, rng: r
     one train template: a pool short of templates keeps fewer than `k` rather than leak.
     """
     moved: list[str] = []
-    every = sorted((t for side in templates.values() for ts in side.values() for t in ts), key=lambda t: t.id)
-    total = {p: sum(p in pools_of(t) for t in every) for t in every for p in pools_of(t)}
+    total = Counter(p for side in templates.values() for ts in side.values() for t in ts for p in pools_of(t))
+    held = Counter(p for ts in templates[True].values() for t in ts for p in pools_of(t))
     for pool in sorted(total):
         candidates = sorted((t for ts in templates[False].values() for t in ts if pool in pools_of(t)),
                             key=lambda t: t.id)
         rng.shuffle(candidates)
         for t in candidates:
-            held = sum(pool in pools_of(h) for hs in templates[True].values() for h in hs)
-            if held >= k or 2 * (held + 1) > total[pool]:
+            if held[pool] >= k:
                 break
+            # a template names several pools: none of them may pass half, or lose its last train template
+            if any(2 * (held[q] + 1) > total[q] for q in pools_of(t)):
+                continue
             kept = templates[False][t.intent]
             others = {q for ts in templates[False].values() for u in ts if u is not t for q in pools_of(u)}
             if len(kept) < 2 or not pools_of(t) <= others:
                 continue
             kept.remove(t)
             templates[True][t.intent].append(t)
+            held.update(pools_of(t))
             moved.append(t.id)
     return moved
 
@@ -174,7 +183,7 @@ class FrameSampler:
 
     def __init__(self, kg: KnowledgeGraph, grammar: Grammar, cfg: DataConfig):
         self.kg, self.grammar, self.cfg = kg, grammar, cfg
-        self.part = partition(kg, grammar, cfg, random.Random(f"{cfg.seed}:partition"))
+        self.part = partition(kg, grammar, cfg, partition_rng(cfg.seed))
         self._rot: dict[tuple[bool, str], Rotation] = {}
         self._title_rot = {h: Rotation(self.part.titles[h], random.Random(f"{cfg.seed}:titles:{h}"))
                            for h in (False, True)}

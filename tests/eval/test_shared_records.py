@@ -50,6 +50,16 @@ def test_test_split_keeps_templates_every_run_trained_on_and_prefixes_clashing_i
     assert got.left_out == {"template not trained on by every run": 1}
 
 
+def test_a_query_another_run_trained_on_is_left_out():
+    """Datasets dedup within themselves only: a short query in one's test may be in the other's train."""
+    train_a = [rec("a1", "t1", "play jazz")]
+    train_b = [rec("b1", "t1", "Play jazz!")]
+    test_a = [rec("r1", "t1", "play jazz"), rec("r2", "t1", "play rock")]
+    got = shared_records([train_a, train_b], [test_a, []], "test", NAMES)
+    assert [r["id"] for r in got.records] == ["r2"]
+    assert got.left_out == {"query trained on by a run": 1}
+
+
 def test_unknown_split_is_refused():
     with pytest.raises(ConfigError, match="split 'train'"):
         shared_records([[]], [[]], "train", NAMES)
@@ -136,16 +146,41 @@ def test_scores_both_runs_on_the_same_unseen_records_and_reuses_them(two_runs, c
     assert capsys.readouterr().out.count("reusing") == 2
 
 
-def test_finds_the_training_data_under_another_name_and_refuses_a_changed_one(two_runs, capsys):
+def test_reuses_a_runs_own_eval_predictions_only_when_they_match(two_runs, capsys):
+    run_old, run_new, root = two_runs
+    own = run_old / "eval" / "finetuned" / "heldout"
+    shutil.copytree(root / "cmp" / run_old.name / "heldout", own)
+    out = root / "cmp2"
+    args = ["--run", str(run_old), "--run", str(run_new), "--splits", "heldout", "heldout", "--out", str(out),
+            "--config", str(root / "eval.yml")]
+    main(args)
+    assert f"{run_old}: heldout reuses its own make-eval predictions" in capsys.readouterr().out
+    (own / "predictions.parquet").unlink()  # a stamp without its predictions is not reused
+    shutil.rmtree(out)
+    main(args)
+    assert "reuses its own" not in capsys.readouterr().out
+    shutil.rmtree(run_old / "eval")
+
+
+def test_finds_the_training_data_under_another_name_and_refuses_a_changed_one(two_runs, tmp_path, capsys):
     run_old, _, root = two_runs
-    shutil.copytree(root / "old", root / "old-kept")
-    (root / "old" / "manifest.json").write_text(json.dumps({"sha256": {"train.jsonl": "changed"}}))
-    main(["--run", str(run_old), "--splits", "test", "--out", str(root / "one"),
-          "--config", str(root / "eval.yml")])
-    assert "using " + str(root / "old-kept") in capsys.readouterr().out
-    shutil.rmtree(root / "old-kept")
+    data = tmp_path / "data"
+    shutil.copytree(root / "old", data / "old")
+    run = tmp_path / "run-old"
+    shutil.copytree(run_old, run)
+    card = json.loads((run / "run_card.json").read_text())
+    (run / "run_card.json").write_text(json.dumps(card | {"data": card["data"] | {"dir": str(data / "old")}}))
+    shutil.copytree(data / "old", data / "old-kept")
+    (data / "old" / "manifest.json").write_text(json.dumps({"sha256": {"train.jsonl": "changed"}}))
+    (data / "broken").mkdir()
+    (data / "broken" / "train.jsonl").write_text("")
+    (data / "broken" / "manifest.json").write_text("[]")  # skipped, not fatal
+    args = ["--run", str(run), "--splits", "test", "--out", str(tmp_path / "one"),
+            "--config", str(root / "eval.yml")]
+    main(args)
+    assert "using " + str(data / "old-kept") in capsys.readouterr().out
+    shutil.rmtree(data / "old-kept")
     with pytest.raises(SystemExit) as exc:
-        main(["--run", str(run_old), "--splits", "test", "--out", str(root / "one"),
-              "--config", str(root / "eval.yml")])
+        main(args)
     assert exc.value.code == 2
     assert "holds the dataset it was trained on" in capsys.readouterr().err
