@@ -1,48 +1,22 @@
 -- tp, fp and fn per (kind, observed label), for three kinds of class:
---   intent          one gold and at most one predicted intent per query (stg_queries); a missing or
---                   NULL prediction is a miss for the gold class and a false positive for none;
---   entity          strict set matching of (type, normalized value) (int_entity_matches);
+--   intent          one gold and at most one predicted intent per query; a missing or NULL prediction
+--                   is a miss for the gold class and a false positive for none (int_query_class_counts);
+--   entity          strict set matching of (type, normalized value) (int_query_class_counts);
 --   relaxed_entity  one-to-one token-overlap matching (int_relaxed_matches): tp = matched pairs,
 --                   fp = predicted entities left unmatched, fn = gold entities left unmatched.
 -- Labels outside the taxonomy appear here; int_class_scores keeps only the taxonomy's.
 create or replace view int_class_counts as
 
-with intent_sides as (
+with per_query as (
+    -- intent and entity counts are per-query counts summed (int_query_class_counts)
     select
-        q.gold_intent as label,
-        'gold' as side,
-        coalesce(q.gold_intent = q.pred_intent, false) as is_hit
-    from stg_queries as q
-    where q.gold_intent is not null
-    union all
-    select
-        q.pred_intent as label,
-        'pred' as side,
-        coalesce(q.gold_intent = q.pred_intent, false) as is_hit
-    from stg_queries as q
-    where q.pred_intent is not null
-),
-
-intents as (
-    select
-        'intent' as kind,
-        label,
-        count(*) filter (where side = 'gold' and is_hit) as tp,
-        count(*) filter (where side = 'pred' and not is_hit) as fp,
-        count(*) filter (where side = 'gold' and not is_hit) as fn
-    from intent_sides
-    group by label
-),
-
-entities as (
-    select
-        'entity' as kind,
-        entity_type as label,
-        count(*) filter (where in_gold and in_pred) as tp,
-        count(*) filter (where in_pred and not in_gold) as fp,
-        count(*) filter (where in_gold and not in_pred) as fn
-    from int_entity_matches
-    group by entity_type
+        c.kind,
+        c.label,
+        sum(c.tp)::bigint as tp,
+        sum(c.fp)::bigint as fp,
+        sum(c.fn)::bigint as fn
+    from int_query_class_counts as c
+    group by c.kind, c.label
 ),
 
 relaxed_sizes as (
@@ -74,9 +48,7 @@ relaxed as (
 ),
 
 final as (
-    select * from intents
-    union all
-    select * from entities
+    select * from per_query
     union all
     select * from relaxed
 )

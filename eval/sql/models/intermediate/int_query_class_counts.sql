@@ -1,0 +1,56 @@
+-- tp, fp and fn per query and class, for intents and strict entity matches: int_class_counts sums them
+-- per class, and eval/uncertainty.py resamples them by template for confidence intervals.
+--   intent  one gold and at most one predicted intent per query (stg_queries); a missing or NULL
+--           prediction is a miss for the gold class and a false positive for none;
+--   entity  strict set matching of (type, normalized value) (int_entity_matches).
+-- Labels outside the taxonomy appear here; int_class_scores keeps only the taxonomy's.
+create or replace view int_query_class_counts as
+with intent_sides as (
+    select
+        q.id,
+        q.gold_intent as label,
+        'gold' as side,
+        coalesce(q.gold_intent = q.pred_intent, false) as is_hit
+    from stg_queries as q
+    where q.gold_intent is not null
+    union all
+    select
+        q.id,
+        q.pred_intent as label,
+        'pred' as side,
+        coalesce(q.gold_intent = q.pred_intent, false) as is_hit
+    from stg_queries as q
+    where q.pred_intent is not null
+),
+
+intents as (
+    select
+        s.id,
+        'intent' as kind,
+        s.label,
+        count(*) filter (where s.side = 'gold' and s.is_hit) as tp,
+        count(*) filter (where s.side = 'pred' and not s.is_hit) as fp,
+        count(*) filter (where s.side = 'gold' and not s.is_hit) as fn
+    from intent_sides as s
+    group by s.id, s.label
+),
+
+entities as (
+    select
+        m.id,
+        'entity' as kind,
+        m.entity_type as label,
+        count(*) filter (where m.in_gold and m.in_pred) as tp,
+        count(*) filter (where m.in_pred and not m.in_gold) as fp,
+        count(*) filter (where m.in_gold and not m.in_pred) as fn
+    from int_entity_matches as m
+    group by m.id, m.entity_type
+),
+
+final as (
+    select * from intents
+    union all
+    select * from entities
+)
+
+select * from final;
