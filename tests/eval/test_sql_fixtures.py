@@ -140,6 +140,15 @@ EXPECT: dict[str, list[tuple]] = {
     ],
     # id, entity_type, n_matched (token F1 of q2's plots: 2 * 3 / (3 + 4) = 6/7 >= 0.5)
     "models/intermediate/int_relaxed_matches": [("q1", "title", 1), ("q2", "genre", 1), ("q2", "plot", 1)],
+    # id, kind, label, tp, fp, fn per query: q2's duplicate 'noir' counts once; q3's unparseable output
+    # misses its intent and title; q4's outside labels ('zzz', 'mood') are false positives of their own
+    "models/intermediate/int_query_class_counts": [
+        ("q1", "entity", "title", 1, 0, 0), ("q1", "intent", "play", 1, 0, 0),
+        ("q2", "entity", "genre", 1, 0, 0), ("q2", "entity", "plot", 0, 1, 1),
+        ("q2", "intent", "find", 0, 0, 1), ("q2", "intent", "play", 0, 1, 0),
+        ("q3", "entity", "title", 0, 0, 1), ("q3", "intent", "find", 0, 0, 1),
+        ("q4", "entity", "mood", 0, 1, 0), ("q4", "intent", "find", 0, 0, 1), ("q4", "intent", "zzz", 0, 1, 0),
+    ],
     # kind, label, tp, fp, fn: labels outside the taxonomy ('zzz', 'mood') are counted here
     "models/intermediate/int_class_counts": [
         ("entity", "genre", 1, 0, 0), ("entity", "mood", 0, 1, 0), ("entity", "plot", 0, 1, 1),
@@ -236,7 +245,7 @@ def test_every_sql_file_has_a_fixture() -> None:
     files = {str(p.relative_to(score.SQL_DIR).with_suffix(""))
              for p in [*score.SQL_DIR.glob("*.sql"), *score.CHECK_DIR.glob("*.sql"), *score.model_files()]}
     assert files == set(EXPECT), f"fixtures missing for {sorted(files - set(EXPECT))}"
-    assert len(files) == 24
+    assert len(files) == 25
 
 
 def test_models_are_views_named_as_their_files_in_layer_order() -> None:
