@@ -56,6 +56,7 @@ class Shared:
     split: str
     records: list[dict[str, Any]]
     left_out: Counter[str] = field(default_factory=Counter)
+    counted_once: int = 0  # records an earlier dataset also holds (same query and labels): kept once
 
 
 def template_of(record: Mapping[str, Any]) -> str | None:
@@ -106,7 +107,7 @@ def shared_records(trains: Sequence[Sequence[Mapping[str, Any]]],
                 continue
             key = content(rec)
             if key in contents:
-                out.left_out["same record in an earlier dataset"] += 1
+                out.counted_once += 1
                 continue
             contents.add(key)
             rid = str(rec["id"])
@@ -198,7 +199,8 @@ def markdown(rows: Sequence[Mapping[str, Any]], sets: Sequence[Shared], runs: Se
     lines.append("")
     for s in sets:
         why = ", ".join(f"{n} {k}" for k, n in s.left_out.most_common()) or "none"
-        lines.append(f"- {s.split}: {len(s.records)} shared records; left out: {why}")
+        lines.append(f"- {s.split}: {len(s.records)} shared records ({s.counted_once} more held by several "
+                     f"datasets, counted once); left out: {why}")
     for split, iv in intervals.items():
         pct = round(iv["level"] * 100)
         lines.append(f"- {split}, {pct}% intervals from {iv['resamples']} resamples of its {iv['clusters']} "
@@ -247,6 +249,7 @@ def compare(runs: Sequence[Path], splits: Sequence[str], out: Path, cfg: EvalCon
     intervals = {s.split: bootstrap(parquets[s.split], s.records, tax, seed=cfg.sample_seed) for s in sets}
     (out / "summary.json").write_text(json.dumps({"runs": [str(r) for r in runs], "rows": rows,
                                                   "left_out": {s.split: dict(s.left_out) for s in sets},
+                                                  "counted_once": {s.split: s.counted_once for s in sets},
                                                   "intervals": intervals},
                                                  indent=2) + "\n", encoding="utf-8")
     (out / "summary.md").write_text(markdown(rows, sets, runs, intervals), encoding="utf-8")
