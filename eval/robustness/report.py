@@ -10,7 +10,8 @@ from schemas import Taxonomy
 
 CLEAN = "clean"
 COLUMNS = ("system", "perturbation", "severity", "n", "changed", "mean_edits", "intent_macro_f1",
-           "intent_drop", "entity_macro_f1", "entity_drop", "exact_match")
+           "intent_drop", "intent_drop_lo", "intent_drop_hi", "entity_macro_f1", "entity_drop",
+           "entity_drop_lo", "entity_drop_hi", "exact_match")
 
 
 def drop_plot(rows: list[dict[str, Any]], dpi: int) -> bytes:

@@ -88,6 +88,18 @@ def add_drops(rows: list[dict[str, Any]]) -> None:
         r["entity_drop"] = round(base["entity_macro_f1"] - r["entity_macro_f1"], 4)
 
 
+def add_drop_intervals(row: dict[str, Any], clean: Path, perturbed: Path, records: list[dict[str, Any]],
+                       tax: Taxonomy, seed: int) -> None:
+    """95% intervals of the drops: each perturbed query keeps its clean query's id and template, so the
+    two prediction sets are resampled together by template (eval/uncertainty.py, paired)."""
+    from eval.uncertainty import bootstrap
+
+    diff = bootstrap([clean, perturbed], records, tax, seed=seed)["differences"][0]
+    for kind in ("intent", "entity"):
+        d = diff[f"{kind}_f1"]  # perturbed minus clean: the drop is its negative
+        row[f"{kind}_drop_lo"], row[f"{kind}_drop_hi"] = round(-d["hi"], 4), round(-d["lo"], 4)
+
+
 def run_robustness(run: Path, data: Path, cfg: RobustnessConfig, ecfg: EvalConfig, tax: Taxonomy,
                    force: bool = False, allow_other_data: bool = False) -> dict[str, Any]:
     """run/robustness/, built beside the previous one and swapped in whole (schemas.atomic); its
@@ -119,6 +131,7 @@ def _run_robustness(run: Path, data: Path, cfg: RobustnessConfig, ecfg: EvalConf
     rows = []
     for system in cfg.systems:
         inputs, baseline = system_inputs(system, run, data, ecfg, tax)
+        paths: dict[str, Path] = {}
         for key, records in sets.items():
             print(f"robustness {system} / {key}: {len(records)} queries", file=sys.stderr)
             set_dir = out / system / key
@@ -127,6 +140,8 @@ def _run_robustness(run: Path, data: Path, cfg: RobustnessConfig, ecfg: EvalConf
                                   {"system": system, "set": key, "split": cfg.split})
             p = next((p for p in cfg.perturbations if p.key == key), None)
             rows.append(metrics_row(system, key, p, records, m))
+            paths[key] = path
+            add_drop_intervals(rows[-1], paths[CLEAN], path, clean, tax, cfg.seed)
     add_drops(rows)
     examples = {k: [(r["meta"]["original_query"], r["query"]) for r in v if r["meta"]["perturbed"]][:3]
                 for k, v in sets.items() if k != CLEAN}

@@ -55,6 +55,10 @@ def test_baseline_robustness_report(data, eval_config, tmp_path, capsys):
                     "paraphrase-low", "paraphrase-high"]
     clean = result["rows"][0]
     assert clean["n"] == 20 and clean["intent_drop"] == 0 and clean["entity_drop"] == 0
+    # paired template-bootstrap intervals of each drop: none for clean against itself
+    assert (clean["intent_drop_lo"], clean["intent_drop_hi"], clean["entity_drop_lo"]) == (0, 0, 0)
+    assert all(r[f"{k}_drop_lo"] <= r[f"{k}_drop_hi"] for r in result["rows"] for k in ("intent", "entity"))
+    assert any(r["entity_drop_hi"] > r["entity_drop_lo"] for r in result["rows"])
     for row in result["rows"]:
         metrics = json.loads((out / "baseline" / row["set"] / "metrics.json").read_text())
         assert row["entity_macro_f1"] == metrics["entities"]["macro_avg"]["f1"]
