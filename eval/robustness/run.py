@@ -97,7 +97,8 @@ def add_drop_intervals(row: dict[str, Any], clean: Path, perturbed: Path, record
     diff = bootstrap([clean, perturbed], records, tax, seed=seed)["differences"][0]
     for kind in ("intent", "entity"):
         d = diff[f"{kind}_f1"]  # perturbed minus clean: the drop is its negative
-        row[f"{kind}_drop_lo"], row[f"{kind}_drop_hi"] = round(-d["hi"], 4), round(-d["lo"], 4)
+        # + 0.0: a zero difference prints as 0.0, not -0.0
+        row[f"{kind}_drop_lo"], row[f"{kind}_drop_hi"] = round(-d["hi"], 4) + 0.0, round(-d["lo"], 4) + 0.0
 
 
 def run_robustness(run: Path, data: Path, cfg: RobustnessConfig, ecfg: EvalConfig, tax: Taxonomy,
