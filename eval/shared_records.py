@@ -41,8 +41,9 @@ from pathlib import Path
 from typing import Any
 
 from eval.config import DEFAULT_CONFIG, EvalConfig, load_eval_config
+from eval.report import headline_table
 from eval.score import entity_group, score_predictions
-from eval.uncertainty import bootstrap
+from eval.uncertainty import bootstrap, format_interval
 from schemas import ConfigError, Taxonomy, load_taxonomy, read_jsonl
 from synth.dedup import normalize_query
 
@@ -182,21 +183,9 @@ def summary_row(run: Path, split: str, metrics: Mapping[str, Any]) -> dict[str, 
     return row | {t: per[t]["f1"] if t in per else None for t in NAME_TYPES_COLUMNS}
 
 
-def span(v: Mapping[str, Any], fmt: str) -> str:
-    """'0.793 [0.695, 0.825]'; '-' for a figure the records cannot give (a type they never name)."""
-    def f(x: float | None) -> str:
-        return "-" if x is None else format(x, fmt)
-    return f"{f(v['value'])} [{f(v['lo'])}, {f(v['hi'])}]"
-
-
 def markdown(rows: Sequence[Mapping[str, Any]], sets: Sequence[Shared], runs: Sequence[Path],
              intervals: Mapping[str, Mapping[str, Any]]) -> str:
-    cols = list(rows[0])
-    fmt = [f"{v:.3f}" if isinstance(v, float) else ("-" if v is None else str(v)) for r in rows
-           for v in r.values()]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(fmt[i:i + len(cols)]) + " |" for i in range(0, len(fmt), len(cols))]
-    lines.append("")
+    lines = [headline_table(list(rows)), ""]
     for s in sets:
         why = ", ".join(f"{n} {k}" for k, n in s.left_out.most_common()) or "none"
         lines.append(f"- {s.split}: {len(s.records)} shared records ({s.counted_once} more held by several "
@@ -206,9 +195,9 @@ def markdown(rows: Sequence[Mapping[str, Any]], sets: Sequence[Shared], runs: Se
         lines.append(f"- {split}, {pct}% intervals from {iv['resamples']} resamples of its {iv['clusters']} "
                      "templates (eval/uncertainty.py):")
         for run, m in zip(runs, iv["runs"], strict=True):
-            lines.append(f"  - {run}: " + ", ".join(f"{k} {span(v, '.3f')}" for k, v in m.items()))
+            lines.append(f"  - {run}: " + ", ".join(f"{k} {format_interval(v)}" for k, v in m.items()))
         for run, d in zip(runs[1:], iv["differences"], strict=True):
-            lines.append(f"  - {run} minus {runs[0]}: " + ", ".join(f"{k} {span(v, '+.3f')}"
+            lines.append(f"  - {run} minus {runs[0]}: " + ", ".join(f"{k} {format_interval(v, '+.3f')}"
                                                                    for k, v in d.items()))
     return "\n".join(lines) + "\n"
 

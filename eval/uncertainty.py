@@ -97,6 +97,14 @@ def bootstrap(predictions: Sequence[str | Path], records: Sequence[Mapping[str, 
               n_resamples: int = 1000, seed: int = 0, level: float = 0.95) -> dict[str, Any]:
     """Template-bootstrap intervals for each predictions file (all scored on `records`) and, for every
     file after the first, for its difference from the first."""
+    counts = [query_counts(p, tax) for p in predictions]
+    return bootstrap_counts(counts, records, tax, n_resamples, seed, level)
+
+
+def bootstrap_counts(counts: Sequence[Sequence[tuple[str, str, str, int, int, int]]],
+                     records: Sequence[Mapping[str, Any]], tax: Taxonomy, n_resamples: int = 1000,
+                     seed: int = 0, level: float = 0.95) -> dict[str, Any]:
+    """bootstrap() on query_counts() rows already read (robustness pairs one clean set with many)."""
     # a record without a template is its own cluster, named apart from any template id
     cluster_of = {str(r["id"]): (r.get("meta") or {}).get("template_id") or f"id:{r['id']}" for r in records}
     clusters = sorted(set(cluster_of.values()))
@@ -105,8 +113,7 @@ def bootstrap(predictions: Sequence[str | Path], records: Sequence[Mapping[str, 
     weights = np.zeros((n_resamples, len(clusters)))
     np.add.at(weights, (np.arange(n_resamples)[:, None], draws), 1)
     weights = np.vstack([np.ones(len(clusters)), weights])  # row 0: the sample itself (the point value)
-    per_run = [metrics(cluster_counts(query_counts(p, tax), cluster_of, clusters, tax), weights, tax)
-               for p in predictions]
+    per_run = [metrics(cluster_counts(rows, cluster_of, clusters, tax), weights, tax) for rows in counts]
     lo, hi = (1 - level) / 2 * 100, (1 + level) / 2 * 100
 
     def interval(values: np.ndarray) -> dict[str, float | None]:
@@ -122,6 +129,15 @@ def bootstrap(predictions: Sequence[str | Path], records: Sequence[Mapping[str, 
     return {"clusters": len(clusters), "resamples": n_resamples, "seed": seed, "level": level,
             "runs": [{k: interval(v) for k, v in m.items()} for m in per_run],
             "differences": [{k: interval(m[k] - per_run[0][k]) for k in m} for m in per_run[1:]]}
+
+
+def format_interval(v: Mapping[str, Any], fmt: str = ".3f", missing: str = "n/a") -> str:
+    """'0.793 [0.695, 0.825]'; `missing` for a figure the records cannot give (a type they never name)."""
+    if v["value"] is None:
+        return missing
+    if v["lo"] is None:
+        return format(v["value"], fmt)
+    return f"{v['value']:{fmt}} [{v['lo']:{fmt}}, {v['hi']:{fmt}}]"
 
 
 def add_intervals(scored: dict[str, Any], predictions: str | Path, records: Sequence[Mapping[str, Any]],

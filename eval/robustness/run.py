@@ -88,13 +88,14 @@ def add_drops(rows: list[dict[str, Any]]) -> None:
         r["entity_drop"] = round(base["entity_macro_f1"] - r["entity_macro_f1"], 4)
 
 
-def add_drop_intervals(row: dict[str, Any], clean: Path, perturbed: Path, records: list[dict[str, Any]],
-                       tax: Taxonomy, seed: int) -> None:
+def add_drop_intervals(row: dict[str, Any], clean: Sequence[tuple], perturbed: Path,
+                       records: list[dict[str, Any]], tax: Taxonomy, seed: int) -> None:
     """95% intervals of the drops: each perturbed query keeps its clean query's id and template, so the
-    two prediction sets are resampled together by template (eval/uncertainty.py, paired)."""
-    from eval.uncertainty import bootstrap
+    two prediction sets are resampled together by template (eval/uncertainty.py, paired). `clean` holds
+    the clean set's query_counts rows, read once per system."""
+    from eval.uncertainty import bootstrap_counts, query_counts
 
-    diff = bootstrap([clean, perturbed], records, tax, seed=seed)["differences"][0]
+    diff = bootstrap_counts([clean, query_counts(perturbed, tax)], records, tax, seed=seed)["differences"][0]
     for kind in ("intent", "entity"):
         d = diff[f"{kind}_f1"]  # perturbed minus clean: the drop is its negative
         # + 0.0: a zero difference prints as 0.0, not -0.0
@@ -118,6 +119,7 @@ def _run_robustness(run: Path, data: Path, cfg: RobustnessConfig, ecfg: EvalConf
                     force: bool, out: Path) -> dict[str, Any]:
     from eval.__main__ import load_split
     from eval.score import score_predictions
+    from eval.uncertainty import query_counts
 
     split_file = data / f"{cfg.split}.jsonl"
     if not split_file.is_file():
@@ -132,7 +134,7 @@ def _run_robustness(run: Path, data: Path, cfg: RobustnessConfig, ecfg: EvalConf
     rows = []
     for system in cfg.systems:
         inputs, baseline = system_inputs(system, run, data, ecfg, tax)
-        paths: dict[str, Path] = {}
+        clean_counts: list[tuple] = []
         for key, records in sets.items():
             print(f"robustness {system} / {key}: {len(records)} queries", file=sys.stderr)
             set_dir = out / system / key
@@ -141,8 +143,9 @@ def _run_robustness(run: Path, data: Path, cfg: RobustnessConfig, ecfg: EvalConf
                                   {"system": system, "set": key, "split": cfg.split})
             p = next((p for p in cfg.perturbations if p.key == key), None)
             rows.append(metrics_row(system, key, p, records, m))
-            paths[key] = path
-            add_drop_intervals(rows[-1], paths[CLEAN], path, clean, tax, cfg.seed)
+            if key == CLEAN:
+                clean_counts = query_counts(path, tax)
+            add_drop_intervals(rows[-1], clean_counts, path, clean, tax, cfg.seed)
     add_drops(rows)
     examples = {k: [(r["meta"]["original_query"], r["query"]) for r in v if r["meta"]["perturbed"]][:3]
                 for k, v in sets.items() if k != CLEAN}
