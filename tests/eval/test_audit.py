@@ -385,6 +385,30 @@ def case_values_open_pool_share(tmp_path):
         {"split": "train", "type": "title", "mentions": 2, "open_mentions": 1, "open_distinct": 1, "open_share": 0.5}])
 
 
+
+ROLES = [rec("a", "train", "recommend", "tom hanks movies", [("actor", "tom hanks"), ("media_type", "movies")]),
+         rec("b", "train", "recommend", "nolan movies", [("director", "nolan"), ("media_type", "movies")]),
+         rec("c", "train", "recommend", "films with Ana Ruiz", [("media_type", "films"), ("actor", "Ana Ruiz")]),
+         rec("d", "train", "recommend", "anything with batman?", [("character", "batman")]),
+         rec("e", "train", "recommend", "movies with Ed Asner", [("media_type", "movies"), ("actor", "Ed Asner")]),
+         rec("f", "heldout", "recommend", "shrek movies", [("character", "shrek"), ("media_type", "movies")])]
+
+
+def case_values_role_cues(tmp_path):
+    got = run_one(tmp_path, "values_role_cues", ROLES, params={"role_cue_min_mentions": 2})
+    # Only cues that several seed types share in one split: "with" and the query's end (actor 2,
+    # character 1), "{media_type}" after a name and the query's start (actor 1, director 1; a tie goes to
+    # the first type by name). The heldout record's cues have one type, so no heldout row.
+    assert_rows(got, [
+        {"split": "train", "side": "after", "cue": "$", "mentions": 3, "n_types": 2, "top_type": "actor",
+         "top_share": 2 / 3, "by_type": "actor 2, character 1"},
+        {"split": "train", "side": "before", "cue": "with", "mentions": 3, "n_types": 2, "top_type": "actor",
+         "top_share": 2 / 3, "by_type": "actor 2, character 1"},
+        {"split": "train", "side": "after", "cue": "{media_type}", "mentions": 2, "n_types": 2,
+         "top_type": "actor", "top_share": 0.5, "by_type": "actor 1, director 1"},
+        {"split": "train", "side": "before", "cue": "^", "mentions": 2, "n_types": 2, "top_type": "actor",
+         "top_share": 0.5, "by_type": "actor 1, director 1"}])
+
 SURFACE = [rec("a", "train", "find_title", "the one where a retired hitman goes after the gang",
                [("plot", "a retired hitman goes after the gang")]),
            rec("b", "train", "recommend", "Dark comedies from the eighties, with Ana Ruiz and Tom Hanks?",
@@ -438,7 +462,7 @@ CASES = {name[len("case_"):]: fn for name, fn in dict(globals()).items() if name
 
 def test_every_sql_file_has_a_fixture_case():
     files = sorted(p.stem for p in SQL_DIR.glob("*.sql"))
-    assert len(files) == 28
+    assert len(files) == 29
     assert sorted(CASES) == files
 
 
