@@ -32,6 +32,7 @@ RUNS        ?=
 HOST        ?=
 PORT        ?=
 BENCH_N     ?=
+SYSTEMS     ?=
 
 export AXOLOTL_DO_NOT_TRACK=1 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
        WANDB_MODE=disabled TOKENIZERS_PARALLELISM=false PYTHONUTF8=1 \
@@ -119,7 +120,8 @@ $(error CORPUS is not set: make eval-external CORPUS=path/to/corpus.bio [MAP=$(M
 endif
 endif
 eval-external: setup
-	$(PY) -m eval.external --corpus $(CORPUS) --map $(MAP) --train-data $(DATA) $(if $(RUN),--run $(RUN))
+	$(PY) -m eval.external --corpus $(CORPUS) --map $(MAP) --train-data $(DATA) $(if $(RUN),--run $(RUN)) \
+	    $(if $(SYSTEMS),--systems $(SYSTEMS))
 
 # Ranked KG titles for a query: the run's model parses it, search/sql ranks (search/config.yml).
 search: setup

@@ -63,10 +63,11 @@ def cluster_counts(rows: Sequence[tuple[str, str, str, int, int, int]], cluster_
     return Counts(classes, tp, fp, fn)
 
 
-def metrics(counts: Counts, weights: np.ndarray, tax: Taxonomy) -> dict[str, np.ndarray]:
-    """Per resample (rows of `weights`: how often each cluster is drawn): the macro F1s and name types'
-    F1, with eval/sql's conventions (zero_division=0, macro over classes with gold or predictions; a
-    name type's F1 is NaN in a resample that drew none of its gold or predicted values)."""
+def metrics(counts: Counts, weights: np.ndarray, tax: Taxonomy,
+            types: Sequence[str] = NAME_TYPES) -> dict[str, np.ndarray]:
+    """Per resample (rows of `weights`: how often each cluster is drawn): the macro F1s and the F1 of
+    each of `types`, with eval/sql's conventions (zero_division=0, macro over classes with gold or
+    predictions; a type's F1 is NaN in a resample that drew none of its gold or predicted values)."""
     tp, fp, fn = weights @ counts.tp, weights @ counts.fp, weights @ counts.fn
     denom = 2 * tp + fp + fn
     f1 = np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
@@ -86,7 +87,7 @@ def metrics(counts: Counts, weights: np.ndarray, tax: Taxonomy) -> dict[str, np.
     entities = [idx[("entity", n)] for n in tax.entity_names]
     names = [idx[("entity", n)] for n in tax.entity_names if entity_group(tax, n) == "names"]
     out = {"intent_f1": macro(intents), "entity_f1": macro(entities), "names_f1": macro(names)}
-    for t in NAME_TYPES:  # NaN in a resample without the type (no gold, no prediction): not a zero
+    for t in types:  # NaN in a resample without the type (no gold, no prediction): not a zero
         if ("entity", t) in idx:
             j = idx[("entity", t)]
             out[t] = np.where(present[:, j], f1[:, j], np.nan)
@@ -94,16 +95,17 @@ def metrics(counts: Counts, weights: np.ndarray, tax: Taxonomy) -> dict[str, np.
 
 
 def bootstrap(predictions: Sequence[str | Path], records: Sequence[Mapping[str, Any]], tax: Taxonomy,
-              n_resamples: int = 1000, seed: int = 0, level: float = 0.95) -> dict[str, Any]:
+              n_resamples: int = 1000, seed: int = 0, level: float = 0.95,
+              types: Sequence[str] = NAME_TYPES) -> dict[str, Any]:
     """Template-bootstrap intervals for each predictions file (all scored on `records`) and, for every
-    file after the first, for its difference from the first."""
+    file after the first, for its difference from the first; per-type F1 for each of `types`."""
     counts = [query_counts(p, tax) for p in predictions]
-    return bootstrap_counts(counts, records, tax, n_resamples, seed, level)
+    return bootstrap_counts(counts, records, tax, n_resamples, seed, level, types)
 
 
 def bootstrap_counts(counts: Sequence[Sequence[tuple[str, str, str, int, int, int]]],
                      records: Sequence[Mapping[str, Any]], tax: Taxonomy, n_resamples: int = 1000,
-                     seed: int = 0, level: float = 0.95) -> dict[str, Any]:
+                     seed: int = 0, level: float = 0.95, types: Sequence[str] = NAME_TYPES) -> dict[str, Any]:
     """bootstrap() on query_counts() rows already read (robustness pairs one clean set with many)."""
     # a record without a template is its own cluster, named apart from any template id
     cluster_of = {str(r["id"]): (r.get("meta") or {}).get("template_id") or f"id:{r['id']}" for r in records}
@@ -113,7 +115,8 @@ def bootstrap_counts(counts: Sequence[Sequence[tuple[str, str, str, int, int, in
     weights = np.zeros((n_resamples, len(clusters)))
     np.add.at(weights, (np.arange(n_resamples)[:, None], draws), 1)
     weights = np.vstack([np.ones(len(clusters)), weights])  # row 0: the sample itself (the point value)
-    per_run = [metrics(cluster_counts(rows, cluster_of, clusters, tax), weights, tax) for rows in counts]
+    per_run = [metrics(cluster_counts(rows, cluster_of, clusters, tax), weights, tax, types)
+               for rows in counts]
     lo, hi = (1 - level) / 2 * 100, (1 + level) / 2 * 100
 
     def interval(values: np.ndarray) -> dict[str, float | None]:

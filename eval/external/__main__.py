@@ -16,6 +16,7 @@ from eval.config import load_eval_config
 from eval.external.corpus import read_corpus
 from eval.external.labels import load_label_map, to_records
 from eval.external.scoring import score_external, write_external_report, write_records
+from eval.uncertainty import format_interval
 from schemas import ConfigError, load_taxonomy
 from schemas.atomic import atomic_folder
 
@@ -77,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     for system, r in result.get("systems", {}).items():
         intent = "n/a" if r["intent_macro_f1"] is None else f"{r['intent_macro_f1']:.3f}"
         types = ", ".join(summary["mapped_types"])
-        print(f"{system}: entity macro-F1 {r['entity_macro_f1']:.3f} on {types}; intent macro-F1 {intent}")
+        entity = r["intervals"]["metrics"]["entity_f1"] if r.get("intervals") else None
+        entity_text = format_interval(entity) if entity else f"{r['entity_macro_f1']:.3f}"
+        print(f"{system}: entity macro-F1 {entity_text} on {types}; intent macro-F1 {intent}")
     print(f"wrote {out / 'external.md'}, {out / 'external.html'}")
     return 0
 

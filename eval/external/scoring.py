@@ -72,14 +72,35 @@ def score_external(records: list[dict[str, Any]], lmap: LabelMap, summary: dict[
     meta = {"corpus": summary["corpus"], "map": lmap.path, "train_data": str(data),
             "train_data_manifest": hashes[0], "data_manifest": hashes[1],
             "allow_other_data": allow_other_data}
-    results = {}
+    results, paths = {}, {}
     for system in systems:
         inputs, baseline = system_inputs(system, run, card, data, tax, ecfg)
         raw = predict_set(system, records, out / system, ecfg, inputs, baseline, tax, force)
         path, dropped = keep_mapped(raw, out / system / "mapped" / "predictions.parquet", sub)
         m = score_predictions(path, out / system / "mapped", sub, queries, {"system": system} | meta)
         results[system] = headline(m, summary["with_intent"] > 0, dropped) | {"train_data": str(data)}
+        paths[system] = path
+    for system, iv in external_intervals(paths, records, sub, summary["with_intent"] > 0).items():
+        results[system]["intervals"] = iv
     return results
+
+
+def external_intervals(paths: dict[str, Path], records: list[dict[str, Any]], sub: Taxonomy,
+                       has_intents: bool, seed: int = 0) -> dict[str, dict[str, Any]]:
+    """95% bootstrap intervals of each system's strict scores on the mapped types, and of each system's
+    difference from the baseline (paired: the same resamples for every system). Imported queries carry no
+    template, so each query is its own cluster: a per-query bootstrap, as wide as the corpus is small."""
+    from eval.uncertainty import bootstrap
+
+    # the baseline first, so that each difference reads "this system minus the baseline"
+    order = sorted(paths, key=lambda s: s != "baseline")
+    iv = bootstrap([paths[s] for s in order], records, sub, seed=seed, types=tuple(sub.entity_names))
+    keep = [k for k in iv["runs"][0] if has_intents or k != "intent_f1"]
+    common = {"clusters": iv["clusters"], "resamples": iv["resamples"], "seed": seed, "level": iv["level"]}
+    out = {s: common | {"metrics": {k: iv["runs"][i][k] for k in keep}} for i, s in enumerate(order)}
+    for i, s in enumerate(order[1:]):
+        out[s] |= {"minus": order[0], "differences": {k: iv["differences"][i][k] for k in keep}}
+    return out
 
 
 def write_external_report(result: dict[str, Any], out: Path) -> None:
@@ -106,11 +127,30 @@ def write_external_report(result: dict[str, Any], out: Path) -> None:
         dropped = Table(["predicted type", "entities dropped"],
                         list(r["pred_entities_dropped_unmapped_type"].items()))
         sections.append(Section(f"System: {system}", [
-            Block(table=top), Block(text="Per mapped type:"), Block(table=per_type),
+            Block(table=top), *interval_blocks(r.get("intervals")), Block(text="Per mapped type:"),
+            Block(table=per_type),
             Block(text="Predicted entities of unmapped types (not scored):"), Block(table=dropped)]))
     write_document(Document(f"External corpus: {result['name']}", intro, sections), out, "external")
     text = json.dumps(result, indent=1, ensure_ascii=False) + "\n"
     (out / "external.json").write_text(text, encoding="utf-8")
+
+
+def interval_blocks(iv: dict[str, Any] | None) -> list[Any]:
+    """The report's interval line and, against the baseline, the table of paired differences."""
+    from eval.audit.render import Block, Table
+    from eval.uncertainty import format_interval
+
+    if not iv:
+        return []
+    label = {"intent_f1": "intent macro-F1", "entity_f1": "entity macro-F1", "names_f1": "names F1"}
+    figures = ", ".join(f"{label.get(k, k)} {format_interval(v)}" for k, v in iv["metrics"].items())
+    lines = [Block(text=f"{round(iv['level'] * 100)}% intervals from resampling the {iv['clusters']} queries "
+                        f"({iv['resamples']} resamples, strict matching; eval/uncertainty.py): {figures}.")]
+    if "differences" in iv:
+        rows = [(label.get(k, k), format_interval(v, "+.3f")) for k, v in iv["differences"].items()]
+        note = f"Minus {iv['minus']}, paired (an interval clear of 0 is a difference the corpus shows):"
+        lines += [Block(text=note), Block(table=Table(["metric", "difference [95% interval]"], rows))]
+    return lines
 
 
 def write_records(records: list[dict[str, Any]], summary: dict[str, Any], out: Path) -> None:

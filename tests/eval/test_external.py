@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -175,7 +176,12 @@ def test_baseline_scored_on_mapped_types_only(tmp_path, capsys):
     assert sorted(metrics["entities"]["per_class"]) == sorted(result["per_type"])
     assert metrics["entities"]["per_class"]["title"]["support"] == 2  # Dune, Parasite
     assert result["intent_macro_f1"] is not None  # this corpus has mapped intents
-    assert "baseline: entity macro-F1" in capsys.readouterr().out
+    iv = result["intervals"]  # per-query bootstrap: the imported records carry no template
+    assert iv["clusters"] == len((out / "records.jsonl").read_text().splitlines())
+    assert iv["metrics"]["entity_f1"]["value"] == pytest.approx(result["entity_macro_f1"])
+    assert sorted(iv["metrics"]) == sorted(["intent_f1", "entity_f1", "names_f1", *result["per_type"]])
+    assert "intervals from resampling the" in (out / "external.md").read_text()
+    assert re.search(r"baseline: entity macro-F1 \d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\]", capsys.readouterr().out)
 
 
 def test_corpus_flag_replaces_data(tmp_path, capsys):

@@ -126,3 +126,35 @@ def test_a_type_absent_from_a_resample_is_left_out_not_scored_zero(tax, tmp_path
     director = iv["runs"][0]["director"]
     assert director["value"] == 1.0 and director["lo"] == 1.0
     assert 0 < director["resamples"] < 200  # ~(7/8)^8 of resamples miss t0
+
+
+def test_external_intervals_are_per_query_paired_against_the_baseline(tax, tmp_path):
+    """An imported corpus has no templates: every query is a cluster. Scores cover the mapped types only,
+    the point values are the external report's own, and each difference reads 'system minus baseline'."""
+    from dataclasses import replace
+
+    from eval.external.scoring import external_intervals
+
+    sub = replace(tax, entity_types={n: t for n, t in tax.entity_types.items() if n in ("actor", "genre", "year")})
+    records = make_records(tax, 120, "heldout", seed=5)
+    for r in records:  # as eval/external/labels.py imports them: where the query came from, no template
+        r["meta"] = {"source": "corpus.bio", "where": f"line {r['id']}"}
+    paths = {s: write_rows(tmp_path / f"{s}.parquet", noisy_rows(tax, records, seed=k))
+             for k, s in enumerate(("finetuned", "baseline"), start=7)}
+    reports = {s: score_predictions(p, tmp_path / s, sub) for s, p in paths.items()}
+    got = external_intervals(paths, records, sub, has_intents=False)
+    assert got["finetuned"]["clusters"] == got["baseline"]["clusters"] == 120
+    assert "intent_f1" not in got["finetuned"]["metrics"]  # a corpus without intents scores none
+    for s, m in reports.items():
+        iv = got[s]["metrics"]
+        assert set(iv) == {"entity_f1", "names_f1", "actor", "genre", "year"}
+        assert iv["entity_f1"]["value"] == pytest.approx(m["entities"]["macro_avg"]["f1"])
+        for t in ("actor", "genre", "year"):
+            assert iv[t]["value"] == pytest.approx(m["entities"]["per_class"][t]["f1"])
+            assert iv[t]["lo"] <= iv[t]["value"] <= iv[t]["hi"]
+    assert "differences" not in got["baseline"] and got["finetuned"]["minus"] == "baseline"
+    for k, v in got["finetuned"]["differences"].items():
+        assert v["value"] == pytest.approx(got["finetuned"]["metrics"][k]["value"] - got["baseline"]["metrics"][k]["value"])
+    with_intents = external_intervals({"finetuned": paths["finetuned"]}, records, sub, has_intents=True)
+    assert with_intents["finetuned"]["metrics"]["intent_f1"]["value"] == pytest.approx(
+        reports["finetuned"]["intent"]["macro_avg"]["f1"])
