@@ -22,7 +22,7 @@ from typing import Any
 import jinja2
 
 from eval.config import DEFAULT_CONFIG, SYSTEMS, ReportConfig, load_eval_config
-from eval.uncertainty import format_interval
+from eval.uncertainty import LABELS, format_interval
 from schemas import SPLITS, ConfigError, Taxonomy, load_taxonomy
 from schemas.atomic import write_text_atomic
 
@@ -297,8 +297,7 @@ def interval_note(metrics: Mapping[str, Any]) -> str | None:
     if not iv:
         return None
 
-    labels = {"intent_f1": "intent macro-F1", "entity_f1": "entity macro-F1", "names_f1": "names F1"}
-    parts = [f"{labels.get(k, k)} {format_interval(v)}" for k, v in iv["metrics"].items()]
+    parts = [f"{LABELS.get(k, k)} {format_interval(v)}" for k, v in iv["metrics"].items()]
     # records without a template (LLM-written) are clusters of their own, counted with the templates
     return (f"{round(iv['level'] * 100)}% intervals from resampling the {iv['clusters']} templates "
             f"({iv['resamples']} resamples; eval/uncertainty.py): " + ", ".join(parts) + ".")

@@ -26,6 +26,8 @@ from schemas import Taxonomy
 
 COUNTS_SQL = SQL_DIR / "uncertainty" / "query_class_counts.sql"
 NAME_TYPES = ("title", "actor", "director", "character")
+# how reports name the averaged metrics; a type's F1 goes by the type's name
+LABELS = {"intent_f1": "intent macro-F1", "entity_f1": "entity macro-F1", "names_f1": "names F1"}
 
 
 @dataclass

@@ -92,6 +92,8 @@ def external_intervals(paths: dict[str, Path], records: list[dict[str, Any]], su
     template, so each query is its own cluster: a per-query bootstrap, as wide as the corpus is small."""
     from eval.uncertainty import bootstrap
 
+    if not records:  # nothing to resample
+        return {}
     # the baseline first, so that each difference reads "this system minus the baseline"
     order = sorted(paths, key=lambda s: s != "baseline")
     iv = bootstrap([paths[s] for s in order], records, sub, seed=seed, types=tuple(sub.entity_names))
@@ -138,11 +140,11 @@ def write_external_report(result: dict[str, Any], out: Path) -> None:
 def interval_blocks(iv: dict[str, Any] | None) -> list[Any]:
     """The report's interval line and, against the baseline, the table of paired differences."""
     from eval.audit.render import Block, Table
+    from eval.uncertainty import LABELS as label
     from eval.uncertainty import format_interval
 
     if not iv:
         return []
-    label = {"intent_f1": "intent macro-F1", "entity_f1": "entity macro-F1", "names_f1": "names F1"}
     figures = ", ".join(f"{label.get(k, k)} {format_interval(v)}" for k, v in iv["metrics"].items())
     lines = [Block(text=f"{round(iv['level'] * 100)}% intervals from resampling the {iv['clusters']} queries "
                         f"({iv['resamples']} resamples, strict matching; eval/uncertainty.py): {figures}.")]

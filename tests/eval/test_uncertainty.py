@@ -155,6 +155,7 @@ def test_external_intervals_are_per_query_paired_against_the_baseline(tax, tmp_p
     assert "differences" not in got["baseline"] and got["finetuned"]["minus"] == "baseline"
     for k, v in got["finetuned"]["differences"].items():
         assert v["value"] == pytest.approx(got["finetuned"]["metrics"][k]["value"] - got["baseline"]["metrics"][k]["value"])
+    assert external_intervals(paths, [], sub, has_intents=False) == {}  # an empty corpus: no resamples to draw
     with_intents = external_intervals({"finetuned": paths["finetuned"]}, records, sub, has_intents=True)
     assert with_intents["finetuned"]["metrics"]["intent_f1"]["value"] == pytest.approx(
         reports["finetuned"]["intent"]["macro_avg"]["f1"])
