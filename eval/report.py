@@ -22,7 +22,7 @@ from typing import Any
 import jinja2
 
 from eval.config import DEFAULT_CONFIG, SYSTEMS, ReportConfig, load_eval_config
-from eval.uncertainty import LABELS, format_interval
+from eval.uncertainty import interval_line
 from schemas import SPLITS, ConfigError, Taxonomy, load_taxonomy
 from schemas.atomic import write_text_atomic
 
@@ -297,10 +297,8 @@ def interval_note(metrics: Mapping[str, Any]) -> str | None:
     if not iv:
         return None
 
-    parts = [f"{LABELS.get(k, k)} {format_interval(v)}" for k, v in iv["metrics"].items()]
     # records without a template (LLM-written) are clusters of their own, counted with the templates
-    return (f"{round(iv['level'] * 100)}% intervals from resampling the {iv['clusters']} templates "
-            f"({iv['resamples']} resamples; eval/uncertainty.py): " + ", ".join(parts) + ".")
+    return interval_line(iv)
 
 
 def embed(path: Path, eval_dir: Path) -> dict[str, str]:

@@ -145,6 +145,14 @@ def format_interval(v: Mapping[str, Any], fmt: str = ".3f", missing: str = "n/a"
     return f"{v['value']:{fmt}} [{v['lo']:{fmt}}, {v['hi']:{fmt}}]"
 
 
+def interval_line(iv: Mapping[str, Any], unit: str = "templates") -> str:
+    """One sentence of an `intervals` block (add_intervals' shape) for a report; `unit` names the clusters
+    (templates for generated records, queries for an imported corpus)."""
+    figures = ", ".join(f"{LABELS.get(k, k)} {format_interval(v)}" for k, v in iv["metrics"].items())
+    return (f"{round(iv['level'] * 100)}% intervals from resampling the {iv['clusters']} {unit} "
+            f"({iv['resamples']} resamples, strict matching; eval/uncertainty.py): {figures}.")
+
+
 def add_intervals(scored: dict[str, Any], predictions: str | Path, records: Sequence[Mapping[str, Any]],
                   tax: Taxonomy, out_dir: Path, seed: int = 0) -> dict[str, Any]:
     """The hook of `python -m eval`: put one system's intervals into metrics and out_dir/metrics.json."""

@@ -140,16 +140,13 @@ def write_external_report(result: dict[str, Any], out: Path) -> None:
 def interval_blocks(iv: dict[str, Any] | None) -> list[Any]:
     """The report's interval line and, against the baseline, the table of paired differences."""
     from eval.audit.render import Block, Table
-    from eval.uncertainty import LABELS as label
-    from eval.uncertainty import format_interval
+    from eval.uncertainty import LABELS, format_interval, interval_line
 
     if not iv:
         return []
-    figures = ", ".join(f"{label.get(k, k)} {format_interval(v)}" for k, v in iv["metrics"].items())
-    lines = [Block(text=f"{round(iv['level'] * 100)}% intervals from resampling the {iv['clusters']} queries "
-                        f"({iv['resamples']} resamples, strict matching; eval/uncertainty.py): {figures}.")]
+    lines = [Block(text=interval_line(iv, unit="queries"))]
     if "differences" in iv:
-        rows = [(label.get(k, k), format_interval(v, "+.3f")) for k, v in iv["differences"].items()]
+        rows = [(LABELS.get(k, k), format_interval(v, "+.3f")) for k, v in iv["differences"].items()]
         note = f"Minus {iv['minus']}, paired (an interval clear of 0 is a difference the corpus shows):"
         lines += [Block(text=note), Block(table=Table(["metric", "difference [95% interval]"], rows))]
     return lines
