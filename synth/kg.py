@@ -87,6 +87,14 @@ def _bad_value(v: Any) -> str | None:
     return None
 
 
+def _joined_theme(v: Any) -> str | None:
+    # Taxonomy: one idea per theme, so "themes of loyalty and survival" is two theme entities. A KG value
+    # "love and duty" would teach the opposite label for the same words in another record.
+    if isinstance(v, str) and re.search(r"\s(?:and|&)\s", v):
+        return f"'{v}' joins two ideas; list each theme on its own (taxonomy: one idea per theme)"
+    return None
+
+
 def parse_title(raw: Any, where: str, problems: list[str]) -> TitleFacts | None:
     """One title line -> TitleFacts, appending a `where: problem` line for each defect found."""
     if not isinstance(raw, dict):
@@ -108,6 +116,8 @@ def parse_title(raw: Any, where: str, problems: list[str]) -> TitleFacts | None:
             found.append(f"{where}: {key} must be a list of strings")
             continue
         found += [f"{where}: {key}[{i}] {err}" for i, v in enumerate(raw[key]) if (err := _bad_value(v))]
+    if isinstance(raw.get("themes"), list):
+        found += [f"{where}: themes[{i}] {err}" for i, v in enumerate(raw["themes"]) if (err := _joined_theme(v))]
     cast = raw.get("cast", [])
     if not isinstance(cast, list):
         found.append(f"{where}: cast must be a list of {{actor, character}} objects")

@@ -181,3 +181,20 @@ def test_franchise_field_groups_what_the_stem_cannot(kg, tmp_path):
 def problems_of(folder: Path, line: dict) -> list[str]:
     write(folder, "titles.jsonl", [line])
     return problems(folder)
+
+
+def test_a_theme_joining_two_ideas_is_refused_with_its_place(tmp_path):
+    # "themes of loyalty and survival" is labelled as two themes, so a KG theme "love and duty" would
+    # teach the opposite label for the same words in another record.
+    got = problems_of(tmp_path, {**GOOD, "themes": ["destiny", "love and duty", "good & evil"]})
+    f = tmp_path / "titles.jsonl"
+    assert got == [f"{f}:1: themes[1] 'love and duty' joins two ideas; list each theme on its own "
+                   "(taxonomy: one idea per theme)",
+                   f"{f}:1: themes[2] 'good & evil' joins two ideas; list each theme on its own "
+                   "(taxonomy: one idea per theme)"]
+    # words that merely contain "and" are one idea
+    load_kg(write(tmp_path / "ok", "titles.jsonl", [{**GOOD, "themes": ["abandonment", "candor"]}]).parent, TAX)
+
+
+def test_shipped_themes_hold_one_idea_each(kg):
+    assert not [t.title for t in kg.titles for v in t.themes if " and " in v]
