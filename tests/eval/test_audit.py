@@ -409,6 +409,26 @@ def case_values_role_cues(tmp_path):
         {"split": "train", "side": "before", "cue": "^", "mentions": 2, "n_types": 2, "top_type": "actor",
          "top_share": 0.5, "by_type": "actor 1, director 1"}])
 
+COORD = [rec("a", "train", "recommend", "a film about love and loss", [("theme", "love"), ("theme", "loss")]),
+         rec("b", "train", "where_to_watch", "is Up on Hulu, Max, or Plex?",
+             [("title", "Up"), ("platform", "Hulu"), ("platform", "Max"), ("platform", "Plex")]),
+         rec("c", "train", "recommend", "something about grief", [("theme", "grief")]),
+         # two actors not joined to each other: no pair
+         rec("d", "train", "find_title", "Ana Ruiz plays Tom in Cars", [("actor", "Ana Ruiz"), ("character", "Tom")]),
+         rec("e", "heldout", "recommend", "films with Ana Ruiz and Bo Li", [("actor", "Ana Ruiz"), ("actor", "Bo Li")]),
+         rec("f", "heldout", "recommend", "films with Cy Po", [("actor", "Cy Po")])]
+
+
+def case_values_coordination(tmp_path):
+    got = run_one(tmp_path, "values_coordination", COORD)
+    # Hulu, Max: a comma; Max, or Plex: the serial comma; one record either way
+    assert_rows(got, [
+        {"split": "heldout", "type": "actor", "n_records": 1, "share_of_type_records": 0.5, "joiners": "and 1"},
+        {"split": "train", "type": "platform", "n_records": 1, "share_of_type_records": 1.0,
+         "joiners": "comma 1, comma or 1"},
+        {"split": "train", "type": "theme", "n_records": 1, "share_of_type_records": 0.5, "joiners": "and 1"}])
+
+
 SURFACE = [rec("a", "train", "find_title", "the one where a retired hitman goes after the gang",
                [("plot", "a retired hitman goes after the gang")]),
            rec("b", "train", "recommend", "Dark comedies from the eighties, with Ana Ruiz and Tom Hanks?",
@@ -462,7 +482,7 @@ CASES = {name[len("case_"):]: fn for name, fn in dict(globals()).items() if name
 
 def test_every_sql_file_has_a_fixture_case():
     files = sorted(p.stem for p in SQL_DIR.glob("*.sql"))
-    assert len(files) == 29
+    assert len(files) == 30
     assert sorted(CASES) == files
 
 
