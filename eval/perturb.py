@@ -22,6 +22,10 @@ Transforms (configured per severity in eval/robustness.yml):
                      pool built with `pool_seed` (synth/pools.py): names the model never saw in training
   split_merge        speech-to-text style: two words of an entity merged ("spider man" -> "spiderman") or
                      a compound split with a space
+  coordinate         `count` entities of the listed `types` each get a second value of their type joined by
+                     "and" / "or" ("themes of loyalty" -> "themes of loyalty and grief"): names from the
+                     unseen pool of swap_names, other types from the KG's pools. The only transform that
+                     adds entities: the added value is gold too.
 A record's random draws depend only on (seed, perturbation name, severity, record id).
 """
 
@@ -143,14 +147,45 @@ def split_merge(segments: Sequence[Segment], rng: random.Random, *, count: int =
     return out
 
 
+COORDINABLE = ("genre", "mood", "theme", "platform", "language", "actor", "director", "character")
+
+
+@lru_cache(maxsize=2)
+def _kg_pools(kg_dir: str) -> dict[str, list[str]]:
+    from synth.kg import load_kg
+
+    return load_kg(kg_dir).pools
+
+
+def _like(value: str, text: str) -> str:
+    """`value` in the casing of the span it joins, so "netflix" gets "hulu", not "Hulu"."""
+    return value.lower() if text.islower() else value.upper() if text.isupper() else value
+
+
+def coordinate(segments: Sequence[Segment], rng: random.Random, *, count: int = 1,
+               types: Sequence[str] = COORDINABLE, joiners: Sequence[str] = (" and ", " or "),
+               pool_seed: int = 9001, kg: str = "synth/kg") -> list[Segment]:
+    out = list(segments)
+    spots = [i for i, (_, e) in enumerate(out) if e in types]
+    names, pools = _open_names(pool_seed), _kg_pools(kg)
+    for i in sorted(rng.sample(spots, min(count, len(spots))), reverse=True):  # from the end: indices hold
+        text, etype = out[i]
+        pool = [v for v in names.get(etype) or pools.get(etype, []) if v.casefold() != text.casefold()]
+        if pool:
+            out[i + 1:i + 1] = [(rng.choice(joiners), None), (_like(rng.choice(pool), text), etype)]
+    return out
+
+
 TRANSFORMS: dict[str, Callable[..., list[Segment]]] = {
     "typos": typos, "lowercase": noise.lowercase, "uppercase": noise.uppercase,
     "strip_punctuation": noise.strip_punctuation, "fillers": noise.disfluencies, "distractor": noise.chatter,
     "entity_typos": entity_typos, "as_typed": as_typed, "spoken_years": spoken_years,
-    "swap_names": swap_names, "split_merge": split_merge,
+    "swap_names": swap_names, "split_merge": split_merge, "coordinate": coordinate,
 }
 # Transforms that only touch entities of some types: a record without one is left as it is.
-TARGET_TYPES = {"spoken_years": ("year",), "swap_names": ("title", "actor", "director", "character")}
+TARGET_TYPES = {"spoken_years": ("year",), "swap_names": ("title", "actor", "director", "character"),
+                "coordinate": COORDINABLE}
+ADDS_ENTITIES = ("coordinate",)
 RECORD_TRANSFORMS = ("paraphrase",)  # need the record and the grammar, not only its segments
 
 
@@ -210,7 +245,9 @@ def perturb_record(record: Mapping[str, Any], p: Perturbation, seed: int,
     else:
         new = TRANSFORMS[p.transform](segments, rng, **p.params)
     query, entities = join_segments(new) if new is not None else (record["query"], record["entities"])
-    if len(entities) != len(record["entities"]) or not query.strip():
+    grows = p.transform in ADDS_ENTITIES
+    if (len(entities) < len(record["entities"]) if grows else len(entities) != len(record["entities"])) \
+            or not query.strip():
         query, entities = record["query"], record["entities"]
     meta = {**(record.get("meta") or {}), "perturbation": p.name, "severity": p.severity,
             "original_query": record["query"], "perturbed": query != record["query"]}

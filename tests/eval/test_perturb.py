@@ -61,10 +61,11 @@ def assert_exact(rec: dict) -> None:
 
 
 def test_shipped_config_lists_every_perturbation_and_severity():
-    assert len(CFG.perturbations) == 25
+    assert len(CFG.perturbations) == 27
     assert {p.name for p in CFG.perturbations} == {"typos", "lowercase", "uppercase", "strip_punctuation",
                                                    "fillers", "distractor", "paraphrase", "entity_typos",
-                                                   "as_typed", "spoken_years", "swap_names", "split_merge"}
+                                                   "as_typed", "spoken_years", "swap_names", "split_merge",
+                                                   "coordinate"}
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -75,8 +76,14 @@ def test_spans_stay_exact_after_every_perturbation(data, seed):
         assert [r["id"] for r in out] == [r["id"] for r in records]
         for before, after in zip(records, out, strict=True):
             assert_exact(after)
-            # another template may put the same entities in another order
-            assert Counter(e["type"] for e in after["entities"]) == Counter(e["type"] for e in before["entities"])
+            # another template may put the same entities in another order; coordinate adds some
+            types = lambda r: Counter(e["type"] for e in r["entities"])  # noqa: E731
+            if p.transform == "coordinate":
+                added = types(after) - types(before)
+                assert not types(before) - types(after) and set(added) <= set(TARGET_TYPES["coordinate"])
+                assert sum(added.values()) <= p.params["count"]
+            else:
+                assert types(after) == types(before)
             assert after["intent"] == before["intent"] and after["meta"]["original_query"] == before["query"]
         changed = sum(r["meta"]["perturbed"] for r in out)
         # a transform aimed at some entity types is measured on the records that have one
@@ -125,7 +132,8 @@ def test_entities_untouched_unless_the_severity_reaches_into_them(data):
     for p in CFG.perturbations:
         out = perturb_records(records, p, 4, grammar)
         inside = p.params.get("inside_entities", p.name in ("lowercase", "uppercase", "entity_typos",
-                                                            "spoken_years", "swap_names", "split_merge"))
+                                                            "spoken_years", "swap_names", "split_merge",
+                                                            "coordinate"))
         if p.name == "paraphrase":
             # the same values, in the new template's order
             assert all(Counter(map(str, a)) == Counter(map(str, b)) for a, b in zip(values(records), values(out), strict=True))
@@ -210,3 +218,28 @@ def test_as_typed_and_split_merge():
     assert out["entities"][0]["value"] == "spider man homecoming"
     out = perturb_record(rec, Perturbation("split_merge", "split_merge", "low", {"count": 1}), 0)
     assert_exact(out) and out["query"] != rec["query"]
+
+
+def test_coordinate_joins_a_second_value_of_the_same_type_in_the_spans_casing():
+    rec = span_rec("c", "dark korean thrillers on netflix starring Song Kang-ho",
+                   [("mood", "dark"), ("language", "korean"), ("genre", "thrillers"), ("platform", "netflix"),
+                    ("actor", "Song Kang-ho")])
+    p = Perturbation("coordinate", "coordinate", "low", {"count": 1})
+    seen = set()
+    for seed in range(40):
+        out = perturb_record(rec, p, seed)
+        assert_exact(out)
+        assert len(out["entities"]) == 6 and out["meta"]["perturbed"]
+        pair = [(a, b) for a, b in zip(out["entities"], out["entities"][1:], strict=False) if a["type"] == b["type"]]
+        assert len(pair) == 1
+        a, b = pair[0]
+        assert out["query"][a["end"]:b["start"]] in (" and ", " or ") and b["value"].casefold() != a["value"].casefold()
+        if a["value"].islower():
+            assert b["value"].islower(), out["query"]
+        seen.add(a["type"])
+    assert seen == {"mood", "language", "genre", "platform", "actor"}
+    # med joins two; a record with nothing to coordinate is left as it is
+    two = perturb_record(rec, Perturbation("coordinate", "coordinate", "med", {"count": 2}), 0)
+    assert len(two["entities"]) == 7
+    play = span_rec("p", "play Heat", [("title", "Heat")], "play")
+    assert not perturb_record(play, p, 0)["meta"]["perturbed"]
