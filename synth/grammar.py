@@ -1,8 +1,9 @@
 """Grammar templates: parsed once at load, realized many times into span-preserving segments.
 
 Template language (synth/grammar/<intent>.yml; paraphrase sets in synth/grammar/lexicon.yml):
-  {pool}, {pool2}  a slot filled with a value from knowledge-graph pool `pool`; a trailing digit allows a
-                   second slot from one pool ("{actor} and {actor2}"). The slot's entity type is
+  {pool}, {pool2}  a slot filled with a value from knowledge-graph pool `pool`; a trailing digit allows
+                   more slots from one pool ("{actor} and {actor2}", "{platform2} or {platform3}"), each
+                   filled with a different value. The slot's entity type is
                    `tax.type_for_source(pool)`, so renaming a label needs no template change.
   {pool:form}      a slot whose value takes a shape (synth/frames.py): `bare` drops a leading article
                    ("a {year:bare} {media_type}" -> "a 1990s movie"), `clause` is a long plot told as a
