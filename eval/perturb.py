@@ -37,9 +37,11 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from synth import noise
+from synth.kg import DEFAULT_KG
 from synth.segments import Segment, join_segments, split_segments
 
 SEVERITIES = ("low", "med", "high")
@@ -151,7 +153,7 @@ COORDINABLE = ("genre", "mood", "theme", "platform", "language", "actor", "direc
 
 
 @lru_cache(maxsize=2)
-def _kg_pools(kg_dir: str) -> dict[str, list[str]]:
+def _kg_pools(kg_dir: str | Path) -> dict[str, list[str]]:
     from synth.kg import load_kg
 
     return load_kg(kg_dir).pools
@@ -164,7 +166,7 @@ def _like(value: str, text: str) -> str:
 
 def coordinate(segments: Sequence[Segment], rng: random.Random, *, count: int = 1,
                types: Sequence[str] = COORDINABLE, joiners: Sequence[str] = (" and ", " or "),
-               pool_seed: int = 9001, kg: str = "synth/kg") -> list[Segment]:
+               pool_seed: int = 9001, kg: str | Path = DEFAULT_KG) -> list[Segment]:
     out = list(segments)
     spots = [i for i, (_, e) in enumerate(out) if e in types]
     names, pools = _open_names(pool_seed), _kg_pools(kg)
@@ -245,9 +247,9 @@ def perturb_record(record: Mapping[str, Any], p: Perturbation, seed: int,
     else:
         new = TRANSFORMS[p.transform](segments, rng, **p.params)
     query, entities = join_segments(new) if new is not None else (record["query"], record["entities"])
-    grows = p.transform in ADDS_ENTITIES
-    if (len(entities) < len(record["entities"]) if grows else len(entities) != len(record["entities"])) \
-            or not query.strip():
+    before = len(record["entities"])
+    lost = len(entities) < before if p.transform in ADDS_ENTITIES else len(entities) != before
+    if lost or not query.strip():
         query, entities = record["query"], record["entities"]
     meta = {**(record.get("meta") or {}), "perturbation": p.name, "severity": p.severity,
             "original_query": record["query"], "perturbed": query != record["query"]}

@@ -116,9 +116,9 @@ def parse_title(raw: Any, where: str, problems: list[str]) -> TitleFacts | None:
             found.append(f"{where}: {key} must be a list of strings")
             continue
         found += [f"{where}: {key}[{i}] {err}" for i, v in enumerate(raw[key]) if (err := _bad_value(v))]
-    if isinstance(raw.get("themes"), list):
-        found += [f"{where}: themes[{i}] {err}" for i, v in enumerate(raw["themes"])
-                  if (err := _joined_theme(v))]
+        if key == "themes":
+            found += [f"{where}: {key}[{i}] {err}" for i, v in enumerate(raw[key])
+                      if (err := _joined_theme(v))]
     cast = raw.get("cast", [])
     if not isinstance(cast, list):
         found.append(f"{where}: cast must be a list of {{actor, character}} objects")
