@@ -250,6 +250,6 @@ def test_default_recipe_partition_holds_out_at_least_six_director_and_character_
     cfg = load_data_config(DEFAULT)
     assert cfg.split.heldout_templates_per_type == 6
     plain, covered = (_partition(k, cfg.seed)[2].templates[True] for k in (0, 6))
-    assert (_pool_counts(plain)["director"], _pool_counts(plain)["character"]) == (3, 11)
+    assert (_pool_counts(plain)["director"], _pool_counts(plain)["character"]) == (5, 11)
     assert (_pool_counts(covered)["director"], _pool_counts(covered)["character"]) == (6, 11)
-    assert sum(map(len, covered.values())) == 112
+    assert sum(map(len, covered.values())) == 115
