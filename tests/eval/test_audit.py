@@ -429,6 +429,32 @@ def case_values_coordination(tmp_path):
         {"split": "train", "type": "theme", "n_records": 1, "share_of_type_records": 0.5, "joiners": "and 1"}])
 
 
+CUES = [rec("a", "train", "find_title", "Neo was played by Ana Ruiz in what film",
+            [("character", "Neo"), ("actor", "Ana Ruiz")]),
+        rec("b", "train", "recommend", "films starring Tom Hanks and Bo Li", [("actor", "Tom Hanks"), ("actor", "Bo Li")]),
+        rec("c", "train", "title_info", "Nolan directed Memento?", [("director", "Nolan"), ("title", "Memento")]),
+        rec("d", "heldout", "recommend", "films by Nolan", [("director", "Nolan")]),
+        rec("e", "heldout", "title_info", "who is Ada in Up", [("character", "Ada"), ("title", "Up")])]
+
+
+def case_values_cue_position(tmp_path):
+    got = run_one(tmp_path, "values_cue_position", CUES)
+    # Neo: "played" after it only; Nolan (train): "directed" after; the actors come after "starring" or
+    # "by"; a name with no role word on either side ("who is Ada in Up") counts as no cue
+    assert_rows(got, [
+        {"split": "heldout", "type": "character", "mentions": 1, "n_cue_before": 0, "n_cue_after_only": 0,
+         "n_no_cue": 1, "share_cue_after_only": 0.0},
+        {"split": "heldout", "type": "director", "mentions": 1, "n_cue_before": 1, "n_cue_after_only": 0,
+         "n_no_cue": 0, "share_cue_after_only": 0.0},
+        {"split": "train", "type": "actor", "mentions": 3, "n_cue_before": 3, "n_cue_after_only": 0,
+         "n_no_cue": 0, "share_cue_after_only": 0.0},
+        {"split": "train", "type": "character", "mentions": 1, "n_cue_before": 0, "n_cue_after_only": 1,
+         "n_no_cue": 0, "share_cue_after_only": 1.0},
+        {"split": "train", "type": "director", "mentions": 1, "n_cue_before": 0, "n_cue_after_only": 1,
+         "n_no_cue": 0, "share_cue_after_only": 1.0}])
+
+
+
 SURFACE = [rec("a", "train", "find_title", "the one where a retired hitman goes after the gang",
                [("plot", "a retired hitman goes after the gang")]),
            rec("b", "train", "recommend", "Dark comedies from the eighties, with Ana Ruiz and Tom Hanks?",
@@ -482,7 +508,7 @@ CASES = {name[len("case_"):]: fn for name, fn in dict(globals()).items() if name
 
 def test_every_sql_file_has_a_fixture_case():
     files = sorted(p.stem for p in SQL_DIR.glob("*.sql"))
-    assert len(files) == 30
+    assert len(files) == 31
     assert sorted(CASES) == files
 
 
