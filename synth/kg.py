@@ -192,7 +192,8 @@ def read_vocab(path: Path, pool_names: Iterable[str], problems: list[str]) -> di
         if not isinstance(values, list):
             problems.append(f"{path}: {pool} must be a list of strings")
             continue
-        problems += [f"{path}: {pool}[{i}] {err}" for i, v in enumerate(values) if (err := _bad_value(v))]
+        problems += [f"{path}: {pool}[{i}] {err}" for i, v in enumerate(values)
+                     if (err := _bad_value(v) or (_joined_theme(v) if pool == "theme" else None))]
         vocab[str(pool)] = [v for v in values if isinstance(v, str)]
     return vocab
 

@@ -196,5 +196,14 @@ def test_a_theme_joining_two_ideas_is_refused_with_its_place(tmp_path):
     load_kg(write(tmp_path / "ok", "titles.jsonl", [{**GOOD, "themes": ["abandonment", "candor"]}]).parent, TAX)
 
 
+def test_a_vocab_theme_joining_two_ideas_is_refused_too(tmp_path):
+    write(tmp_path, "titles.jsonl", [GOOD])
+    (tmp_path / "vocab.yml").write_text('theme: ["grief", "sin and redemption"]\nplot: ["a cat and a dog"]\n')
+    # a plot may join two things; a theme may not
+    assert problems(tmp_path) == [f"{tmp_path / 'vocab.yml'}: theme[1] 'sin and redemption' joins two ideas; "
+                                  "list each theme on its own (taxonomy: one idea per theme)"]
+
+
 def test_shipped_themes_hold_one_idea_each(kg):
     assert not [t.title for t in kg.titles for v in t.themes if " and " in v]
+    assert not [v for v in kg.pools["theme"] if " and " in v]  # vocab.yml's theme pool included
