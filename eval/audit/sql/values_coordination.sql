@@ -5,21 +5,15 @@
 -- read "themes of lost innocence and morality in war" as one theme and "is X on hulu or max" without max,
 -- because only heldout templates coordinated themes, platforms and characters. Per split and type: records
 -- holding such a pair, their share of the records with that type, and the joiners used.
-with tokens as (
+with positions as (
+    -- words, slots and the joiners "," and "&" (values_role_cues.sql reads words only, int_phrasing_words)
     select
         phr.id,
         phr.split,
-        regexp_extract_all(phr.phrasing, '\{[a-z_]+\}|[a-z0-9'']+|[,&]') as words
-    from phrasings as phr
-),
-
-positions as (
-    select
-        tok.id,
-        tok.split,
         tok.words,
         unnest(range(1, len(tok.words) + 1)) as i
-    from tokens as tok
+    from phrasings as phr,
+        lateral (select regexp_extract_all(phr.phrasing, '\{[a-z_]+\}|[a-z0-9'']+|[,&]') as words) as tok
 ),
 
 pairs as (

@@ -6,22 +6,7 @@
 -- a name by the words before it: the stop-17 model typed "{character}, played by {actor}" as actor then
 -- character in 15 of 18 heldout queries. Per split and person type: mentions, and how many have their
 -- role word before, only after, or nowhere. "with", "from" and "featuring" count before a name only.
-with tokens as (
-    select
-        phr.split,
-        regexp_extract_all(phr.phrasing, '\{[a-z_]+\}|[a-z0-9'']+') as words
-    from phrasings as phr
-),
-
-positions as (
-    select
-        tok.split,
-        tok.words,
-        unnest(range(1, len(tok.words) + 1)) as i
-    from tokens as tok
-),
-
-mentions as (
+with mentions as (
     select
         pos.split,
         trim(pos.words[pos.i], '{}') as type,
@@ -43,7 +28,7 @@ mentions as (
                 'character', 'named', 'called', 'role', 'actor', 'actress', 'lead', 'villain', 'hero'
             ]
         ) as cue_after
-    from positions as pos
+    from int_phrasing_words as pos
     where pos.words[pos.i] in ('{actor}', '{director}', '{character}')
 )
 

@@ -5,28 +5,13 @@
 -- teaches that role: in the stop-15 grammar "{name} {media_type}" was never an actor (train: director
 -- 117, character 26), and the model labelled heldout actors there as directors. Only cues that several seed
 -- types share, seen at least role_cue_min_mentions() times in a split; '^' and '$' are the query's ends.
-with tokens as (
-    select
-        phr.split,
-        regexp_extract_all(phr.phrasing, '\{[a-z_]+\}|[a-z0-9'']+') as words
-    from phrasings as phr
-),
-
-positions as (
-    select
-        tok.split,
-        tok.words,
-        unnest(range(1, len(tok.words) + 1)) as i
-    from tokens as tok
-),
-
-mentions as (
+with mentions as (
     select
         pos.split,
         trim(pos.words[pos.i], '{}') as type,
         coalesce(pos.words[pos.i - 1], '^') as before_cue,
         coalesce(pos.words[pos.i + 1], '$') as after_cue
-    from positions as pos
+    from int_phrasing_words as pos
     where left(pos.words[pos.i], 1) = '{'
 ),
 
