@@ -454,7 +454,6 @@ def case_values_cue_position(tmp_path):
          "n_no_cue": 0, "share_cue_after_only": 1.0}])
 
 
-
 SURFACE = [rec("a", "train", "find_title", "the one where a retired hitman goes after the gang",
                [("plot", "a retired hitman goes after the gang")]),
            rec("b", "train", "recommend", "Dark comedies from the eighties, with Ana Ruiz and Tom Hanks?",

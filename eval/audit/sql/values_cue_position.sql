@@ -5,30 +5,27 @@
 -- before it writes anything after it; a grammar whose role words come before the names teaches it to type
 -- a name by the words before it: the stop-17 model typed "{character}, played by {actor}" as actor then
 -- character in 15 of 18 heldout queries. Per split and person type: mentions, and how many have their
--- role word before, only after, or nowhere. "with", "from" and "featuring" count before a name only.
-with mentions as (
+-- role word before, only after, or nowhere.
+with cues as (
+    -- words that say who a name is; "with", "featuring", "features" and "from" introduce a name, so they
+    -- count before it only ("{actor} with {actor2}", "{character} from {title}" say nothing of the first)
+    select
+        [
+            'starring', 'stars', 'starred', 'star', 'as', 'by', 'plays', 'played', 'playing', 'play', 'voice',
+            'voices', 'voiced', 'director', 'directed', 'direct', 'directs', 'made', 'make', 'character',
+            'named', 'called', 'role', 'actor', 'actress', 'lead', 'villain', 'hero'
+        ] as after_words,
+        list_concat(after_words, ['with', 'featuring', 'features', 'from']) as before_words
+),
+
+mentions as (
     select
         pos.split,
         trim(pos.words[pos.i], '{}') as type,
-        -- words that say who a name is; "with", "by", "from" and "as" carry a role in this grammar
-        list_has_any(
-            pos.words[1:pos.i - 1],
-            [
-                'starring', 'stars', 'starred', 'star', 'with', 'featuring', 'features', 'as', 'by', 'from',
-                'plays', 'played', 'playing', 'play', 'voice', 'voices', 'voiced', 'director', 'directed',
-                'direct', 'directs', 'made', 'make', 'character', 'named', 'called', 'role', 'actor',
-                'actress', 'lead', 'villain', 'hero'
-            ]
-        ) as cue_before,
-        list_has_any(
-            pos.words[pos.i + 1:],
-            [
-                'starring', 'stars', 'starred', 'star', 'as', 'by', 'plays', 'played', 'playing', 'play',
-                'voice', 'voices', 'voiced', 'director', 'directed', 'direct', 'directs', 'made', 'make',
-                'character', 'named', 'called', 'role', 'actor', 'actress', 'lead', 'villain', 'hero'
-            ]
-        ) as cue_after
+        list_has_any(pos.words[1:pos.i - 1], cue.before_words) as cue_before,
+        list_has_any(pos.words[pos.i + 1:], cue.after_words) as cue_after
     from int_phrasing_words as pos
+    cross join cues as cue
     where pos.words[pos.i] in ('{actor}', '{director}', '{character}')
 )
 
