@@ -9,8 +9,10 @@ from pathlib import Path
 
 from benchmarks.engine import EngineRun, differences, load_queries, row, run_engine
 from decoding.parser import DecodeSettings, Parser, read_run
+from decoding.precision import cpu_has_native_bf16, resolve_dtype
 from schemas import load_taxonomy
 
+ALT_DTYPES = ("float32", "bfloat16", "bfloat16-mixed")  # each benchmarked beside the configured one
 HEADER = ["| run | engine | dtype | mode | batch | queries/s | vs old | tokens/query | forward passes | "
           "forced tokens |", "|---|---|---|---|---|---|---|---|---|---|"]
 
@@ -91,12 +93,16 @@ def bench_decoding(run: Path | None, data: Path, n: int, repeat: int, decoding: 
         runs = [old, new,
                 run_engine(parser, replace(cfg, mode="none"), queries, "new, unconstrained", repeat),
                 run_engine(parser, replace(cfg, jump_forward=False), queries, "new, no jump-forward")]
-        other = "bfloat16" if cfg.dtype == "float32" else "float32"
-        alt_parser = fp32
-        if other != "float32":
-            alt_parser = Parser(base, adapter, prompt, tax, replace(cfg, dtype=other))
-        alt = run_engine(alt_parser, replace(cfg, dtype=other), queries, f"new in {other}", repeat)
-        runs.append(alt)
+        # the other float types of the same engine; bf16 only where it is native (emulated it is ~60x slower)
+        alts = []
+        for other in ALT_DTYPES:
+            if other == resolve_dtype(cfg.dtype) or (other != "float32" and not cpu_has_native_bf16()):
+                continue
+            alt_parser = fp32
+            if other != "float32":
+                alt_parser = Parser(base, adapter, prompt, tax, replace(cfg, dtype=other))
+            alts.append(run_engine(alt_parser, replace(cfg, dtype=other), queries, f"new in {other}", repeat))
+        runs += alts
         lines += ["Old = the path `make eval` used before `decode.engine` (transformers `generate`, fp32, "
                   "batch 16, xgrammar logits processor); new = eval/config.yml's `decode` section.", ""]
         lines += HEADER + [row(r, old) for r in runs] + [""]
@@ -108,7 +114,8 @@ def bench_decoding(run: Path | None, data: Path, n: int, repeat: int, decoding: 
                   f"- Old: {_valid(old, queries)}; new: {_valid(new, queries)}; "
                   f"unconstrained: {_valid(unc, queries)}.", ""]
         lines += ["### New vs old", ""] + _diff_lines(queries, old, new)
-        lines += [f"### {alt.label} vs old", ""] + _diff_lines(queries, old, alt)
+        for alt in alts:
+            lines += [f"### {alt.label} vs old", ""] + _diff_lines(queries, old, alt)
     if service:
         from benchmarks.service import load_test, running_service
 

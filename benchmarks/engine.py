@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from decoding.parser import DecodeSettings, Parser, to_spans
+from decoding.precision import resolve_dtype
 
 
 @dataclasses.dataclass
@@ -69,5 +70,6 @@ def row(run: EngineRun, base: EngineRun | None = None) -> str:
     if forced is not None:
         total = sum(o.n_tokens for o in run.outputs)
         share = f"{forced / total:.0%}" if total else "-"
-    return (f"| {run.label} | {s.engine} | {s.dtype} | {s.mode} | {s.batch_size} | {run.qps:.2f} | {ratio} | "
+    return (f"| {run.label} | {s.engine} | {resolve_dtype(s.dtype)} | {s.mode} | {s.batch_size} | "
+            f"{run.qps:.2f} | {ratio} | "
             f"{sum(o.n_tokens for o in run.outputs) / len(run.outputs):.1f} | {calls} | {share} |")

@@ -22,7 +22,10 @@ from tqdm import tqdm
 
 from decoding.precision import resolve_dtype
 
-_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+# name -> the dtype weights load in; bfloat16-mixed loads fp32 and converts its attention and MLP blocks
+# after the merge (decoding.mixed_precision).
+_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16,
+           "bfloat16-mixed": torch.float32}
 _COMPILERS: dict[int, tuple[Any, Any]] = {}  # id(tokenizer) -> (tokenizer, GrammarCompiler)
 
 
@@ -61,6 +64,10 @@ def load_model(base_dir: str | Path, adapter_dir: str | Path | None = None, dtyp
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
+    if dtype == "bfloat16-mixed":
+        from decoding.mixed_precision import to_bf16_blocks
+
+        model = to_bf16_blocks(model)
     model.eval()
     if torch.cuda.is_available():
         model.to("cuda")

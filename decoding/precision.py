@@ -23,8 +23,9 @@ def cpu_has_native_bf16() -> bool:
 
 
 def resolve_dtype(name: str) -> str:
-    """`auto` -> "bfloat16" on a CPU with native bf16, else "float32"; any other name unchanged.
-    (Decoding here runs on the CPU; a CUDA decode path would resolve through torch.cuda instead.)"""
+    """`auto` -> "bfloat16-mixed" on a CPU with native bf16 (attention and MLP in bf16, residual stream and
+    head in fp32: decoding.mixed_precision), else "float32"; any other name unchanged. (Decoding here runs
+    on the CPU; a CUDA decode path would resolve through torch.cuda instead.)"""
     if name != "auto":
         return name
-    return "bfloat16" if cpu_has_native_bf16() else "float32"
+    return "bfloat16-mixed" if cpu_has_native_bf16() else "float32"

@@ -58,7 +58,7 @@ class EvalConfig:
 
 # Checked at load so a typo stops here, not after minutes of decoding. DTYPES are decoding.hf's torch
 # dtypes by name (that module imports torch; tests/eval/test_config.py keeps the two lists equal).
-DTYPES = ("auto", "float32", "bfloat16", "float16")
+DTYPES = ("auto", "float32", "bfloat16", "bfloat16-mixed", "float16")
 SECTIONS: dict[str, tuple[str, ...]] = {
     "decode": ("engine", "batch_size", "max_new_tokens", "mode", "max_value_chars", "max_entities", "dtype"),
     "baseline": ("word_ngrams", "char_ngrams", "C", "max_iter", "min_value_chars"),
