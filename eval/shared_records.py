@@ -2,9 +2,10 @@
 
 Usage: python -m eval.shared_records --run runs/a --run runs/b [--splits heldout test] [--out DIR]
 
-Adding or removing a template re-deals which templates are held out (a seeded shuffle per intent), so
-two dataset versions have different heldout splits and their `make eval` figures do not compare: one
-model may be scored on a template the other trained on. This builds the records every run can be
+Two dataset versions have different heldout splits and their `make eval` figures do not compare: one
+model may be scored on a template the other trained on. Since stop 19 a template's side is a hash of
+(seed, id), so adding templates changes only the added ones' sides (before, a seeded shuffle re-dealt
+the whole split), but the records still differ. This builds the records every run can be
 scored on fairly and scores each run's fine-tuned model on them with make eval's decoding
 (eval/config.yml) and SQL (eval/sql):
 
