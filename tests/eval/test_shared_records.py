@@ -68,9 +68,10 @@ def test_unknown_split_is_refused():
 # ---- end to end: python -m eval.shared_records on two real adapters and two dataset versions --------
 
 
-def make_dataset(root: Path, name: str, drop_templates: int) -> Path:
-    """A small real `make data` dataset; drop_templates removes each intent's first templates, which
-    re-deals the heldout templates exactly as editing synth/grammar does."""
+def make_dataset(root: Path, name: str, drop_templates: int, seed: int = 13) -> Path:
+    """A small real `make data` dataset; drop_templates removes each intent's first templates (as editing
+    synth/grammar does) and another seed deals another heldout split, so each run trained on templates
+    the other holds out."""
     from synth.config import load_data_config
     from synth.pipeline import build_dataset
 
@@ -82,7 +83,8 @@ def make_dataset(root: Path, name: str, drop_templates: int) -> Path:
             doc["templates"] = doc["templates"][drop_templates:]
             f.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
     cfg = load_data_config(REPO / "recipes/data/default.yml",
-                           {"n": 300, "out": str(root / name), "grammar": {"templates": str(grammar)}})
+                           {"n": 300, "seed": seed, "out": str(root / name),
+                            "grammar": {"templates": str(grammar)}})
     build_dataset(cfg, progress=False)
     return root / name
 
@@ -109,7 +111,7 @@ def make_run(root: Path, name: str, data: Path) -> Path:
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory) -> tuple[Path, Path, Path]:
     root = tmp_path_factory.mktemp("shared")
-    old, new = make_dataset(root, "old", 0), make_dataset(root, "new", 2)
+    old, new = make_dataset(root, "old", 0), make_dataset(root, "new", 2, seed=14)
     cfg = yaml.safe_load((REPO / "eval/config.yml").read_text())
     # the base model (zero adapter) loops to the bounds: keep them tight so the test stays quick
     cfg["decode"] |= {"max_new_tokens": 32, "max_value_chars": 16, "max_entities": 2, "batch_size": 64}
