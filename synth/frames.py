@@ -95,14 +95,9 @@ def hash_split(keys: list[str], share: float, salt: str, cfg_key: str, what: str
     """The keys that go to heldout: those whose hash_unit(salt:key) < share, so each key's side depends on
     itself alone. The count is then `share` of the keys only on average (binomial); never none and
     never all, for the reason `reserved` gives."""
-    reserved(len(keys), 1, cfg_key, what)  # too few keys to split is an error
-    ranked = sorted(keys, key=lambda k: hash_unit(f"{salt}:{k}"))
-    held = {k for k in keys if hash_unit(f"{salt}:{k}") < share}
-    if not held:
-        held = {ranked[0]}
-    if len(held) == len(keys):
-        held.discard(ranked[-1])
-    return held
+    unit = {k: hash_unit(f"{salt}:{k}") for k in keys}
+    ranked = sorted(keys, key=unit.__getitem__)  # those under `share` are a prefix of this order
+    return set(ranked[:reserved(len(keys), sum(u < share for u in unit.values()), cfg_key, what)])
 
 
 def partition(kg: KnowledgeGraph, grammar: Grammar, cfg: DataConfig) -> Partition:
@@ -185,9 +180,9 @@ def cover_pools(templates: dict[bool, dict[str, list[Template]]], k: int, salt: 
 
 
 def reserved(total: int, wanted: int, key: str, what: str) -> int:
-    """How many of `total` items heldout gets: `wanted` (the rounded share), but never none and never all.
+    """How many of `total` items heldout gets: `wanted` (what the share picks), but never none or all.
 
-    The share itself is range-checked at load (0 < share < 1); rounding may still reach 0 or `total`, and
+    The share itself is range-checked at load (0 < share < 1); the draw may still give 0 or `total`, and
     a side without items would have to borrow the other's, the very leak the heldout split rules out.
     Too few items to split is an error, never a silent fallback to sharing them.
     """
