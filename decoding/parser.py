@@ -154,9 +154,9 @@ class Parser:
 
 
 def chat_prompt(system_prompt: str | None, query: str) -> list[dict[str, str]]:
-    """The user message is the bare query. A system turn is always sent when given, even empty:
-    training rows always carry one."""
-    head = [] if system_prompt is None else [{"role": "system", "content": system_prompt}]
+    """The user message is the bare query. The system turn is sent exactly when a training row carries
+    one (synth.writer.chat_example): an empty prompt means no system turn, not an empty one."""
+    head = [{"role": "system", "content": system_prompt}] if system_prompt else []
     return head + [{"role": "user", "content": query}]
 
 

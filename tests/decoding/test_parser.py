@@ -13,6 +13,7 @@ import yaml
 from decoding.parser import DecodeSettings, chat_prompt, read_run, to_spans
 from eval.config import DEFAULT_CONFIG, load_eval_config
 from schemas import ConfigError, extraction_schema, load_taxonomy
+from synth.writer import chat_example
 
 TAX = load_taxonomy()
 VALIDATOR = jsonschema.Draft202012Validator(extraction_schema(TAX, max_value_chars=80, max_entities=8))
@@ -60,8 +61,12 @@ def test_run_folder_problems_are_one_line(tmp_path: Path) -> None:
     assert read_run(tmp_path) == (tmp_path / "model", "x")
 
 
-def test_chat_prompt_sends_an_empty_system_turn() -> None:
-    assert chat_prompt("", "q") == [{"role": "system", "content": ""}, {"role": "user", "content": "q"}]
+def test_chat_prompt_is_the_training_rows_prompt() -> None:
+    """Inference sends the turns a training row carries before the answer, for a short, an empty and no
+    system prompt (an empty one used to send an empty system turn that training rows never had)."""
+    rec = {"query": "q", "intent": "play", "entities": []}
+    for system in ("Extract.", ""):
+        assert chat_prompt(system, "q") == chat_example(rec, system)["messages"][:-1]
     assert chat_prompt(None, "q") == [{"role": "user", "content": "q"}]
 
 
