@@ -29,9 +29,9 @@ from schemas.atomic import write_text_atomic
 TEMPLATES = Path(__file__).with_name("templates")
 # Tables the report lays out itself; any other SQL result is shown under "More tables".
 KNOWN_TABLES = ("per_class_intent", "averages_intent", "accuracy_intent", "confusion_intent",
-                "per_class_entity", "averages_entity", "averages_entity_group", "relaxed_entity",
-                "averages_relaxed_entity", "exact_match", "schema_valid_rate", "status_counts",
-                "worst_errors")
+                "per_class_entity", "averages_entity", "averages_entity_group", "names_any_type",
+                "relaxed_entity", "averages_relaxed_entity", "exact_match", "schema_valid_rate",
+                "status_counts", "worst_errors")
 META_KEYS = ("run", "run_dir", "recipe", "data", "data_manifest", "limit", "model", "n_available")
 MAX_EXTRA_ROWS = 50
 OUTPUT_CHARS = 240
@@ -82,6 +82,8 @@ def headline_rows(metrics: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
                      "entity macro-F1": m["entities"]["macro_avg"]["f1"],
                      # heldout names are unseen in training: "works on unseen names" is this number
                      "names F1": group_f1(m, "names"),
+                     # a name found under any name type: names F1's shortfall from it is wrong roles
+                     "names any-type F1": names_any_type_f1(m),
                      "closed-vocab F1": group_f1(m, "closed_vocabulary"),
                      "exact match": m["exact_match"], "schema-valid": m["schema_valid_rate"]})
     return rows
@@ -91,6 +93,13 @@ def group_f1(metrics: Mapping[str, Any], group: str) -> float | None:
     """Entity macro-F1 over one type group (eval/sql/averages_entity_group.sql); None when not scored."""
     found = metrics["entities"].get("by_group", {}).get(group)
     return found["macro_avg"]["f1"] if found else None
+
+
+def names_any_type_f1(metrics: Mapping[str, Any]) -> float | None:
+    """Micro-F1 of names found whatever name type they got (eval/sql/names_any_type.sql); None when not
+    scored (a metrics.json from before that table)."""
+    found = metrics["entities"].get("by_group", {}).get("names", {}).get("any_type")
+    return found["f1"] if found else None
 
 
 def fmt(value: Any, digits: int = 3) -> str:
@@ -266,7 +275,8 @@ def groups(metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
         macro, micro = g["macro_avg"], g["micro_avg"]
         rows.append({"label_group": name, "types": ", ".join(g["types"]),
                      "macro_precision": macro["precision"], "macro_recall": macro["recall"],
-                     "macro_f1": macro["f1"], "micro_f1": micro["f1"], "support": macro["support"]})
+                     "macro_f1": macro["f1"], "micro_f1": micro["f1"], "support": macro["support"],
+                     "any_type_f1": (g.get("any_type") or {}).get("f1")})
     return rows
 
 

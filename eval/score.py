@@ -239,6 +239,11 @@ def assemble(tables: Mapping[str, Table], tax: Taxonomy) -> dict[str, Any]:
     entities["relaxed"] = classification(need(tables, "relaxed_entity"),
                                          need(tables, "averages_relaxed_entity"))
     entities["by_group"] = by_group(need(tables, "averages_entity_group"), tax)
+    if "names" in entities["by_group"]:
+        # names found whatever name type they were given (eval/sql/names_any_type.sql)
+        untyped = [r for r in need(tables, "names_any_type").rows if r["matching"] == "any names type"]
+        entities["by_group"]["names"]["any_type"] = {k: untyped[0][k] for k in ("precision", "recall", "f1",
+                                                                               "support", "tp", "fp", "fn")}
     return {
         "n_queries": accuracy["n_queries"],
         "intent": intent,

@@ -95,9 +95,9 @@ def test_headline_table() -> None:
          "exact_match": None, "schema_valid_rate": 1.0, "meta": {"system": "s", "split": "test", "n_available": 9}}
     rows = headline_rows([m])
     assert rows == [{"system": "s", "split": "test", "queries": "2 of 9", "intent macro-F1": 0.5,
-                     "entity macro-F1": 0.25, "names F1": None, "closed-vocab F1": None, "exact match": None,
-                     "schema-valid": 1.0}]
-    assert headline_table(rows).splitlines()[2] == "| s | test | 2 of 9 | 0.500 | 0.250 | n/a | n/a | n/a | 1.000 |"
+                     "entity macro-F1": 0.25, "names F1": None, "names any-type F1": None,
+                     "closed-vocab F1": None, "exact match": None, "schema-valid": 1.0}]
+    assert headline_table(rows).splitlines()[2] == "| s | test | 2 of 9 | 0.500 | 0.250 | n/a | n/a | n/a | n/a | 1.000 |"
 
 
 def test_empty_eval_dir_is_a_one_line_error(tmp_path: Path) -> None:

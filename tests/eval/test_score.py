@@ -518,3 +518,24 @@ def test_entity_scores_by_group_split_names_from_closed_vocabularies(tmp_path: P
                                  for k in ("precision", "recall", "f1")}
               | {"support": tp + fn, "n_classes": len(present),
                  "classes_left_out": [t for t in types if t not in present]}, group)
+
+
+def test_names_any_type_counts_a_name_found_under_another_name_type(tmp_path: Path) -> None:
+    """metrics.json's names `any_type` (eval/sql/names_any_type.sql) against a Python reference: a gold
+    name is found when the query's prediction holds its normalized value under any of the four name
+    types; a hand-made actor read as a director is a miss strictly and a hit here."""
+    rows = noisy_rows(TAX, make_records(TAX, 300, "heldout", seed=5), seed=5)
+    rows += [{"id": "hand", "split": "heldout", "source": s, "field": f, "value": v, "status": st}
+             for s, f, v, st in [("gold", "intent", "recommend", None), ("gold", "actor", "Tom Hanks", None),
+                                 ("pred", "intent", "recommend", "ok"), ("pred", "director", "tom hanks!", "ok")]]
+    names = score_rows(tmp_path, rows)["entities"]["by_group"]["names"]
+    assert names["types"] == ["title", "actor", "director", "character"]
+    ids, gold, pred = entity_sets(rows)
+    untyped = {src: {i: {v for t, v in sets[i] if t in names["types"]} for i in ids}
+               for src, sets in (("gold", gold), ("pred", pred))}
+    tp = sum(len(untyped["gold"][i] & untyped["pred"][i]) for i in ids)
+    fp = sum(len(untyped["pred"][i] - untyped["gold"][i]) for i in ids)
+    fn = sum(len(untyped["gold"][i] - untyped["pred"][i]) for i in ids)
+    close(names["any_type"], prf(tp, fp, fn) | {"tp": tp, "fp": fp, "fn": fn})
+    assert "tom hanks" in untyped["gold"]["hand"] & untyped["pred"]["hand"]
+    assert names["any_type"]["f1"] > names["micro_avg"]["f1"]
