@@ -11,9 +11,10 @@ from schemas import ConfigError, Taxonomy, load_taxonomy, load_yaml, unknown_key
 
 BACKENDS = ("grammar", "openai", "local")
 STRATEGIES = ("random", "heldout")
+TARGET_MODES = ("warn", "fit")  # entity_targets: only reported, or met by raising template weights
 TOP_KEYS = ("name", "seed", "n", "taxonomy", "kg", "out", "backend", "grammar", "openai", "local",
-            "intents", "entity_targets", "oversample", "max_rounds", "min_records", "dedup", "split", "chat",
-            "open_pools", "paraphrase")
+            "intents", "entity_targets", "entity_targets_mode", "oversample", "max_rounds", "min_records",
+            "dedup", "split", "chat", "open_pools", "paraphrase")
 SPLIT_KEYS = ("strategy", "validation", "test", "heldout", "heldout_templates", "heldout_entities",
               "heldout_templates_per_type")
 DEDUP_KEYS = ("near", "near_threshold")
@@ -57,6 +58,7 @@ class DataConfig:
     near_threshold: float
     split: SplitConfig
     system_prompt: str
+    entity_targets_mode: str = "warn"  # TARGET_MODES
     min_records: int | float | None = None  # None: all n; an int: a count; a float in (0, 1]: a share of n
     open_pools: dict[str, Any] = field(default_factory=dict)  # synth.pools.OpenPoolConfig, resolved
     paraphrase: dict[str, Any] = field(default_factory=dict)  # synth.paraphrase.ParaphraseConfig, resolved
@@ -217,6 +219,10 @@ def load_data_config(path: str | Path, overrides: dict[str, Any] | None = None) 
         problems.append(f"{path}: intents: shares must not all be zero")
     targets = _share_map(raw.get("entity_targets", {}), tax.entity_names, f"{path}: entity_targets", problems,
                          hi=1)
+    mode = raw.get("entity_targets_mode", "warn")
+    if mode not in TARGET_MODES:
+        problems.append(f"{path}: entity_targets_mode: must be one of {', '.join(TARGET_MODES)}, "
+                        f"got {mode!r}")
     problems += _backend_problems(raw, backend, path)
     problems += _min_records_problems(raw.get("min_records"), path)
     from synth.pools import OpenPoolConfig
@@ -243,6 +249,7 @@ def load_data_config(path: str | Path, overrides: dict[str, Any] | None = None) 
         backend=backend, grammar=dict(raw.get("grammar") or {}), openai=dict(raw.get("openai") or {}),
         local=dict(raw.get("local") or {}),
         intents={k: v / total for k, v in intents.items()}, entity_targets=targets,
+        entity_targets_mode=str(mode),
         oversample=float(raw.get("oversample", 1.25)), max_rounds=int(raw.get("max_rounds", 4)),
         near_dedup=bool(dedup_raw.get("near", True)),
         near_threshold=float(dedup_raw.get("near_threshold", 0.95)),

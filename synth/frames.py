@@ -18,6 +18,7 @@ import random
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from schemas import ConfigError
 from synth.config import DataConfig
@@ -192,6 +193,49 @@ def reserved(total: int, wanted: int, key: str, what: str) -> int:
     return min(total - 1, max(1, wanted))
 
 
+def expected_shares(pools: dict[str, list[Template]], intents: dict[str, float],
+                    factors: dict[str, float]) -> dict[str, float]:
+    """Expected share of records naming each entity type when each intent's templates are drawn by
+    weight x factor and intents keep their shares (the pipeline trims every intent to its quota)."""
+    out: Counter[str] = Counter()
+    for intent, share in intents.items():
+        pool = pools.get(intent, [])
+        weights = {t.id: t.weight * factors.get(t.id, 1.0) for t in pool}
+        total = sum(weights.values())
+        for t in pool if total else []:
+            for etype in {s.type for s in t.slots}:
+                out[etype] += share * weights[t.id] / total
+    return dict(out)
+
+
+def fit_template_weights(pools: dict[str, list[Template]], intents: dict[str, float],
+                         targets: dict[str, float], rounds: int = 200, max_factor: float = 20.0
+                         ) -> dict[str, float]:
+    """Weight factors per template id that lift each entity type's expected share to its target.
+
+    Multiplicative updates: each round, every template naming a type below its target is weighted up by
+    target / expected (at most 2x per round, `max_factor` in all, so no template swamps its intent).
+    Raising one type lowers the others of the same intents, so rounds repeat until every target is met
+    or nothing moves; a target the templates cannot reach stays short and balance_report warns of it.
+    """
+    factors: dict[str, float] = {}
+    for _ in range(rounds):
+        shares = expected_shares(pools, intents, factors)
+        short = {e: min(2.0, target / shares[e]) for e, target in targets.items()
+                 if shares.get(e, 0.0) > 0 and shares[e] < target * 0.999}
+        if not short:
+            break
+        moved = False
+        for t in (t for pool in pools.values() for t in pool):
+            step = max((short[s.type] for s in t.slots if s.type in short), default=1.0)
+            new = min(max_factor, factors.get(t.id, 1.0) * step)
+            if new > factors.get(t.id, 1.0):
+                factors[t.id], moved = new, True
+        if not moved:
+            break
+    return factors
+
+
 class FrameSampler:
     """Draws frames round after round; rotations persist so values keep cycling across rounds."""
 
@@ -204,6 +248,26 @@ class FrameSampler:
         self.open_cfg = OpenPoolConfig.from_mapping(cfg.open_pools)
         self.open = self._open_pools() if self._needs_open() else None
         self._open_rot: dict[tuple[bool, str], Rotation] = {}
+        # entity_targets_mode fit: each side's template weights are raised until the targets are met in
+        # expectation; warn (the default) leaves the grammar's weights, and the targets only reported.
+        self.weight_factors: dict[bool, dict[str, float]] = {False: {}, True: {}}
+        if cfg.entity_targets_mode == "fit":
+            self.weight_factors = {h: fit_template_weights(self.part.templates[h], cfg.intents,
+                                                           cfg.entity_targets) for h in (False, True)}
+
+    def fit_summary(self) -> dict[str, Any] | None:
+        """For the manifest: expected entity shares of train frames before and after the fit."""
+        if self.cfg.entity_targets_mode != "fit":
+            return None
+        pools, intents = self.part.templates[False], self.cfg.intents
+        before = expected_shares(pools, intents, {})
+        after = expected_shares(pools, intents, self.weight_factors[False])
+        return {"templates_weighted_up": {("heldout" if h else "train"): len(f)
+                                          for h, f in self.weight_factors.items()},
+                "expected_share_train": {e: {"before": round(before.get(e, 0.0), 4),
+                                             "after": round(after.get(e, 0.0), 4),
+                                             "target": self.cfg.entity_targets.get(e)}
+                                         for e in sorted(before)}}
 
     def _needs_open(self) -> bool:
         forms = {s.form for t in self.grammar.templates.values() for s in t.slots}
@@ -270,7 +334,7 @@ class FrameSampler:
             for split, k in per_split.items():
                 held = split == HELDOUT
                 pool = self.part.templates[held][intent]
-                weights = [t.weight for t in pool]
+                weights = [t.weight * self.weight_factors[held].get(t.id, 1.0) for t in pool]
                 for _ in range(k):
                     template = rng.choices(pool, weights)[0]
                     seed = self._title_rot[held].next() if template.slots else None

@@ -157,6 +157,7 @@ def build_dataset(cfg: DataConfig, progress: bool = True) -> dict[str, Any]:
         "balance": balance_report(records, cfg),
         "shortfall": {"requested": cfg.n, "kept": len(records), "min_records": required},
         "heldout_partition": _heldout_summary(sampler, cfg),
+        "entity_targets_fit": sampler.fit_summary(),
         # Open pools (synth/pools.py): how many made-up values each side could draw from.
         "open_pools": {"share": sampler.open_cfg.share,
                        "sizes": sampler.open.sizes() if sampler.open is not None else {}},

@@ -127,6 +127,7 @@ def test_renamed_labels_flow_through_without_code_change(tmp_path):
     ({"split": {"validation": -0.1}}, "split.validation: must be a number in [0, 1), got -0.1"),
     ({"entity_targets": {"title": 1.5}}, "entity_targets.title: must be a number in [0, 1], got 1.5"),
     ({"intents": {"play": -1}}, "intents.play: must be a number in [0, inf), got -1"),
+    ({"entity_targets_mode": "enforce"}, "entity_targets_mode: must be one of warn, fit, got 'enforce'"),
     ({"dedup": {"near_threshold": 95}}, "dedup.near_threshold: must be a number in (0, 1], got 95"),
     ({"oversample": 0.5}, "oversample: must be a number in [1, inf), got 0.5"),
     ({"split": {"heldout_templates_per_type": -1}},
