@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.config import DEFAULT_CONFIG, EvalConfig, load_eval_config
-from eval.report import headline_table
+from eval.report import headline_table, names_any_type_f1
 from eval.score import entity_group, score_predictions
 from eval.uncertainty import bootstrap, format_interval
 from schemas import ConfigError, Taxonomy, load_taxonomy, read_jsonl
@@ -179,7 +179,7 @@ def summary_row(run: Path, split: str, metrics: Mapping[str, Any]) -> dict[str, 
     row = {"run": str(run), "split": split, "n": metrics["n_queries"],
            "intent_f1": metrics["intent"]["macro_avg"]["f1"], "entity_f1": ent["macro_avg"]["f1"],
            "names_f1": ent["by_group"]["names"]["macro_avg"]["f1"],
-           "names_any_type_f1": ent["by_group"]["names"].get("any_type", {}).get("f1"),
+           "names_any_type_f1": names_any_type_f1(metrics),
            "closed_vocabulary_f1": ent["by_group"]["closed_vocabulary"]["macro_avg"]["f1"],
            "exact_match": metrics["exact_match"]}
     return row | {t: per[t]["f1"] if t in per else None for t in NAME_TYPES_COLUMNS}
