@@ -150,7 +150,10 @@ def _scalar_problems(raw: dict[str, Any], path: Path) -> list[str]:
 def _backend_problems(raw: dict[str, Any], backend: str, path: Path) -> list[str]:
     """Check the chosen backend's section now, so --check catches it before any heavy work."""
     grammar = raw.get("grammar") or {}
-    problems = unknown_keys(grammar, ("templates", "noise"), f"{path}: grammar")
+    problems = unknown_keys(grammar, ("templates", "compositions", "noise"), f"{path}: grammar")
+    if not isinstance(grammar.get("compositions", True), bool):
+        problems.append(f"{path}: grammar.compositions: must be true or false, "
+                        f"got {grammar['compositions']!r}")
     try:
         if backend == "grammar" and not isinstance(grammar.get("noise") or {}, dict):
             problems.append(f"{path}: grammar.noise: must be a mapping, got {grammar['noise']!r}")

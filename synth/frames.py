@@ -157,11 +157,15 @@ def cover_pools(templates: dict[bool, dict[str, list[Template]]], k: int, salt: 
     one train template: a pool short of templates keeps fewer than `k` rather than leak.
     """
     moved: list[str] = []
-    total = Counter(p for side in templates.values() for ts in side.values() for t in ts for p in pools_of(t))
-    held = Counter(p for ts in templates[True].values() for t in ts for p in pools_of(t))
+    # Composition variants share their head and clauses, so they neither count towards `k` nor move:
+    # adding a composition leaves the written templates' partition as it was.
+    total = Counter(p for side in templates.values() for ts in side.values() for t in ts if not t.composition
+                    for p in pools_of(t))
+    held = Counter(p for ts in templates[True].values() for t in ts if not t.composition for p in pools_of(t))
     for pool in sorted(total):
         # in hash order, so a template added elsewhere does not change which ones move
-        candidates = sorted((t for ts in templates[False].values() for t in ts if pool in pools_of(t)),
+        candidates = sorted((t for ts in templates[False].values() for t in ts
+                             if pool in pools_of(t) and not t.composition),
                             key=lambda t: hash_unit(f"{salt}:{t.id}"))
         for t in candidates:
             if held[pool] >= k:

@@ -13,12 +13,20 @@ Template language (synth/grammar/<intent>.yml; paraphrase sets in synth/grammar/
   a/an             "a" or "an", agreeing with the word that follows (often a slot value).
 Slots may not appear inside [...] or in paraphrase sets, so every realization of a template carries
 exactly its slots: the labels exist before the text. A template is {id, text, weight (default 1)}.
+A composition ({id, head, clauses, clauses_per_query, variants, weight}) is expanded at load into
+`variants` ordinary templates, each the head followed by a seeded ordered subset of the clauses
+("@want_one a/an {genre} {media_type}" + "@set_in {setting}" + "@with_plot {plot}"), so that the phrasings
+grow combinatorially and the model meets each clause in many positions and company instead of one
+fixed sequence of types. Each variant is its own template (id "<id>.<clause indices>", weight/variants),
+so splits, weights and audits treat it like any other; which clause orders are held out is the split's
+hash draw.
 After realization, doubled spaces left by empty alternatives, spaces before punctuation and spaces at
 the ends are removed from template text; slot values are never touched, so entity spans stay exact.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from collections.abc import Mapping
@@ -33,8 +41,13 @@ from synth.segments import Segment
 
 DEFAULT_GRAMMAR = Path(__file__).with_name("grammar")
 LEXICON = "lexicon.yml"
-FILE_KEYS = ("intent", "templates")
+FILE_KEYS = ("intent", "templates", "compositions")
 TEMPLATE_KEYS = ("id", "text", "weight")
+COMPOSED = "_composition"  # marks a spec made by _expand_composition (never a key a YAML may use)
+COMPOSITION_KEYS = ("id", "head", "clauses", "clauses_per_query", "variants", "weight")
+# between two clauses, and before the last one: "featuring X, set in Y and with themes of Z"
+JOIN = "[, | ]"
+JOIN_LAST = "[, | |, and | and ]"
 
 _TEXT = re.compile(r"[^\[\]|{}@]+")
 _SLOT = re.compile(r"\{([a-z][a-z_]*?)([0-9]?)(?::([a-z]+))?\}")
@@ -82,6 +95,7 @@ class Template:
     weight: float
     slots: tuple[SlotSpec, ...]
     tree: tuple[Any, ...] = field(default=(), repr=False, compare=False)
+    composition: str = ""  # the composition this template is a variant of ("" for a written template)
 
 
 def parse(text: str, *, slots_allowed: bool, forms: dict[str, str] | None = None
@@ -250,15 +264,25 @@ def _load_templates(path: Path, tax: Taxonomy, lexicon: _Lexicon, problems: list
         return []
     pools = sorted({et.source for et in tax.entity_types.values()})
     out = []
-    for i, spec in enumerate(raw["templates"]):
-        where = f"{path}: templates[{i}]" + (f" ({spec.get('id')})" if isinstance(spec, dict) else "")
+    specs: list[tuple[str, Any]] = [(f"{path}: templates[{i}]", s) for i, s in enumerate(raw["templates"])]
+    compositions = raw.get("compositions") or []
+    if not isinstance(compositions, list):
+        problems.append(f"{path}: 'compositions' must be a list")
+        compositions = []
+    for i, comp in enumerate(compositions):
+        specs += _expand_composition(comp, f"{path}: compositions[{i}]", problems)
+    for where, spec in specs:
+        where += f" ({spec.get('id')})" if isinstance(spec, dict) else ""
         if not isinstance(spec, dict):
             problems.append(f"{where}: must be a mapping with id, text and optional weight")
             continue
+        composition = spec.pop(COMPOSED, "") if isinstance(spec.get(COMPOSED), str) else ""
         found = unknown_keys(spec, TEMPLATE_KEYS, where)
         tid, text, weight = spec.get("id"), spec.get("text"), spec.get("weight", 1)
         if not isinstance(tid, str) or not tid:
             found.append(f"{where}: 'id' must be a non-empty string")
+        elif "." in tid and not composition:
+            found.append(f"{where}: 'id' may not contain '.' (composition variants are named <id>.<clauses>)")
         if not isinstance(text, str) or not text.strip():
             found.append(f"{where}: 'text' must be a non-empty string")
         if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
@@ -291,7 +315,65 @@ def _load_templates(path: Path, tax: Taxonomy, lexicon: _Lexicon, problems: list
             problems += found
             continue
         types = {s.name: s.type for s in slots}
-        out.append(Template(tid, intent, text, float(weight), tuple(slots), _typed(tree, types)))
+        out.append(Template(tid, intent, text, float(weight), tuple(slots), _typed(tree, types), composition))
+    return out
+
+
+def _expand_composition(comp: Any, where: str, problems: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    """One composition -> its variants as template specs (where, {id, text, weight}); the variants are
+    a seeded draw (by the composition's id) of distinct ordered clause subsets, so the same YAML always
+    gives the same templates and ids."""
+    if not isinstance(comp, dict):
+        problems.append(f"{where}: must be a mapping with {', '.join(COMPOSITION_KEYS)}")
+        return []
+    where += f" ({comp.get('id')})"
+    found = unknown_keys(comp, COMPOSITION_KEYS, where)
+    cid, head, clauses = comp.get("id"), comp.get("head"), comp.get("clauses")
+    per_query, variants = comp.get("clauses_per_query", [1, 3]), comp.get("variants")
+    weight = comp.get("weight", 1)
+    if not isinstance(cid, str) or not cid or "." in cid:
+        found.append(f"{where}: 'id' must be a non-empty string without '.'")
+    if not isinstance(head, str) or not head.strip():
+        found.append(f"{where}: 'head' must be a non-empty string")
+    if not isinstance(clauses, list) or len(clauses) < 2 or not all(isinstance(c, str) and c.strip()
+                                                                      for c in clauses):
+        found.append(f"{where}: 'clauses' must be a list of at least two non-empty strings")
+    if not (isinstance(per_query, list) and len(per_query) == 2 and all(type(n) is int for n in per_query)
+            and 1 <= per_query[0] <= per_query[1] <= (len(clauses) if isinstance(clauses, list) else 0)):
+        found.append(f"{where}: 'clauses_per_query' must be [min, max] with 1 <= min <= max <= the number "
+                     f"of clauses, got {per_query!r}")
+    if type(variants) is not int or variants < 1:
+        found.append(f"{where}: 'variants' must be a whole number >= 1, got {variants!r}")
+    if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
+        found.append(f"{where}: 'weight' must be a positive number, got {weight!r}")
+    if not found:
+        names = [m.group(1) + m.group(2) for part in (head, *clauses) for m in _SLOT.finditer(part)]
+        if dupes := sorted({n for n in names if names.count(n) > 1}):
+            found.append(f"{where}: slot {{{dupes[0]}}} appears twice in the head and clauses; number the "
+                         f"second one ({{{dupes[0]}2}})")
+    if found:
+        problems += found
+        return []
+    lo, hi = per_query
+    possible = sum(math.perm(len(clauses), k) for k in range(lo, hi + 1))
+    if variants > possible:
+        problems.append(f"{where}: 'variants' is {variants} but only {possible} ordered clause subsets of "
+                        f"{lo}-{hi} clauses exist")
+        return []
+    rng = random.Random(f"composition:{cid}")
+    orders: list[tuple[int, ...]] = []
+    seen: set[tuple[int, ...]] = set()
+    while len(orders) < variants:
+        order = tuple(rng.sample(range(len(clauses)), rng.randint(lo, hi)))
+        if order not in seen:
+            seen.add(order)
+            orders.append(order)
+    out = []
+    for order in orders:
+        parts = [clauses[j].strip() for j in order]
+        body = parts[0] if len(parts) == 1 else f"{JOIN}".join(parts[:-1]) + JOIN_LAST + parts[-1]
+        out.append((where, {"id": f"{cid}.{'-'.join(map(str, order))}", "text": f"{head.strip()} {body}",
+                            "weight": float(weight) / variants, COMPOSED: cid}))
     return out
 
 
@@ -347,8 +429,9 @@ class Grammar:
     folder: Path
 
     @classmethod
-    def load(cls, folder: str | Path, tax: Taxonomy) -> Grammar:
-        """Every <intent>.yml in `folder` plus lexicon.yml; all problems raised at once as ConfigError."""
+    def load(cls, folder: str | Path, tax: Taxonomy, compositions: bool = True) -> Grammar:
+        """Every <intent>.yml in `folder` plus lexicon.yml; all problems raised at once as ConfigError.
+        compositions=False leaves the composition variants out (they are still checked)."""
         folder = Path(folder)
         problems: list[str] = []
         lexicon = _load_lexicon(folder / LEXICON, problems)
@@ -359,6 +442,8 @@ class Grammar:
         origin: dict[str, Path] = {}
         for path in files:
             for t in _load_templates(path, tax, lexicon, problems):
+                if t.composition and not compositions:
+                    continue
                 if t.id in templates:
                     problems.append(f"{path}: template id '{t.id}' is already used in {origin[t.id]}")
                     continue

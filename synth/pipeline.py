@@ -81,7 +81,8 @@ def build_dataset(cfg: DataConfig, progress: bool = True) -> dict[str, Any]:
     """Generate, verify, dedup and balance `cfg.n` records; write them to `cfg.out`. Returns the manifest."""
     t0 = time.perf_counter()
     kg = load_kg(Path(cfg.kg), cfg.tax)
-    grammar = Grammar.load(Path(cfg.grammar.get("templates", "synth/grammar")), cfg.tax)
+    grammar = Grammar.load(Path(cfg.grammar.get("templates", "synth/grammar")), cfg.tax,
+                           compositions=cfg.grammar.get("compositions", True))
     backend = make_backend(cfg, grammar, progress)
     sampler = FrameSampler(kg, grammar, cfg)
     verifier = Verifier(cfg.tax, cfg.backend)

@@ -281,3 +281,98 @@ def test_shipped_grammar_has_trivia_role_cue_and_spoken_year_templates(shipped):
     assert sum("directed by {director" in x for x in texts) >= 5
     assert sum("character {character" in x for x in texts) >= 2
     assert max(len(t.slots) for t in shipped.templates.values()) >= 5  # several constraints in one query
+
+
+# ---- compositions -----------------------------------------------------------------------------
+
+def composition(**over: Any) -> dict[str, Any]:
+    spec = {"id": "c", "head": "[show me|find] a/an {genre} {media_type}",
+            "clauses": ["with {plot}", "set in {setting}", "about {theme}", "from {year}"],
+            "clauses_per_query": [1, 3], "variants": 12, "weight": 6}
+    return {**spec, **over}
+
+
+def composed(tmp_path: Path, **over: Any) -> Grammar:
+    folder = write_grammar(tmp_path / "g", {"t.yml": {"intent": FREE.name, "templates": [{"id": "t-1", "text": "x"}],
+                                                       "compositions": [composition(**over)]}})
+    return Grammar.load(folder, TAX)
+
+
+def test_a_composition_expands_into_seeded_ordered_clause_subsets(tmp_path):
+    g = composed(tmp_path)
+    variants = [t for t in g.templates.values() if t.composition == "c"]
+    assert len(variants) == 12 and g.templates["t-1"].composition == ""
+    assert sum(t.weight for t in variants) == pytest.approx(6)
+    clauses = composition()["clauses"]
+    orders = set()
+    for t in variants:
+        order = tuple(int(i) for i in t.id.removeprefix("c.").split("-"))
+        assert 1 <= len(order) <= 3 and len(set(order)) == len(order)
+        orders.add(order)
+        # the head, then the clauses in the id's order, each once
+        slots = [s.name for s in t.slots]
+        assert slots[:2] == ["genre", "media_type"]
+        assert slots[2:] == [re.search(r"\{(\w+)\}", clauses[i]).group(1) for i in order]
+    assert len(orders) == 12
+    assert len({len(o) for o in orders}) > 1 and len({o[0] for o in orders}) > 1  # sizes and orders vary
+    again = composed(tmp_path / "again")
+    assert [t.id for t in again.templates.values()] == [t.id for t in g.templates.values()]
+
+
+def test_composed_variants_realize_with_exact_spans_and_joiners(tmp_path):
+    g = composed(tmp_path, variants=30)
+    t = next(t for t in g.templates.values() if len(t.slots) == 5)
+    values = example_values(t)
+    seen = set()
+    for text in surfaces(g, t, values, 200):
+        for v in values.values():
+            assert text.count(v) == 1, (text, v)
+        seen |= {j for j in (", and ", " and ", ", ") if j in text}
+        assert "  " not in text and " ," not in text
+    assert seen == {", and ", " and ", ", "}
+
+
+@pytest.mark.parametrize("over, message", [
+    ({"clauses": ["with {plot}"]}, "'clauses' must be a list of at least two non-empty strings"),
+    ({"clauses_per_query": [0, 2]}, "'clauses_per_query' must be [min, max]"),
+    ({"clauses_per_query": [2, 5]}, "'clauses_per_query' must be [min, max]"),
+    ({"variants": 0}, "'variants' must be a whole number >= 1"),
+    ({"variants": 41}, "'variants' is 41 but only 40 ordered clause subsets of 1-3 clauses exist"),
+    ({"weight": -1}, "'weight' must be a positive number"),
+    ({"id": "c.1"}, "'id' must be a non-empty string without '.'"),
+    ({"head": ""}, "'head' must be a non-empty string"),
+    ({"clause": []}, "unknown key 'clause'"),
+    ({"clauses": ["with {plot}", "about {plot}"], "clauses_per_query": [2, 2], "variants": 2},
+     "slot {plot} appears twice"),
+])
+def test_bad_compositions_are_reported_with_where(tmp_path, over, message):
+    with pytest.raises(ConfigError) as err:
+        composed(tmp_path, **over)
+    assert message in str(err.value) and "compositions[0] (c" in str(err.value)
+
+
+def test_a_written_template_id_may_not_look_like_a_variant(tmp_path):
+    with pytest.raises(ConfigError, match=r"'id' may not contain '\.'"):
+        one_template_id = {"intent": NO_SLOTS.name, "templates": [{"id": "t.1", "text": "x"}]}
+        Grammar.load(write_grammar(tmp_path / "g", {"t.yml": one_template_id}), TAX)
+
+
+def test_shipped_compositions_name_varied_clause_orders(shipped):
+    by = {}
+    for t in shipped.templates.values():
+        if t.composition:
+            by.setdefault(t.composition, []).append(t)
+    assert set(by) == {"recommend-c01", "recommend-c02", "find-title-c01"}
+    for variants in by.values():
+        firsts = {t.slots[len(t.slots) - len(t.id.split(".")[1].split("-"))].pool for t in variants}
+        assert len(firsts) >= 5  # many different clauses come first
+
+
+def test_compositions_can_be_left_out(tmp_path):
+    folder = write_grammar(tmp_path / "g", {"t.yml": {"intent": FREE.name, "templates": [{"id": "t-1", "text": "x"}],
+                                                       "compositions": [composition()]}})
+    assert list(Grammar.load(folder, TAX, compositions=False).templates) == ["t-1"]
+    with pytest.raises(ConfigError, match="'variants' must be"):  # still checked when left out
+        write_grammar(folder, {"t.yml": {"intent": FREE.name, "templates": [{"id": "t-1", "text": "x"}],
+                                         "compositions": [composition(variants=0)]}})
+        Grammar.load(folder, TAX, compositions=False)

@@ -135,6 +135,8 @@ def test_renamed_labels_flow_through_without_code_change(tmp_path):
     ({"split": {"heldout_templates_per_type": 2.5}},
      "split.heldout_templates_per_type: must be a whole number >= 0, got 2.5"),
     ({"grammar": {"templates": "synth/grammar", "noise": {"typo": 2}}}, "noise.typo: must be a probability"),
+    ({"grammar": {"templates": "synth/grammar", "compositions": "yes"}},
+     "grammar.compositions: must be true or false, got 'yes'"),
     # Wrong types: one line each, never a traceback or one 'unknown key' per character.
     ({"seed": "13a"}, "seed: must be an integer >= 0, got '13a'"),
     ({"dedup": True}, "dedup: must be a mapping, got True"),
@@ -242,7 +244,9 @@ def test_default_recipe_partition_holds_out_at_least_six_director_and_character_
     """The figures README quotes: the default recipe's own seed and setting (6) against the draw alone (0)."""
     cfg = load_data_config(DEFAULT)
     assert cfg.split.heldout_templates_per_type == 6
-    plain, covered = (_partition(k, cfg.seed)[2].templates[True] for k in (0, 6))
+    # written templates only: composition variants never count towards the 6 (synth/frames.cover_pools)
+    plain, covered = ({i: [t for t in ts if not t.composition] for i, ts in _partition(k, cfg.seed)[2].templates[True].items()}
+                      for k in (0, 6))
     assert (_pool_counts(plain)["director"], _pool_counts(plain)["character"]) == (5, 10)
     assert (_pool_counts(covered)["director"], _pool_counts(covered)["character"]) == (6, 10)
     assert sum(map(len, plain.values())) == 111 and sum(map(len, covered.values())) == 116
@@ -266,10 +270,11 @@ def test_adding_templates_moves_no_drawn_template_across_sides(tmp_path):
     grammar_dir = shutil.copytree(ROOT / "synth/grammar", tmp_path / "grammar")
     for intent in cfg.intents:
         path = grammar_dir / f"{intent}.yml"
-        texts = [t["text"] for t in yaml.safe_load(path.read_text(encoding="utf-8"))["templates"]][:8]
-        with path.open("a", encoding="utf-8") as f:
-            for i, text in enumerate(texts):  # old wording under new ids: valid slots for the intent
-                f.write(f"  - {{id: added-{intent}-{i}, text: {json.dumps('well ' + text)}}}\n")
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        texts = [t["text"] for t in data["templates"]][:8]
+        # old wording under new ids: valid slots for the intent
+        data["templates"] += [{"id": f"added-{intent}-{i}", "text": "well " + text} for i, text in enumerate(texts)]
+        path.write_text(yaml.safe_dump(data), encoding="utf-8")
 
     def sides(folder: Path, per_type: int) -> dict[str, bool]:
         cfg.split.heldout_templates_per_type = per_type
@@ -285,3 +290,25 @@ def test_adding_templates_moves_no_drawn_template_across_sides(tmp_path):
     covered = {i for i in old_c if old_c[i] != old[i]} | {i for i in old_c if new_c[i] != new[i]}
     assert moved <= covered, sorted(moved - covered)
     assert len(moved) <= 3, sorted(moved)
+
+
+def test_compositions_leave_the_written_templates_partition_alone():
+    """Composition variants are dealt by the same hash, but never counted or moved by cover_pools, so
+    adding a composition (stop 22) kept the 116 written heldout templates of the default recipe."""
+    from synth.frames import partition
+    from synth.grammar import Grammar
+    from synth.kg import load_kg
+
+    cfg = load_data_config(DEFAULT)
+    kg = load_kg(Path(cfg.kg), cfg.tax)
+    full = Grammar.load(ROOT / "synth/grammar", cfg.tax)
+    written = Grammar({i: t for i, t in full.templates.items() if not t.composition}, full.folder)
+    assert len(written.templates) < len(full.templates)
+
+    def held(g):
+        part = partition(kg, g, cfg)
+        return {t.id for ts in part.templates[True].values() for t in ts}
+
+    with_c, without = held(full), held(written)
+    assert {i for i in with_c if not full.templates[i].composition} == without
+    assert len(without) == 116 and 0 < len(with_c - without) < len(full.templates) - len(written.templates)
