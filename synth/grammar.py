@@ -371,7 +371,7 @@ def _expand_composition(comp: Any, where: str, problems: list[str]) -> list[tupl
     out = []
     for order in orders:
         parts = [clauses[j].strip() for j in order]
-        body = parts[0] if len(parts) == 1 else f"{JOIN}".join(parts[:-1]) + JOIN_LAST + parts[-1]
+        body = parts[0] if len(parts) == 1 else JOIN.join(parts[:-1]) + JOIN_LAST + parts[-1]
         out.append((where, {"id": f"{cid}.{'-'.join(map(str, order))}", "text": f"{head.strip()} {body}",
                             "weight": float(weight) / variants, COMPOSED: cid}))
     return out

@@ -365,7 +365,7 @@ def test_shipped_compositions_name_varied_clause_orders(shipped):
     assert set(by) == {"recommend-c01", "recommend-c02", "find-title-c01"}
     for variants in by.values():
         firsts = {t.slots[len(t.slots) - len(t.id.split(".")[1].split("-"))].pool for t in variants}
-        assert len(firsts) >= 5  # many different clauses come first
+        assert len(firsts) >= 4  # many different clauses come first
 
 
 def test_compositions_can_be_left_out(tmp_path):
