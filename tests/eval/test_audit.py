@@ -502,12 +502,29 @@ def test_noise_column_absent_reads_as_untouched(tmp_path):
     assert result.records() == [{"split": "train", "noise_kind": "(none)", "n_records": 1, "share": 1.0}]
 
 
+COMPOSED = [rec("a", "train", "recommend", "a drama set in Rome", [("genre", "drama"), ("setting", "Rome")],
+                tpl="rec-c1.1"),
+            rec("b", "train", "recommend", "a drama about grief from 1999",
+                [("genre", "drama"), ("theme", "grief"), ("year", "1999")], tpl="rec-c1.2-0"),
+            rec("c", "train", "play", "play Up", [("title", "Up")], tpl="play-001"),
+            rec("d", "heldout", "play", "put on Heat", [("title", "Heat")], tpl="play-002")]
+
+
+def case_diversity_compositions(tmp_path):
+    got = run_one(tmp_path, "diversity_compositions", COMPOSED)
+    assert_rows(got, [
+        {"split": "heldout", "records": 1, "composed_records": 0, "composed_share": 0.0, "variants": 0,
+         "compositions": 0, "mean_clauses": None},
+        {"split": "train", "records": 3, "composed_records": 2, "composed_share": 0.6667, "variants": 2,
+         "compositions": 1, "mean_clauses": 1.5}])
+
+
 CASES = {name[len("case_"):]: fn for name, fn in dict(globals()).items() if name.startswith("case_")}
 
 
 def test_every_sql_file_has_a_fixture_case():
     files = sorted(p.stem for p in SQL_DIR.glob("*.sql"))
-    assert len(files) == 31
+    assert len(files) == 32
     assert sorted(CASES) == files
 
 

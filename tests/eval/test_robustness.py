@@ -63,9 +63,12 @@ def test_baseline_robustness_report(data, eval_config, tmp_path, capsys):
         metrics = json.loads((out / "baseline" / row["set"] / "metrics.json").read_text())
         assert row["entity_macro_f1"] == metrics["entities"]["macro_avg"]["f1"]
         assert row["intent_drop"] == pytest.approx(clean["intent_macro_f1"] - row["intent_macro_f1"], abs=1e-4)
-    # typos inside entities change gold values the gazetteer never saw: entity F1 must fall
+    # typos inside entities change gold values the gazetteer never saw: entity micro F1 must fall (the
+    # macro average over 20 queries can rise when a class leaves the set of present classes)
     high = next(r for r in result["rows"] if r["set"] == "typos-high")
-    assert high["entity_drop"] > 0 and high["changed"] == 1.0
+    micro = {s: json.loads((out / "baseline" / s / "metrics.json").read_text())["entities"]["micro_avg"]["f1"]
+             for s in ("clean", "typos-high")}
+    assert micro["typos-high"] < micro["clean"] and high["changed"] == 1.0
     perturbed = [json.loads(line) for line in (out / "sets" / "typos-high.jsonl").open()]
     assert len(perturbed) == 20
     for rec in perturbed:

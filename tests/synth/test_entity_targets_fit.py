@@ -1,5 +1,5 @@
 """entity_targets_mode: fit (synth/frames.py): template weights raised until each entity type's expected
-share of records meets its target; warn (the default) leaves the grammar's weights alone."""
+share of records meets its target (the default since stop 22); warn leaves the grammar's weights alone."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def test_expected_shares_are_what_sampling_gives() -> None:
 
 
 def test_fit_meets_reachable_targets_and_leaves_weights_alone_in_warn_mode() -> None:
-    warn = sampler()
+    warn = sampler(entity_targets_mode="warn")
     assert warn.weight_factors == {False: {}, True: {}} and warn.fit_summary() is None
     s = sampler(entity_targets_mode="fit", entity_targets=PEOPLE_TARGETS)
     for held in (False, True):
@@ -75,6 +75,7 @@ def test_fit_is_reproducible_and_reported_in_the_manifest(tmp_path: Path) -> Non
     assert (tmp_path / "a/train.jsonl").read_bytes() == (tmp_path / "b/train.jsonl").read_bytes()
     fit = a["entity_targets_fit"]
     assert fit == b["entity_targets_fit"] and fit["expected_share_train"]["character"]["target"] == 0.18
-    plain = build_dataset(load_data_config(DEFAULT, {"n": 400, "out": str(tmp_path / "c")}), progress=False)
+    plain = build_dataset(load_data_config(DEFAULT, {"n": 400, "entity_targets_mode": "warn",
+                                                     "out": str(tmp_path / "c")}), progress=False)
     assert plain["entity_targets_fit"] is None
     assert plain["counts"]["by_entity_type"]["director"] < a["counts"]["by_entity_type"]["director"]
