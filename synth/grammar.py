@@ -43,7 +43,6 @@ DEFAULT_GRAMMAR = Path(__file__).with_name("grammar")
 LEXICON = "lexicon.yml"
 FILE_KEYS = ("intent", "templates", "compositions")
 TEMPLATE_KEYS = ("id", "text", "weight")
-COMPOSED = "_composition"  # marks a spec made by _expand_composition (never a key a YAML may use)
 COMPOSITION_KEYS = ("id", "head", "clauses", "clauses_per_query", "variants", "weight")
 # between two clauses, and before the last one: "featuring X, set in Y and with themes of Z"
 JOIN = "[, | ]"
@@ -264,19 +263,20 @@ def _load_templates(path: Path, tax: Taxonomy, lexicon: _Lexicon, problems: list
         return []
     pools = sorted({et.source for et in tax.entity_types.values()})
     out = []
-    specs: list[tuple[str, Any]] = [(f"{path}: templates[{i}]", s) for i, s in enumerate(raw["templates"])]
+    # (where, spec, composition id): written templates first, then each composition's variants
+    specs: list[tuple[str, Any, str]] = [(f"{path}: templates[{i}]", spec, "")
+                                         for i, spec in enumerate(raw["templates"])]
     compositions = raw.get("compositions") or []
     if not isinstance(compositions, list):
         problems.append(f"{path}: 'compositions' must be a list")
         compositions = []
     for i, comp in enumerate(compositions):
         specs += _expand_composition(comp, f"{path}: compositions[{i}]", problems)
-    for where, spec in specs:
+    for where, spec, composition in specs:
         where += f" ({spec.get('id')})" if isinstance(spec, dict) else ""
         if not isinstance(spec, dict):
             problems.append(f"{where}: must be a mapping with id, text and optional weight")
             continue
-        composition = spec.pop(COMPOSED, "") if isinstance(spec.get(COMPOSED), str) else ""
         found = unknown_keys(spec, TEMPLATE_KEYS, where)
         tid, text, weight = spec.get("id"), spec.get("text"), spec.get("weight", 1)
         if not isinstance(tid, str) or not tid:
@@ -285,8 +285,7 @@ def _load_templates(path: Path, tax: Taxonomy, lexicon: _Lexicon, problems: list
             found.append(f"{where}: 'id' may not contain '.' (composition variants are named <id>.<clauses>)")
         if not isinstance(text, str) or not text.strip():
             found.append(f"{where}: 'text' must be a non-empty string")
-        if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
-            found.append(f"{where}: 'weight' must be a positive number, got {weight!r}")
+        found += _weight_problems(weight, where)
         if found:
             problems += found
             continue
@@ -319,10 +318,16 @@ def _load_templates(path: Path, tax: Taxonomy, lexicon: _Lexicon, problems: list
     return out
 
 
-def _expand_composition(comp: Any, where: str, problems: list[str]) -> list[tuple[str, dict[str, Any]]]:
-    """One composition -> its variants as template specs (where, {id, text, weight}); the variants are
-    a seeded draw (by the composition's id) of distinct ordered clause subsets, so the same YAML always
-    gives the same templates and ids."""
+def _weight_problems(weight: Any, where: str) -> list[str]:
+    if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
+        return [f"{where}: 'weight' must be a positive number, got {weight!r}"]
+    return []
+
+
+def _expand_composition(comp: Any, where: str, problems: list[str]) -> list[tuple[str, dict[str, Any], str]]:
+    """One composition -> its variants as template specs (where, {id, text, weight}, its id); the
+    variants are a seeded draw (by the composition's id) of distinct ordered clause subsets, so the same
+    YAML always gives the same templates and ids."""
     if not isinstance(comp, dict):
         problems.append(f"{where}: must be a mapping with {', '.join(COMPOSITION_KEYS)}")
         return []
@@ -344,8 +349,7 @@ def _expand_composition(comp: Any, where: str, problems: list[str]) -> list[tupl
                      f"of clauses, got {per_query!r}")
     if type(variants) is not int or variants < 1:
         found.append(f"{where}: 'variants' must be a whole number >= 1, got {variants!r}")
-    if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
-        found.append(f"{where}: 'weight' must be a positive number, got {weight!r}")
+    found += _weight_problems(weight, where)
     if not found:
         names = [m.group(1) + m.group(2) for part in (head, *clauses) for m in _SLOT.finditer(part)]
         if dupes := sorted({n for n in names if names.count(n) > 1}):
@@ -373,7 +377,7 @@ def _expand_composition(comp: Any, where: str, problems: list[str]) -> list[tupl
         parts = [clauses[j].strip() for j in order]
         body = parts[0] if len(parts) == 1 else JOIN.join(parts[:-1]) + JOIN_LAST + parts[-1]
         out.append((where, {"id": f"{cid}.{'-'.join(map(str, order))}", "text": f"{head.strip()} {body}",
-                            "weight": float(weight) / variants, COMPOSED: cid}))
+                            "weight": float(weight) / variants}, cid))
     return out
 
 
