@@ -13,6 +13,7 @@ import argparse
 import hashlib
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -52,6 +53,9 @@ def ensure_smollm2(out: Path = DEFAULT_DIR) -> Path:
         meta = json.loads(stamp.read_text())
         if meta.get("gguf_sha256") == GGUF_SHA256 and meta.get("version") == STAMP_VERSION:
             return out
+    from schemas.outputs import claim_output_folder
+
+    claim_output_folder(out, ((STAMP, '"gguf_sha256"'),))  # never write a model into someone else's folder
     gguf = packaged_gguf()
     digest = sha256_file(gguf)
     if digest != GGUF_SHA256:
@@ -72,7 +76,6 @@ def ensure_smollm2(out: Path = DEFAULT_DIR) -> Path:
     turn_end = tokenizer.convert_tokens_to_ids(TURN_END)
     model.config.eos_token_id = turn_end
     model.generation_config.eos_token_id = turn_end
-    out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     stamp.write_text(json.dumps({"source": str(gguf), "gguf_sha256": digest, "version": STAMP_VERSION},
@@ -80,10 +83,16 @@ def ensure_smollm2(out: Path = DEFAULT_DIR) -> Path:
     return out
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    from schemas import ConfigError
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=DEFAULT_DIR)
-    print(ensure_smollm2(ap.parse_args().out))
+    try:
+        print(ensure_smollm2(ap.parse_args(argv).out))
+    except (ConfigError, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -30,10 +30,11 @@ from eval.baselines import Baseline, predict_baseline
 from eval.config import DEFAULT_CONFIG, SYSTEMS, EvalConfig, load_eval_config
 from eval.report import headline_rows, headline_table, write_report
 from eval.retrieval import add_retrieval, retrieval_table
-from eval.score import score_predictions
+from eval.score import METRICS_MARK, score_predictions
 from eval.uncertainty import add_intervals
 from schemas import SPLITS, ConfigError, Taxonomy, load_taxonomy, read_jsonl
 from schemas.atomic import atomic_folder
+from schemas.outputs import check_output_folder
 
 ADAPTER_FILE = "adapter_model.safetensors"
 BASELINE_MODEL = "tfidf-logreg + gazetteer"
@@ -41,6 +42,7 @@ BASELINE_MODEL = "tfidf-logreg + gazetteer"
 # files of the previous one come along so unchanged predictions are reused, not decoded again.
 REUSED = ("predictions.parquet", "predict_inputs.json", "outputs.jsonl", "summary.json")
 SELF_PATHS = ("setup.sql", "metrics.json")  # name their own folder: rewritten to the final path
+EVAL_MARK = METRICS_MARK  # what marks an eval folder written before the marker file existed
 
 
 def newest_run(root: Path = Path("runs")) -> Path:
@@ -209,6 +211,9 @@ def evaluate(run: Path, data: Path, cfg: EvalConfig, tax: Taxonomy, force: bool 
     run_info = {"run": run.name, "run_dir": str(run), "recipe": card.get("recipe"), "data": str(data),
                 "data_manifest": scored, "train_data_manifest": trained,
                 "allow_other_data": allow_other_data, "sample_seed": cfg.sample_seed}
+    for system in cfg.systems:  # every output folder checked before any model work
+        for split in splits:
+            check_output_folder(run / "eval" / system / split, EVAL_MARK)
     all_metrics = []
     for system in cfg.systems:
         inputs = {} if system == "baseline" else model_inputs(system, run, card, data, tax)
@@ -220,7 +225,7 @@ def evaluate(run: Path, data: Path, cfg: EvalConfig, tax: Taxonomy, force: bool 
             meta = run_info | system_meta(system, card, cfg) | {
                 "system": system, "split": split, "limit": cfg.limit_for(system), "n_available": n_available}
             queries = {r["id"]: r["query"] for r in records}
-            with atomic_folder(out, carry=REUSED, relocate=SELF_PATHS) as tmp:
+            with atomic_folder(out, carry=REUSED, relocate=SELF_PATHS, legacy=EVAL_MARK) as tmp:
                 path = predict(system, records, tmp, cfg, inputs, baseline, tax, force)
                 metrics = score_predictions(path, tmp, tax, queries, meta)
                 metrics = add_intervals(metrics, path, records, tax, tmp, cfg.sample_seed)

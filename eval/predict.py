@@ -25,6 +25,7 @@ import hashlib
 import json
 import logging
 import re
+import sys
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -39,6 +40,7 @@ import jsonschema
 from decoding.parser import chat_prompt
 from eval.predictions import STATUSES, long_rows, write_predictions
 from schemas import ConfigError, Taxonomy, extraction_json, extraction_schema, load_taxonomy
+from schemas.outputs import claim_output_folder
 
 if TYPE_CHECKING:
     from decoding.openai_client import ClientConfig
@@ -284,8 +286,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     tax = load_taxonomy()
-    system = zero_shot_system_prompt(tax) if args.zero_shot else manifest_system_prompt(args.data)
-    records = read_jsonl(args.records)[: args.limit]
+    try:
+        claim_output_folder(args.out, (("summary.json", '"mode"'),))
+        system = zero_shot_system_prompt(tax) if args.zero_shot else manifest_system_prompt(args.data)
+        records = read_jsonl(args.records)[: args.limit]
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     path = predict_records(records, args.model, args.adapter, system, args.mode, args.batch_size,
                            args.max_new_tokens, args.out, tax, threads=args.threads)
     print(path)

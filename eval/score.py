@@ -31,7 +31,11 @@ import duckdb
 
 from eval.predictions import COLUMNS, check_parquet
 from schemas import DEFAULT_TAXONOMY, ConfigError, Taxonomy, load_taxonomy, read_jsonl
+from schemas.outputs import claim_output_folder
 from synth.frames import PEOPLE_POOLS
+
+# A scored folder written before output folders carried the marker (schemas.outputs).
+METRICS_MARK = (("metrics.json", '"predictions"'),)
 
 SQL_DIR = Path(__file__).with_name("sql")
 MACRO_DIR = SQL_DIR / "macros"
@@ -315,6 +319,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--records", type=Path, help="records JSONL whose query text joins the tables")
     args = ap.parse_args(argv)
     try:
+        claim_output_folder(args.out, METRICS_MARK)
         tax = load_taxonomy(args.taxonomy)
         queries = read_queries(args.records) if args.records else None
         if args.predictions.suffix.lower() not in (".csv", ".json", ".jsonl", ".ndjson"):

@@ -46,6 +46,7 @@ from eval.report import headline_table, names_any_type_f1
 from eval.score import entity_group, score_predictions
 from eval.uncertainty import bootstrap, format_interval
 from schemas import ConfigError, Taxonomy, load_taxonomy, read_jsonl
+from schemas.outputs import claim_output_folder
 from synth.dedup import normalize_query
 
 IN_DISTRIBUTION = ("test", "validation")
@@ -262,6 +263,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(2)
     out = args.out or Path("runs") / ("shared-" + "-".join(r.name for r in args.runs))
     try:
+        claim_output_folder(out, (("summary.json", '"runs"'),))
         cfg = load_eval_config(args.config)
         rows = compare(args.runs, list(dict.fromkeys(args.splits)), out, cfg, load_taxonomy(), args.force)
     except ConfigError as exc:

@@ -8,6 +8,9 @@ swapped in only when the block finishes. On Linux the swap is one `renameat2(REN
 reader sees the old complete folder or the new complete one, never neither. Elsewhere it is two
 renames through `.NAME.old-PID`, and a kill between them is repaired on the next run.
 
+The target must be absent, empty or written by this project (`schemas.outputs`): anything else is
+refused before anything is built, so a user's folder given as an output is never replaced.
+
 What a killed run leaves behind (a `.tmp-PID` of a dead process, a `.old-PID`) is cleaned on the next
 `atomic_folder` of the same target, with one line on stderr per folder, and a target lost between the
 two fallback renames is restored from its `.old-PID`.
@@ -27,6 +30,8 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from schemas.outputs import ForeignOutputError, check_output_folder, mark_output_folder
 
 PAUSE_ENV, PAUSE_FILE_ENV = "MEDIA_INTENT_PAUSE_AT", "MEDIA_INTENT_PAUSE_FILE"
 _AT_FDCWD, _RENAME_EXCHANGE = -100, 2
@@ -142,25 +147,31 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 @contextmanager
-def atomic_folder(target: str | Path, carry: Iterable[str] = (),
-                  relocate: Iterable[str] = ()) -> Iterator[Path]:
+def atomic_folder(target: str | Path, carry: Iterable[str] = (), relocate: Iterable[str] = (),
+                  legacy: Iterable[tuple[str, str]] = ()) -> Iterator[Path]:
     """Yield a temporary sibling of `target`; on success it replaces `target` in one step.
 
     `carry` names files of the current target (a response cache, reusable predictions; glob patterns
     relative to the folder) that the temporary folder starts with, as copies. `relocate` names text
     files (patterns too) in which the temporary folder's path is replaced by the target's before the
-    swap. On an exception the temporary folder is removed and `target` is untouched.
+    swap. `legacy` names (file, key) pairs that mark a folder written before the marker existed
+    (schemas.outputs). On an exception the temporary folder is removed and `target` is untouched.
 
     Nothing is fsync'd: a killed process loses nothing the kernel already holds; power loss is not
     covered.
     """
     target = Path(target)
+    if target.is_symlink():  # the swap would replace the link, not the folder it points to
+        raise ForeignOutputError([f"{target}: is a symbolic link; pass the folder it points to "
+                                  f"({target.resolve()})"])
+    check_output_folder(target, legacy)
     target.parent.mkdir(parents=True, exist_ok=True)
     for note in recover(target):
         print(f"note: {note}", file=sys.stderr)
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
+    mark_output_folder(tmp)
     try:
         if target.is_dir():
             _carry(carry, target, tmp)

@@ -16,6 +16,7 @@ from typing import Any
 from tqdm import tqdm
 
 from schemas.atomic import atomic_folder, pause_point
+from schemas.outputs import check_output_folder
 from synth.config import DataConfig, required_records
 from synth.dedup import Deduper
 from synth.frames import FrameSampler, largest_remainder, split_counts
@@ -30,6 +31,8 @@ VERSIONED = ("jsonschema", "pyarrow", "rapidfuzz", "pyyaml", "jinja2", "openai")
 # Kept across rewrites of the output folder (openai cache_dir: null), with sqlite's write-ahead log.
 CARRIED = ("openai_cache.sqlite", "openai_cache.sqlite-wal", "paraphrase_cache.sqlite",
            "paraphrase_cache.sqlite-wal")
+# A dataset folder written before output folders carried the marker (schemas.outputs) has this manifest.
+DATASET_MARK = (("manifest.json", "\"sha256\""),)
 
 
 class Shortfall(Exception):
@@ -80,6 +83,7 @@ def balance_report(records: list[dict[str, Any]], cfg: DataConfig) -> dict[str, 
 def build_dataset(cfg: DataConfig, progress: bool = True) -> dict[str, Any]:
     """Generate, verify, dedup and balance `cfg.n` records; write them to `cfg.out`. Returns the manifest."""
     t0 = time.perf_counter()
+    check_output_folder(cfg.out, DATASET_MARK)  # before any work: a foreign --out is refused at once
     kg = load_kg(Path(cfg.kg), cfg.tax)
     grammar = Grammar.load(Path(cfg.grammar.get("templates", "synth/grammar")), cfg.tax,
                            compositions=cfg.grammar.get("compositions", True))
@@ -169,7 +173,7 @@ def build_dataset(cfg: DataConfig, progress: bool = True) -> dict[str, Any]:
         "paraphrase": paraphrase_summary,
     }
     # Built beside the output and swapped in whole: a failure or a kill keeps the previous dataset.
-    with atomic_folder(Path(cfg.out), carry=CARRIED) as tmp:
+    with atomic_folder(Path(cfg.out), carry=CARRIED, legacy=DATASET_MARK) as tmp:
         manifest = write_dataset(tmp, records, cfg.system_prompt, manifest)
         # Wall time lives apart from the manifest so the manifest stays byte-identical across reruns.
         elapsed = time.perf_counter() - t0  # paraphrase stage included

@@ -68,6 +68,8 @@ def case(tmp_path: Path, dataset: Path) -> Case:
                                             "system_prompt": manifest.get("system_prompt")},
         "resolved_config": {"base_model": str(model), "lora_r": 8}}))
     (run / "eval/baseline/test/metrics.json").write_text('{"previous": "run"}\n')  # must survive
+    for folder in (run, run / "eval/baseline/test"):  # written by the project (schemas.outputs)
+        (folder / ".media-intent").write_text("")
     records = tmp_path / "records.jsonl"
     shutil.copy(data / "test.jsonl", records)
     rows = [r for line in records.read_text().splitlines()[:5]
@@ -132,7 +134,7 @@ def other_training_data(c: Case) -> None:
 SYNTH = ["--config", "{recipe}", "--check"]
 EVAL = ["--run", "{run}", "--data", "{data}", "--config", "{eval_cfg}", "--systems", "baseline", "--limit", "20"]
 SCORE = ["--predictions", "{preds}", "--out", "{run}/eval/baseline/test", "--records", "{records}"]
-AUDIT = ["--data", "{data}", "--config", "{audit_cfg}", "--quiet", "--out", "{run}/eval/baseline/test"]
+AUDIT = ["--data", "{data}", "--config", "{audit_cfg}", "--quiet", "--out", "{root}/audit"]
 ROBUST = ["--run", "{run}", "--data", "{data}", "--config", "{robust_cfg}", "--eval-config", "{eval_cfg}",
           "--systems", "baseline", "--limit", "10"]
 EXTERNAL = ["--corpus", "{corpus}", "--map", str(ROOT / "eval/external_maps/example_spans.yml"), "--run", "{run}",

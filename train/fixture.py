@@ -14,10 +14,12 @@ import argparse
 import hashlib
 import json
 import random
+import sys
 from pathlib import Path
 from typing import Any
 
-from schemas import extraction_json, load_taxonomy, load_yaml
+from schemas import ConfigError, extraction_json, load_taxonomy, load_yaml
+from schemas.outputs import claim_output_folder
 
 DATA_CONFIG = Path("recipes/data/default.yml")
 FALLBACK_PROMPT = "Extract the search intent and entities as JSON."
@@ -75,6 +77,7 @@ def write_fixture(out: Path, n: int = 400, seed: int = 0, validation: float = 0.
     tax, prompt, rng = load_taxonomy(), system_prompt(), random.Random(seed)
     rows = [make_example(tax, prompt, rng) for _ in range(n)]
     n_val = max(1, int(n * validation))
+    claim_output_folder(out, (("manifest.json", '"train.fixture"'),))
     chat = out / "chat"
     chat.mkdir(parents=True, exist_ok=True)
     files = {"chat/train.jsonl": rows[n_val:], "chat/validation.jsonl": rows[:n_val]}
@@ -91,13 +94,17 @@ def write_fixture(out: Path, n: int = 400, seed: int = 0, validation: float = 0.
     return out
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--n", type=int, default=400)
     ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args()
-    print(write_fixture(args.out, args.n, args.seed))
+    args = ap.parse_args(argv)
+    try:
+        print(write_fixture(args.out, args.n, args.seed))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from schemas.config import ConfigError, read_jsonl
+from schemas.outputs import check_output_folder, mark_output_folder
 from train.hardware import hardware_problems, needs_cpu_bf16, probe_machine, resolve_precision
 from train.overrides import apply_overrides
 from train.recipe import load_recipe, recipe_problems
@@ -36,6 +37,8 @@ OFFLINE_ENV = {
     "PYTHONUNBUFFERED": "1",
 }
 RESOLVED = "resolved.yml"
+# A run folder written before output folders carried the marker (schemas.outputs).
+RUN_MARK = ((RESOLVED, "# Resolved by python -m train"), ("run_card.json", '"resolved_config"'))
 
 
 @dataclass
@@ -53,9 +56,11 @@ def choose_run_dir(recipe: Path, run: Path | None, root: Path = Path("runs")) ->
         if (run / "run_card.json").exists():
             raise ConfigError([f"--run {run}: already holds a finished run (run_card.json); "
                                "choose another --run or delete that folder"])
+        check_output_folder(run, RUN_MARK)
         return run
     base = root / recipe.stem
     if not (base / "run_card.json").exists():
+        check_output_folder(base, RUN_MARK)
         return base
     n = 2
     while (root / f"{recipe.stem}-{n}" / "run_card.json").exists():
@@ -143,7 +148,7 @@ def resume_point(cfg: dict[str, Any], run_dir: Path, mode: str) -> Path | None:
 
 
 def write_resolved(cfg: dict[str, Any], run_dir: Path, req: RunRequest) -> Path:
-    run_dir.mkdir(parents=True, exist_ok=True)
+    mark_output_folder(run_dir)
     path = run_dir / RESOLVED
     sets = " ".join(f"--set {s}" for s in req.sets)
     sets += f" --max-steps {req.max_steps}" if req.max_steps is not None else ""

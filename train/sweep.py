@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from schemas.config import ConfigError, load_yaml, unknown_keys
+from schemas.outputs import check_output_folder, mark_output_folder
 from train.run import RunRequest, resolve, train
 
 GRID_KEYS = ("grid", "fixed")
@@ -62,6 +63,7 @@ def expand(grid: dict[str, list[Any]], fixed: dict[str, Any]) -> list[tuple[str,
 def run_sweep(recipe: Path, data: Path, grid_path: Path, out: Path | None = None) -> Path:
     grid, fixed = load_grid(grid_path)
     out = out or Path("runs") / f"sweep-{recipe.stem}"
+    check_output_folder(out, (("sweep.csv", "point,"),))
     requests = [(name, RunRequest(recipe=recipe, data=data, run=out / name, sets=sets))
                 for name, sets in expand(grid, fixed)]
     problems: list[str] = []
@@ -74,6 +76,7 @@ def run_sweep(recipe: Path, data: Path, grid_path: Path, out: Path | None = None
             problems += [f"[{name}] {p}" for p in exc.problems]
     if problems:
         raise ConfigError(problems)
+    mark_output_folder(out)
     for i, (name, req) in enumerate(requests, 1):
         if (req.run / "run_card.json").exists():
             print(f"[{i}/{len(requests)}] {name}: done already, skipped", flush=True)

@@ -17,8 +17,14 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+
+from schemas.config import ConfigError
+from schemas.outputs import check_output_folder, mark_output_folder
+
+TINY_MARK = (("config.json", '"architectures"'),)  # a model folder written before the marker existed
 
 # ChatML: <|im_start|>role\ncontent<|im_end|>\n. <|im_end|> ends a turn and is the EOS.
 CHATML_SPECIAL = {"pad": "<|endoftext|>", "bos": "<|im_start|>", "eos": "<|im_end|>"}
@@ -86,16 +92,17 @@ def make_tiny(data: Path, out: Path, vocab: int = 1024, hidden: int = 64, layers
               heads: int = 4, kv_heads: int = 2, max_len: int = 1024, seed: int = 0, init_std: float = 0.2,
               special: dict[str, str] | None = None, template: str = "chatml") -> Path:
     """Build and save tokenizer + model to `out`; returns `out`."""
+    check_output_folder(out, TINY_MARK)
     special = special or CHATML_SPECIAL
     tokenizer = build_tokenizer(chat_texts(data), vocab, special, axolotl_template(template))
     model = build_model(tokenizer, hidden, layers, heads, kv_heads, max_len, seed, init_std)
-    out.mkdir(parents=True, exist_ok=True)
+    mark_output_folder(out)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, required=True, help="dataset folder with chat/train.jsonl")
     ap.add_argument("--out", type=Path, default=Path("models/tiny-llama"))
@@ -103,8 +110,12 @@ def main() -> None:
     ap.add_argument("--hidden", type=int, default=64)
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
-    a = ap.parse_args()
-    print(make_tiny(a.data, a.out, vocab=a.vocab, hidden=a.hidden, layers=a.layers, seed=a.seed))
+    a = ap.parse_args(argv)
+    try:
+        print(make_tiny(a.data, a.out, vocab=a.vocab, hidden=a.hidden, layers=a.layers, seed=a.seed))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -14,6 +14,10 @@ from eval.audit.report import write_report
 from eval.audit.sqlfiles import SQL_DIR, Result, discover, run_file
 from schemas import ConfigError, Taxonomy, load_taxonomy
 from schemas.atomic import atomic_folder
+from schemas.outputs import check_output_folder
+
+# An audit folder written before output folders carried the marker (schemas.outputs).
+AUDIT_MARK = (("audit.json", "\"checks\""),)
 
 
 @dataclass
@@ -56,6 +60,7 @@ def run_audit(data_dir: str | Path, out_dir: str | Path | None = None, *, sql_di
     """Run every SQL file in `sql_dir` over the dataset in `data_dir`; write audit.{md,html,json}."""
     data_dir = Path(data_dir)
     out = Path(out_dir) if out_dir else data_dir / "audit"
+    check_output_folder(out, AUDIT_MARK)  # a foreign --out is refused before any query runs
     manifest = read_manifest(data_dir)
     # the taxonomy the dataset was generated with, when its manifest names one that still exists
     named = Path((manifest.get("config") or {}).get("taxonomy") or "")
@@ -81,6 +86,6 @@ def run_audit(data_dir: str | Path, out_dir: str | Path | None = None, *, sql_di
              f"`python -m eval.audit --data {data_dir}`."]
     meta = {"data": str(data_dir), "records": counts, "kg": kg_note, "sql_dir": str(sql_dir),
             "config": cfg.path}
-    with atomic_folder(out) as tmp:  # built beside the old audit, swapped in whole
+    with atomic_folder(out, legacy=AUDIT_MARK) as tmp:  # built beside the old audit, swapped in whole
         paths = [out / p.relative_to(tmp) for p in write_report(results, cfg, tmp, intro, meta)]
     return Audit(results, paths, kg_note)

@@ -19,6 +19,10 @@ from eval.external.scoring import score_external, write_external_report, write_r
 from eval.uncertainty import format_interval
 from schemas import ConfigError, load_taxonomy
 from schemas.atomic import atomic_folder
+from schemas.outputs import check_output_folder
+
+# An external-corpus folder written before output folders carried the marker (schemas.outputs).
+EXTERNAL_MARK = (("external.json", "\"import\""),)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,8 +64,9 @@ def main(argv: list[str] | None = None) -> int:
         # Built beside the previous output and swapped in whole; unchanged predictions are reused.
         from eval.__main__ import REUSED, SELF_PATHS
 
+        check_output_folder(out, EXTERNAL_MARK)  # before the corpus is decoded
         with atomic_folder(out, carry=[f"**/{n}" for n in REUSED],
-                           relocate=[f"**/{n}" for n in SELF_PATHS]) as tmp:
+                           relocate=[f"**/{n}" for n in SELF_PATHS], legacy=EXTERNAL_MARK) as tmp:
             write_records(records, summary, tmp)
             result: dict[str, Any] = {"name": lmap.name, "import": summary}
             if not args.import_only:

@@ -17,6 +17,9 @@ from eval.robustness.report import CLEAN, write_report
 from schemas import ConfigError, Taxonomy, read_jsonl
 from schemas.atomic import atomic_folder
 
+# A robustness folder written before output folders carried the marker (schemas.outputs).
+ROBUSTNESS_MARK = (("robustness.json", "\"rows\""),)
+
 
 def write_jsonl(path: Path, records: Sequence[Mapping[str, Any]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -111,7 +114,8 @@ def run_robustness(run: Path, data: Path, cfg: RobustnessConfig, ecfg: EvalConfi
     if "finetuned" in cfg.systems:  # as make eval: never perturb queries the adapter may have trained on
         check_same_data(run, read_run_card(run), data, allow_other_data)
     carry = [f"**/{name}" for name in REUSED]
-    with atomic_folder(run / "robustness", carry=carry, relocate=[f"**/{n}" for n in SELF_PATHS]) as out:
+    with atomic_folder(run / "robustness", carry=carry, relocate=[f"**/{n}" for n in SELF_PATHS],
+                       legacy=ROBUSTNESS_MARK) as out:
         return _run_robustness(run, data, cfg, ecfg, tax, force, out)
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from schemas import atomic
 from schemas.atomic import atomic_folder, recover
+from schemas.outputs import MARKER
 
 
 def dead_pid() -> int:
@@ -25,7 +26,9 @@ def write(folder: Path, text: str) -> None:
 
 
 def read(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): p.read_text() for p in sorted(folder.rglob("*")) if p.is_file()}
+    """The files written into the folder, without the project's marker (tests/schemas/test_outputs.py)."""
+    return {str(p.relative_to(folder)): p.read_text() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != MARKER}
 
 
 @pytest.mark.parametrize("exchange", [True, False], ids=["renameat2", "two-renames"])
@@ -35,7 +38,7 @@ def test_success_replaces_and_failure_keeps(tmp_path, monkeypatch, exchange):
     target = tmp_path / "out"
     with atomic_folder(target) as tmp:
         write(tmp, "one")
-    assert read(target) == {"a.txt": "one", "sub/b.txt": "one"}
+    assert read(target) == {"a.txt": "one", "sub/b.txt": "one"} and (target / MARKER).is_file()
     with pytest.raises(RuntimeError), atomic_folder(target) as tmp:
         write(tmp, "two")
         raise RuntimeError("boom")
