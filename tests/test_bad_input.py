@@ -183,6 +183,7 @@ TABLE = [
     ("train", TRAIN, corrupt_line("data/chat/train.jsonl", 3), "data/chat/train.jsonl:3: invalid JSON"),
     ("train", TRAIN, remove("data/chat/train.jsonl"), "data/chat/train.jsonl not found"),
     ("train", TRAIN, set_key("train_recipe", "seed", "13a"), "seed"),
+    ("train", [*TRAIN, "--set", "a.\u00b2=x"], lambda c: None, "unknown key 'a'"),
     ("train.check", ["{train_recipe}"], set_key("train_recipe", "seed", "13a"), "seed"),
     ("train.check", ["{train_recipe}"], set_key("train_recipe", "lora_r", "sixteen"), "lora_r"),
     ("train.check", ["{train_recipe}"], lambda c: c.train_recipe.write_text("lora_r: [16\n" + c.train_recipe.read_text()),

@@ -2,6 +2,10 @@
 
 Usage: python -m train.axolotl_cli [--allow-cpu-bf16] train resolved.yml --launcher python
 
+With MEDIA_INTENT_CONFIG_SHA256 set (python -m train sets it), every checkpoint the trainer saves gets a
+`config.sha256` file holding it, so a later resume can tell which config wrote a checkpoint
+(train.run.resume_point); this is a callback added to transformers' default callbacks, not a patch.
+
 Everything after the optional flag goes to axolotl's own CLI unchanged (`axolotl.cli.main`).
 
 Why the override: transformers' TrainingArguments raises "Your setup doesn't support bf16/gpu"
@@ -16,9 +20,12 @@ recipe asks for `bf16: true`, the machine has no CUDA and the CPU has native bf1
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 FLAG = "--allow-cpu-bf16"
+CONFIG_ENV = "MEDIA_INTENT_CONFIG_SHA256"  # train.run sets it to the resolved config's hash
 
 
 def allow_cpu_bf16() -> None:
@@ -28,11 +35,29 @@ def allow_cpu_bf16() -> None:
     training_args.is_torch_bf16_gpu_available = lambda: True
 
 
+def stamp_checkpoints(config_hash: str) -> None:
+    """Write `config_hash` into each checkpoint-N/ right after the trainer saves it."""
+    import transformers.trainer as trainer
+    from transformers import TrainerCallback
+
+    from train.run import CONFIG_STAMP
+
+    class ConfigStamp(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+            ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            if ckpt.is_dir() and state.is_world_process_zero:
+                (ckpt / CONFIG_STAMP).write_text(config_hash + "\n", encoding="utf-8")
+
+    trainer.DEFAULT_CALLBACKS.append(ConfigStamp)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == [FLAG]:
         args = args[1:]
         allow_cpu_bf16()
+    if os.environ.get(CONFIG_ENV):
+        stamp_checkpoints(os.environ[CONFIG_ENV])
     from axolotl.cli.main import cli
 
     cli.main(args=args, prog_name="axolotl")

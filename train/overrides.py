@@ -33,7 +33,8 @@ def parse_set(item: str) -> tuple[list[str | int], Any]:
         raise ConfigError([f"--set {item}: value is not valid YAML ({problem})"]) from None
     if isinstance(value, str) and _FLOAT.fullmatch(value.strip()):
         value = float(value)  # YAML 1.1 reads 2e-4 (no dot) as a string; users mean a number
-    path: list[str | int] = [int(p) if p.isdigit() else p for p in key.split(".")]
+    # ASCII digits only: str.isdigit() is also true for '²' or '٣', which int() refuses.
+    path: list[str | int] = [int(p) if p.isascii() and p.isdigit() else p for p in key.split(".")]
     if any(p == "" for p in path):
         raise ConfigError([f"--set {item}: empty part in dotted key '{key}'"])
     return path, value

@@ -4,8 +4,10 @@ Run folder: without --run, runs/<recipe stem>, or the first free runs/<recipe st
 that folder already holds a finished run (a run_card.json), so a rerun never overwrites an adapter
 that may already have been evaluated. `--run DIR` is used as given, but refused if it holds a
 finished run. A folder without a run card (a crashed or interrupted run) is reused, and training
-resumes from its newest complete checkpoint-N/ (axolotl's own, every `save_steps`) when the resolved
-config is the one that wrote it (`--resume auto`, the default; `yes` insists, `no` starts at step 0).
+resumes from its newest complete checkpoint-N/ (axolotl's own, every `save_steps`) written under the
+same resolved config (`--resume auto`, the default; `yes` insists, `no` starts at step 0). The trainer
+stamps each checkpoint with the sha256 of the config that wrote it (train.axolotl_cli,
+`config.sha256`), so a checkpoint left by an earlier config, in the same folder, is never taken.
 The folder gets:
   resolved.yml     the exact flat config axolotl received (recipe + --set + data/output paths)
   train.log        everything axolotl printed
@@ -15,6 +17,8 @@ The folder gets:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -37,6 +41,7 @@ OFFLINE_ENV = {
     "PYTHONUNBUFFERED": "1",
 }
 RESOLVED = "resolved.yml"
+CONFIG_STAMP = "config.sha256"     # in each checkpoint-N/: the config that wrote it (train.axolotl_cli)
 # A run folder written before output folders carried the marker (schemas.outputs).
 RUN_MARK = ((RESOLVED, "# Resolved by python -m train"), ("run_card.json", '"resolved_config"'))
 
@@ -116,34 +121,50 @@ def resolve(req: RunRequest) -> tuple[dict[str, Any], Path, bool]:
     return cfg, run_dir, needs_cpu_bf16(cfg, machine)
 
 
-def latest_checkpoint(run_dir: Path) -> Path | None:
-    """The newest complete checkpoint-N/ (the trainer writes trainer_state.json after the weights)."""
+
+def config_sha256(cfg: dict[str, Any]) -> str:
+    """The config as written to resolved.yml and read back, without the resume pointer itself."""
+    plain = {k: v for k, v in yaml.safe_load(yaml.safe_dump(cfg)).items() if k != "resume_from_checkpoint"}
+    return hashlib.sha256(json.dumps(plain, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def checkpoints(run_dir: Path) -> list[Path]:
+    """Complete checkpoint-N/ folders, newest first (the trainer writes trainer_state.json last)."""
     done = [p.parent for p in run_dir.glob("checkpoint-*/trainer_state.json")
             if p.parent.name.rsplit("-", 1)[-1].isdigit()]
-    return max(done, key=lambda p: int(p.name.rsplit("-", 1)[-1]), default=None)
+    return sorted(done, key=lambda p: int(p.name.rsplit("-", 1)[-1]), reverse=True)
 
 
-def _comparable(cfg: dict[str, Any]) -> dict[str, Any]:
-    # As written to resolved.yml and read back, without the resume pointer itself.
-    return {k: v for k, v in yaml.safe_load(yaml.safe_dump(cfg)).items() if k != "resume_from_checkpoint"}
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    return next(iter(checkpoints(run_dir)), None)
+
+
+def checkpoint_config(ckpt: Path) -> str | None:
+    """The config hash the trainer stamped into a checkpoint; None for an unstamped one."""
+    stamp = ckpt / CONFIG_STAMP
+    return stamp.read_text("utf-8").strip() if stamp.is_file() else None
 
 
 def resume_point(cfg: dict[str, Any], run_dir: Path, mode: str) -> Path | None:
-    """The checkpoint to resume from: only one written under the same resolved config."""
-    ckpt = None if mode == "no" else latest_checkpoint(run_dir)
-    if ckpt is None:
+    """The newest complete checkpoint stamped with this config's hash; newer ones of other configs are
+    named and passed over (`yes` refuses instead of passing over the newest)."""
+    found = [] if mode == "no" else checkpoints(run_dir)
+    if not found:
         if mode == "yes":
             raise ConfigError([f"--resume yes: {run_dir} holds no complete checkpoint-N/; the trainer "
                                f"writes one every save_steps ({cfg.get('save_steps')}) steps"])
         return None
-    previous = run_dir / RESOLVED
-    old = yaml.safe_load(previous.read_text("utf-8")) if previous.is_file() else None
-    if isinstance(old, dict) and _comparable(old) == _comparable(cfg):
-        return ckpt
-    if mode == "yes":
-        raise ConfigError([f"--resume yes: {ckpt} was written under another config than this one "
-                           f"({previous}); pass --resume no to start at step 0, or another --run"])
-    print(f"not resuming from {ckpt}: the recipe or overrides changed since; starting at step 0", flush=True)
+    want = config_sha256(cfg)
+    for ckpt in found:
+        stamp = checkpoint_config(ckpt)
+        if stamp == want:
+            return ckpt
+        why = "has no config stamp" if stamp is None else f"was written under another config ({stamp[:12]})"
+        if mode == "yes":
+            raise ConfigError([f"--resume yes: {ckpt} {why} than this one ({want[:12]}); pass --resume no "
+                               "to start at step 0, or another --run"])
+        print(f"not resuming from {ckpt}: it {why}, not this config ({want[:12]})", flush=True)
+    print("no checkpoint of this config: starting at step 0", flush=True)
     return None
 
 
@@ -179,10 +200,13 @@ def axolotl_env() -> dict[str, str]:
     return env
 
 
-def run_axolotl(cmd: list[str], log_path: Path, append: bool = False) -> int:
+def run_axolotl(cmd: list[str], log_path: Path, append: bool = False, config_hash: str | None = None) -> int:
     """Stream axolotl's output (progress bars included) to the terminal and to train.log."""
+    from train.axolotl_cli import CONFIG_ENV
+
+    env = axolotl_env() | ({CONFIG_ENV: config_hash} if config_hash else {})
     with log_path.open("ab" if append else "wb") as log, subprocess.Popen(cmd, stdout=subprocess.PIPE,
-                                                      stderr=subprocess.STDOUT, env=axolotl_env()) as proc:
+                                                      stderr=subprocess.STDOUT, env=env) as proc:
         assert proc.stdout is not None
         while chunk := proc.stdout.read1(4096):
             sys.stdout.buffer.write(chunk)
@@ -204,7 +228,7 @@ def train(req: RunRequest) -> Path:
     cmd = axolotl_command(resolved, cfg, cpu_bf16)
     print(f"run folder: {run_dir}\n$ {' '.join(cmd)}", flush=True)
     start = time.time()
-    rc = run_axolotl(cmd, run_dir / "train.log", append=ckpt is not None)
+    rc = run_axolotl(cmd, run_dir / "train.log", append=ckpt is not None, config_hash=config_sha256(cfg))
     wall = time.time() - start
     if rc != 0:
         raise RuntimeError(f"axolotl train exited with status {rc}; see {run_dir / 'train.log'}")

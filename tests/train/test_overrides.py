@@ -21,6 +21,7 @@ from train.overrides import apply_overrides, parse_set
     ("lora_target_modules=[q_proj, v_proj]", ["lora_target_modules"], ["q_proj", "v_proj"]),
     ("split=train[:100]", ["split"], "train[:100]"),
     ("eval_steps=", ["eval_steps"], None),
+    ("a.\u00b2=x", ["a", "\u00b2"], "x"),  # '²' passes str.isdigit() but is a key, not a list index
 ])
 def test_parse_set(item: str, path: list, value: object) -> None:
     assert parse_set(item) == (path, value)
