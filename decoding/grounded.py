@@ -1,13 +1,25 @@
-"""Per-query grammars: the model may only copy entity values out of the query it is reading.
+"""Per-query grammars: the model may only copy entity values out of the query it is reading, in query
+order, each a span its type can take.
 
 A value is a contiguous run of the query's words, joined by the query's own separators. The first
 word may drop leading punctuation and the last may drop trailing punctuation or a possessive, so
 "set in a harsh frozen world." allows "a harsh frozen world" and "Nolan's" allows "Nolan"; inner
-words are copied whole. The rules form a chain per word, so the grammar grows linearly with the
-query (per start word and bounded by `max_value_chars` when a length bound is given).
+words are copied whole.
 
-The JSON around the values is the compact form of `schemas.extraction_json` (no spaces, keys in
-order), so a fine-tuned model's learned format is exactly what the grammar allows.
+What the grammar adds to that, per query:
+- **Types that fit.** A closed type (one with a lexicon in schemas/taxonomy.yaml: media_type, genre, year,
+  language, platform, audience) may take only the spans its lexicon accepts (schemas/lexicon.py), so
+  "action" is never a media type and "steven soderbergh" never a genre. Open types take any span.
+- **Query order, no overlaps.** Each entity starts after the previous one ended, so a span is typed
+  once and a long plot cannot swallow the name after it twice. The grammar is then finite: at most one
+  entity per word, whatever max_entities says (0 still means none).
+- **Exclusions.** After a type the taxonomy lets users rule out (`exclusion.types`) the model may write
+  `"exclude":true`, before the value: "not a horror movie" -> {"type":"genre","exclude":true,
+  "value":"horror"}.
+
+The rules form chains per word, so the grammar grows linearly with the query per start word (bounded by
+`max_value_chars`). The JSON around the values is the compact form of `schemas.extraction_json` (no
+spaces, keys in order), so a fine-tuned model's learned format is exactly what the grammar allows.
 """
 
 from __future__ import annotations
@@ -19,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from schemas.lexicon import Lexicon
 from schemas.taxonomy import Taxonomy
 
 MODES = ("grounded", "schema", "none")
@@ -97,78 +110,162 @@ def _fits(limit: int | None, length: int) -> bool:
     return limit is None or length <= limit
 
 
-class _SpanRules:
-    """Builds `value ::= span_0 | span_1 | ...`, memoising the continuation chains."""
+VALUE = '"\\",\\"value\\":\\""'
+# After the type of a type users may rule out: '","exclude":true,"value":"' or '","value":"'. The flag comes
+# before the value, so the model decides it where the query's cue ("not a", "without") is, ahead of the value.
+EXCLUDABLE_VALUE = '"\\"," ("\\"exclude\\":true,")? "\\"value\\":\\""'
 
-    def __init__(self, query: str, words: list[Word], max_chars: int | None):
-        self.query, self.words, self.max_chars = query, words, max_chars
+
+class _Rules:
+    """Builds one query's grammar. Rule names: E_k an entity whose value starts at word k or later (its type
+    first, then the value); V_k an open-type value starting at word k or later, S_i one starting at word i,
+    C_i_k its continuation at word k (C_k when every span fits max_value_chars); L{t}_k a value of closed
+    type t starting at word k or later; Z_k the end of an entity whose value ended before word k."""
+
+    def __init__(self, query: str, tax: Taxonomy, max_chars: int | None):
+        self.query, self.tax = query, tax
+        self.words = split_words(query)
+        self.tails = [tail_forms(w.text) for w in self.words]
+        # Chains are shared by every start word when no span can pass the bound: O(n) rules, not O(n^2).
+        self.max_chars = None if max_chars is None or len(query) <= max_chars else max_chars
         self.rules: dict[str, str] = {}
+        excl, closed = set(tax.excludable), tax.closed_types
+        self.heads = {False: [t for t in tax.entity_names if t not in closed and t not in excl],
+                      True: [t for t in tax.entity_names if t not in closed and t in excl]}
+        self.closed = closed
+        self.excl = excl
+        self.empty: set[str] = set()  # rules found to have no alternative
+
+    def end(self, k: int) -> str:
+        """Z_k: close the entity, then '"]"' or another entity whose value starts at word k or later."""
+        name = f"Z_{k}"
+        if name not in self.rules:
+            more = self.entity_from(k)
+            self.rules[name] = '"\\"}" ("]"' + (f' | "," {more})' if more else ")")
+        return name
+
+    def entity_from(self, k: int) -> str | None:
+        """E_k: the type is read once; which later word its value starts at is decided by the value."""
+        if k >= len(self.words):
+            return None
+        name = f"E_{k}"
+        if name in self.rules:
+            return name
+        self.rules[name] = ""  # reserved while the alternatives are built
+        alts = []
+        value = self.open_from(k)
+        for excludable, types in self.heads.items():
+            if types and value:
+                alts.append(f"({_alts(types)}) {EXCLUDABLE_VALUE if excludable else VALUE} {value}")
+        for etype, lexicon in self.closed.items():
+            spans = self.closed_from(etype, lexicon, k)
+            if spans:
+                alts.append(f"{ebnf_literal(etype)} {EXCLUDABLE_VALUE if etype in self.excl else VALUE} {spans}")
+        if not alts:
+            del self.rules[name]
+            return None
+        self.rules[name] = '"{\\"type\\":\\"" (' + " | ".join(alts) + ")"
+        return name
+
+    def open_from(self, k: int) -> str | None:
+        """V_k ::= S_k | V_(k+1)."""
+        if k >= len(self.words):
+            return None
+        name = f"V_{k}"
+        if name not in self.rules:
+            alts = [a for a in (self.open_span(k), self.open_from(k + 1)) if a]
+            if not alts:
+                return None
+            self.rules[name] = " | ".join(alts)
+        return name
+
+    def closed_from(self, etype: str, lexicon: Lexicon, k: int) -> str | None:
+        """L{t}_k ::= (spans of type t at word k) | L{t}_(k+1); absent where no later span fits t."""
+        if k >= len(self.words):
+            return None
+        name = f"L{etype}_{k}"
+        if name in self.empty:
+            return None
+        if name not in self.rules:
+            alts = [a for a in (self.closed_spans(lexicon, k), self.closed_from(etype, lexicon, k + 1)) if a]
+            if not alts:
+                self.empty.add(name)
+                return None
+            self.rules[name] = " | ".join(alts)
+        return name
+
+    def open_span(self, i: int) -> str | None:
+        """S_i: word i alone (any single form), or its lead form and a chain over the next words."""
+        name = f"S_{i}"
+        if name in self.rules:
+            return name
+        w = self.words[i]
+        alts = []
+        singles = [f for f in single_forms(w.text) if _fits(self.max_chars, len(f))]
+        if singles:
+            alts.append(f"({_alts(singles)}) {self.end(i + 1)}")
+        leads = lead_forms(w.text)
+        if leads and i + 1 < len(self.words):
+            more = self.chain(i, i + 1)
+            if more is not None:
+                alts.append(f"({_alts(leads)}) {more}")
+        if not alts:
+            return None
+        self.rules[name] = " | ".join(alts)
+        return name
 
     def chain(self, first: int, k: int) -> str | None:
-        """Rule for: separator, then word k as a tail, or word k whole and more words."""
-        # Without a length bound every start shares one chain per word, keeping the grammar O(n).
-        name = f"c_{k}" if self.max_chars is None else f"c_{first}_{k}"
+        """Separator, then word k as the last word (a tail form) or whole with more words after it."""
+        name = f"C_{k}" if self.max_chars is None else f"C_{first}_{k}"
         if name in self.rules:
             return name
         w = self.words[k]
         sep = self.query[self.words[k - 1].end:w.start]
         # Lengths are measured from the whole first word: conservative when it drops punctuation.
         offset = w.start - self.words[first].start
-        tails = [t for t in tail_forms(w.text) if _fits(self.max_chars, offset + len(t))]
-        alts = [_alts(tails)] if tails else []
+        tails = [t for t in self.tails[k] if _fits(self.max_chars, offset + len(t))]
+        alts = [f"({_alts(tails)}) {self.end(k + 1)}"] if tails else []
         next_offset = self.words[k + 1].start - self.words[first].start if k + 1 < len(self.words) else None
         if next_offset is not None and _fits(self.max_chars, next_offset):
             more = self.chain(first, k + 1)
             if more is not None:
-                alts.append(f"({ebnf_literal(w.text)} {more})")
+                alts.append(f"{ebnf_literal(w.text)} {more}")
         if not alts:
             return None
         self.rules[name] = f"{ebnf_literal(sep)} ({' | '.join(alts)})"
         return name
 
-    def start(self, i: int) -> str | None:
-        w = self.words[i]
-        alts = [_alts([f for f in single_forms(w.text) if _fits(self.max_chars, len(f))])]
-        leads = lead_forms(w.text)
-        if leads and i + 1 < len(self.words):
-            more = self.chain(i, i + 1)
-            if more is not None:
-                alts.append(f"(({_alts(leads)}) {more})")
-        alts = [a for a in alts if a]
-        if not alts:
-            return None
-        self.rules[f"s_{i}"] = " | ".join(alts)
-        return f"s_{i}"
-
-    def build(self) -> str | None:
-        starts = [s for i in range(len(self.words)) if (s := self.start(i)) is not None]
-        if not starts:
-            return None
-        self.rules["value"] = " | ".join(starts)
-        return "value"
+    def closed_spans(self, lexicon: Lexicon, i: int) -> str:
+        """Alternatives '"text" Z_(k+1)' for every span from word i that the type's lexicon accepts."""
+        out, words = [], self.words
+        for k in range(i, min(len(words), i + lexicon.max_words)):
+            if not any(lexicon.may_end(t) for t in self.tails[k]):
+                continue
+            if k == i:
+                texts = single_forms(words[i].text)
+            else:
+                inner = self.query[words[i].end:words[k].start]
+                texts = [lead + inner + tail for lead in lead_forms(words[i].text) for tail in self.tails[k]]
+            fits = [t for t in dict.fromkeys(texts) if _fits(self.max_chars, len(t)) and lexicon.accepts(t)]
+            if fits:
+                out.append(f"({_alts(fits)}) {self.end(k + 1)}")
+        return " | ".join(out)
 
 
 def grounded_ebnf(query: str, tax: Taxonomy, *, max_value_chars: int | None = None,
                   max_entities: int | None = None) -> str:
-    """EBNF for an extraction whose entity values are all spans of `query`."""
-    spans = _SpanRules(query, split_words(query), max_value_chars)
-    value = spans.build()
-    quoted = '"\\"" ({}) "\\""'
-    intent, etype = quoted.format(_alts(tax.intent_names)), quoted.format(_alts(tax.entity_names))
+    """EBNF for an extraction whose entity values are spans of `query`, in query order, each of a type
+    that can take it (module docstring). max_entities 0 allows no entity; other values are not needed,
+    since the grammar already allows at most one entity per word."""
+    rules = _Rules(query, tax, max_value_chars)
+    first = rules.entity_from(0) if max_entities != 0 else None
+    intent = '"\\"" ({}) "\\""'.format(_alts(tax.intent_names))
     lines = [
         'root ::= "{\\"intent\\":" intent ",\\"entities\\":" entities "}"',
         f"intent ::= {intent}",
+        'entities ::= "[]"' + (f' | "[" {first}' if first else ""),
     ]
-    if value is None or max_entities == 0:
-        lines.append('entities ::= "[]"')
-    else:
-        more = "*" if max_entities is None else f"{{0,{max_entities - 1}}}"
-        lines += [
-            f'entities ::= "[]" | "[" entity ("," entity){more} "]"',
-            f'entity ::= "{{\\"type\\":" etype ",\\"value\\":\\"" {value} "\\"}}"',
-            f"etype ::= {etype}",
-        ]
-        lines += [f"{name} ::= {body}" for name, body in spans.rules.items()]
+    lines += [f"{name} ::= {body}" for name, body in rules.rules.items()]
     return "\n".join(lines) + "\n"
 
 

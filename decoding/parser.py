@@ -117,6 +117,8 @@ class Parser:
         s = self.settings
         if s.mode == "none":
             return {}
+        if s.mode == "grounded" and s.max_entities != 0:  # the grammar allows one entity per word at most
+            return {"max_value_chars": s.max_value_chars, "max_entities": None}
         return {"max_value_chars": s.max_value_chars, "max_entities": s.max_entities}
 
     def generate(self, queries: Sequence[str], *, progress: bool = True,
@@ -146,7 +148,7 @@ class Parser:
         return outs
 
     def parse_many(self, queries: Sequence[str], *, progress: bool = False) -> list[dict[str, Any]]:
-        return [to_spans(q, o.text, o.truncated, self.validator)
+        return [to_spans(q, o.text, o.truncated, self.validator, self.tax)
                 for q, o in zip(queries, self.generate(queries, progress=progress), strict=True)]
 
     def parse(self, query: str) -> dict[str, Any]:
@@ -188,11 +190,14 @@ def _validator(tax: Taxonomy, bounds: dict[str, int | None]) -> Any:
     return jsonschema.Draft202012Validator(extraction_schema(tax, **bounds))
 
 
-def to_spans(query: str, text: str | None, truncated: bool, validator: Any) -> dict[str, Any]:
+def to_spans(query: str, text: str | None, truncated: bool, validator: Any,
+             tax: Taxonomy | None = None) -> dict[str, Any]:
     """A raw output as intent + entities with offsets into `query`; values not found there are dropped.
 
     Entities are located left to right, so a value that occurs twice gets the occurrence after the
-    previous entity when there is one. A repeated (type, value) pair is dropped.
+    previous entity when there is one. A repeated (type, value, exclude) triple is dropped. Each entity
+    says whether the user rules it out (`exclude`), and an entity of a closed type (one with a lexicon)
+    carries the `canonical` value its lexicon maps it to, for search.
     """
     try:
         pred = json.loads(text or "")
@@ -200,15 +205,19 @@ def to_spans(query: str, text: str | None, truncated: bool, validator: Any) -> d
         return {"intent": None, "entities": [], "status": "truncated" if truncated else "invalid_json"}
     if not validator.is_valid(pred):
         return {"intent": None, "entities": [], "status": "schema_violation"}
+    closed = (tax or load_taxonomy()).closed_types
     entities, seen, cursor = [], set(), 0
     for ent in pred["entities"]:
-        value = ent["value"]
+        value, exclude = ent["value"], bool(ent.get("exclude", False))
         start = query.find(value, cursor)
         if start < 0:
             start = query.find(value)
-        if start < 0 or (ent["type"], value) in seen:
+        if start < 0 or (ent["type"], value, exclude) in seen:
             continue
-        seen.add((ent["type"], value))
+        seen.add((ent["type"], value, exclude))
         cursor = start + len(value)
-        entities.append({"type": ent["type"], "value": value, "start": start, "end": start + len(value)})
+        out = {"type": ent["type"], "value": value, "start": start, "end": start + len(value), "exclude": exclude}
+        if ent["type"] in closed:
+            out["canonical"] = closed[ent["type"]].canonical(value)
+        entities.append(out)
     return {"intent": pred["intent"], "entities": entities, "status": "ok"}

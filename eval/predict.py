@@ -244,7 +244,7 @@ def predict_openai(records: Sequence[Mapping[str, Any]], cfg: ClientConfig, syst
     out.mkdir(parents=True, exist_ok=True)
     bounded = cfg.response_format == "json_object_schema"
     bounds = {"max_value_chars": max_value_chars, "max_entities": max_entities} if bounded else {}
-    schema = extraction_schema(tax, **bounds)
+    schema = extraction_schema(tax, **bounds, strict=cfg.response_format == "json_schema")
     fmt = response_format_for(cfg.response_format, schema, "extraction")
     requests = [ChatRequest(chat_prompt(system_prompt, r["query"]), temperature=0.0, response_format=fmt)
                 for r in records]

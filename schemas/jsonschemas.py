@@ -11,25 +11,32 @@ SPLITS = ("train", "validation", "test", "heldout")
 
 
 def extraction_schema(tax: Taxonomy, *, max_value_chars: int | None = None,
-                      max_entities: int | None = None) -> dict[str, Any]:
-    """What the model outputs: an intent plus typed entity values.
+                      max_entities: int | None = None, strict: bool = False) -> dict[str, Any]:
+    """What the model outputs: an intent plus typed entity values, each optionally ruled out.
 
-    Without bounds the schema is valid for OpenAI strict structured outputs (every key required,
-    no additional properties, enums from the taxonomy). Local constrained decoding passes bounds,
-    because a small model can otherwise loop inside one string until max_new_tokens runs out.
+    `exclude: true` marks an entity the user rules out ("not a horror movie"); it is written only when
+    true, between type and value (extraction_json), and only types in the taxonomy's `exclusion.types`
+    may carry it. Local constrained decoding passes bounds, because a small model can otherwise loop
+    inside one string until max_new_tokens runs out. `strict` gives the form OpenAI strict structured
+    outputs accept: every key required (`exclude` then false for a wish), no bounds, no conditionals.
     """
+    if strict and (max_value_chars or max_entities is not None):
+        raise ValueError("strict structured outputs take no length or count bounds")
     value: dict[str, Any] = {"type": "string", "minLength": 1}
     if max_value_chars:
         value["maxLength"] = max_value_chars
-    entities: dict[str, Any] = {
-        "type": "array",
-        "items": {
-            "type": "object",
-            "properties": {"type": {"type": "string", "enum": tax.entity_names}, "value": value},
-            "required": ["type", "value"],
-            "additionalProperties": False,
-        },
+    item: dict[str, Any] = {
+        "type": "object",
+        "properties": {"type": {"type": "string", "enum": tax.entity_names},
+                       "exclude": {"type": "boolean"}, "value": value},
+        "required": ["type", "exclude", "value"] if strict else ["type", "value"],
+        "additionalProperties": False,
     }
+    fixed = sorted(set(tax.entity_names) - set(tax.excludable))
+    if fixed and not strict:  # these types cannot be ruled out
+        item["allOf"] = [{"if": {"properties": {"type": {"enum": fixed}}},
+                          "then": {"not": {"required": ["exclude"]}}}]
+    entities: dict[str, Any] = {"type": "array", "items": item}
     if max_entities is not None:
         entities["maxItems"] = max_entities
     return {
@@ -54,6 +61,7 @@ def record_schema(tax: Taxonomy) -> dict[str, Any]:
             "value": {"type": "string", "minLength": 1},
             "start": {"type": "integer", "minimum": 0},
             "end": {"type": "integer", "minimum": 1},
+            "exclude": {"const": True},  # present only for an entity the user rules out
         },
         "required": ["type", "value", "start", "end"],
         "additionalProperties": False,
@@ -76,8 +84,10 @@ def record_schema(tax: Taxonomy) -> dict[str, Any]:
 
 
 def extraction_json(intent: str, entities: list[dict[str, Any]]) -> str:
-    """The canonical training target: compact JSON, entities in the order given (query order)."""
+    """The canonical training target: compact JSON, entities in the order given (query order), and
+    `"exclude":true` between type and value for an entity the user rules out (absent otherwise)."""
     import json
 
-    ents = [{"type": e["type"], "value": e["value"]} for e in entities]
+    ents = [{"type": e["type"], **({"exclude": True} if e.get("exclude") else {}), "value": e["value"]}
+            for e in entities]
     return json.dumps({"intent": intent, "entities": ents}, ensure_ascii=False, separators=(",", ":"))

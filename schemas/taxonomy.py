@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from schemas.config import ConfigError, load_yaml, unknown_keys
+from schemas.lexicon import Lexicon, load_lexicon
 
 DEFAULT_TAXONOMY = Path(__file__).with_name("taxonomy.yaml")
 _RULE_KEYS = ("requires_any", "forbids", "max_entities")
@@ -32,6 +33,7 @@ class EntityType:
     description: str
     examples: tuple[str, ...] = ()
     source: str = ""  # knowledge-graph pool that supplies values
+    lexicon: Lexicon | None = field(default=None, compare=False, repr=False)  # set: a closed type
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class Taxonomy:
     intents: dict[str, Intent]
     entity_types: dict[str, EntityType]
     path: str = str(DEFAULT_TAXONOMY)
+    excludable: tuple[str, ...] = ()  # types a user can rule out ("exclude": true)
+    exclusion_description: str = ""
 
     @property
     def intent_names(self) -> list[str]:
@@ -47,6 +51,11 @@ class Taxonomy:
     @property
     def entity_names(self) -> list[str]:
         return list(self.entity_types)
+
+    @property
+    def closed_types(self) -> dict[str, Lexicon]:
+        """Types whose values must be spans their lexicon accepts."""
+        return {n: et.lexicon for n, et in self.entity_types.items() if et.lexicon is not None}
 
     def type_for_source(self, source: str) -> str | None:
         """The entity type whose values come from KG pool `source`, if any."""
@@ -58,7 +67,7 @@ class Taxonomy:
 
 def load_taxonomy(path: str | Path = DEFAULT_TAXONOMY) -> Taxonomy:
     raw = load_yaml(path) or {}
-    problems = unknown_keys(raw, ("version", "intents", "entity_types"), str(path))
+    problems = unknown_keys(raw, ("version", "intents", "entity_types", "exclusion"), str(path))
     for section in ("intents", "entity_types"):
         if not isinstance(raw.get(section), dict) or not raw[section]:
             problems.append(f"{path}: '{section}' must be a non-empty mapping")
@@ -69,13 +78,28 @@ def load_taxonomy(path: str | Path = DEFAULT_TAXONOMY) -> Taxonomy:
     for name, spec in raw["entity_types"].items():
         spec = spec or {}
         where = f"{path}: entity_types.{name}"
-        problems += unknown_keys(spec, ("description", "examples", "source"), where)
+        problems += unknown_keys(spec, ("description", "examples", "source", "lexicon"), where)
+        lexicon = None
+        if spec.get("lexicon") is not None:
+            try:
+                lexicon = load_lexicon(Path(path).parent / str(spec["lexicon"]), name)
+            except ConfigError as exc:
+                problems += [f"{where}.lexicon: {p}" for p in exc.problems]
         entity_types[name] = EntityType(
             name=name,
             description=str(spec.get("description", "")),
             examples=tuple(str(e) for e in spec.get("examples", [])),
             source=str(spec.get("source", name)),
+            lexicon=lexicon,
         )
+        if lexicon is not None:
+            problems += [f"{where}.examples: '{e}' is not accepted by its lexicon {lexicon.path}"
+                         for e in entity_types[name].examples if not lexicon.accepts(e)]
+    exclusion = raw.get("exclusion") or {}
+    problems += unknown_keys(exclusion, ("description", "types"), f"{path}: exclusion")
+    excludable = tuple(str(t) for t in exclusion.get("types") or [])
+    problems += [f"{path}: exclusion.types: unknown entity type '{t}'" for t in excludable
+                 if t not in entity_types]
 
     intents: dict[str, Intent] = {}
     for name, spec in raw["intents"].items():
@@ -100,4 +124,5 @@ def load_taxonomy(path: str | Path = DEFAULT_TAXONOMY) -> Taxonomy:
         )
     if problems:
         raise ConfigError(problems)
-    return Taxonomy(intents=intents, entity_types=entity_types, path=str(path))
+    return Taxonomy(intents=intents, entity_types=entity_types, path=str(path), excludable=excludable,
+                    exclusion_description=str(exclusion.get("description", "")).strip())

@@ -1,5 +1,6 @@
 """Grounded grammars: every string the grammar accepts is a valid, compact extraction whose values are
-spans of the query; gold-style spans (trailing punctuation dropped) are reachable."""
+spans of the query, in query order without overlaps, each of a type that can take it (closed types only
+what their lexicon accepts), excluded only where the taxonomy allows; gold-style spans are reachable."""
 
 from __future__ import annotations
 
@@ -81,17 +82,76 @@ def test_quotes_backslashes_and_control_characters_are_json_escaped() -> None:
         assert json.loads(text)["entities"][0]["value"] in query
 
 
-def test_entity_count_and_value_length_bounds() -> None:
+def test_value_length_bound_and_no_entities() -> None:
     query = "a tense heist thriller from the 90s on Netflix"
     ebnf = grounded_ebnf(query, TAX, max_value_chars=12, max_entities=2)
-    ents = [{"type": TAX.entity_names[0], "value": v} for v in ("tense", "the 90s", "Netflix")]
-    assert accepts(ebnf, extraction_json(TAX.intent_names[0], ents[:2]))
-    assert not accepts(ebnf, extraction_json(TAX.intent_names[0], ents))
     assert accepts(ebnf, extraction("tense heist"))  # 11 chars
     assert not accepts(ebnf, extraction("tense heist thriller"))  # 20 chars > 12
     none_allowed = grounded_ebnf(query, TAX, max_entities=0)
     assert accepts(none_allowed, extraction_json(TAX.intent_names[-1], []))
     assert not accepts(none_allowed, extraction("tense"))
+
+
+def test_entities_come_in_query_order_without_overlapping() -> None:
+    query = "a tense heist thriller from the 90s on Netflix"
+    ebnf = grounded_ebnf(query, TAX, max_value_chars=40)
+    ents = [{"type": "mood", "value": "tense"}, {"type": "genre", "value": "heist thriller"},
+            {"type": "year", "value": "the 90s"}, {"type": "platform", "value": "Netflix"}]
+    assert accepts(ebnf, extraction_json("recommend", ents))  # more entities than max_entities=2 once bounded
+    assert not accepts(ebnf, extraction_json("recommend", [ents[1], ents[0]]))  # out of order
+    assert not accepts(ebnf, extraction_json("recommend", [{"type": "plot", "value": "heist thriller"},
+                                                          {"type": "genre", "value": "thriller"}]))  # overlap
+    assert not accepts(ebnf, extraction_json("recommend", [ents[0], ents[0]]))  # one span, one entity
+
+
+@pytest.mark.parametrize("etype, refused, taken", [
+    ("media_type", ["action", "crime", "classic", "actor", "science fiction", "cinema", "movie house", "showtimes"],
+     ["movie", "tv show"]),
+    ("genre", ["steven soderbergh", "martin scorsese"], ["science fiction", "crime"]),
+    ("year", ["1980 martin scorsese film", "scorsese"], ["1980", "the late 80s"]),
+    ("platform", ["theatre", "AMC Theaters", "movie house"], ["netflix"]),
+])
+def test_closed_types_take_only_what_their_lexicon_accepts(etype: str, refused: list[str], taken: list[str]) -> None:
+    """The values a backend must never receive: a closed type filled with a span of another kind."""
+    query = ("any action crime classic actor science fiction movie house tv show showtimes 1980 martin scorsese "
+             "film from the late 80s steven soderbergh at the cinema theatre AMC Theaters on netflix")
+    ebnf = grounded_ebnf(query, TAX, max_value_chars=40)
+    for value in refused:
+        assert value in query and not accepts(ebnf, extraction(value, "recommend", etype)), value
+        assert accepts(ebnf, extraction(value, "recommend", "plot")), value  # an open type may take it
+    for value in taken:
+        assert accepts(ebnf, extraction(value, "recommend", etype)), value
+
+
+def test_every_closed_span_the_grammar_allows_is_one_its_lexicon_accepts() -> None:
+    query = "a dark british comedy or a classic western, not on disney plus, for a date night in the 1990s"
+    ebnf = grounded_ebnf(query, TAX, max_value_chars=40)
+    words = split_words(query)
+    allowed = 0
+    for etype, lexicon in TAX.closed_types.items():
+        for i in range(len(words)):
+            for j in range(i, len(words)):
+                for lead in lead_forms(words[i].text):
+                    for tail in (tail_forms(words[j].text) if j > i else single_forms(words[i].text)):
+                        value = lead + query[words[i].end:words[j].start] + tail if j > i else tail
+                        ok = accepts(ebnf, extraction(value, "recommend", etype))
+                        assert ok == lexicon.accepts(value), (etype, value)
+                        allowed += ok
+    assert allowed >= 8  # comedy, western, disney plus, a date night, the 1990s, ...
+
+
+def test_exclusions_sit_before_the_value_and_only_on_types_that_allow_them() -> None:
+    query = "not a horror movie please, something romantic from the 90s, without Tom Cruise"
+    ebnf = grounded_ebnf(query, TAX, max_value_chars=40)
+    ents = [{"type": "genre", "value": "horror", "exclude": True}, {"type": "media_type", "value": "movie"},
+            {"type": "genre", "value": "romantic"}, {"type": "year", "value": "the 90s"},
+            {"type": "actor", "value": "Tom Cruise", "exclude": True}]
+    text = extraction_json("recommend", ents)
+    assert '{"type":"genre","exclude":true,"value":"horror"}' in text and accepts(ebnf, text)
+    assert "title" not in TAX.excludable
+    assert not accepts(ebnf, extraction_json("recommend", [{"type": "title", "value": "Tom Cruise", "exclude": True}]))
+    after = text.replace('"exclude":true,"value":"horror"', '"value":"horror","exclude":true')
+    assert not accepts(ebnf, after)  # the flag comes before the value, never after
 
 
 def test_accepted_outputs_validate_against_the_extraction_schema() -> None:
@@ -105,7 +165,7 @@ def test_accepted_outputs_validate_against_the_extraction_schema() -> None:
         for i, first in enumerate(words):
             for last in words[i:]:
                 value = query[first.start:last.end]
-                text = extraction(value, intent=intent, etype=TAX.entity_names[-1])
+                text = extraction(value, intent=intent, etype="plot")
                 if accepts(ebnf, text):
                     assert validator.is_valid(json.loads(text)), text
                     checked += 1

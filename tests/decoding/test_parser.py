@@ -36,10 +36,21 @@ def test_ungrounded_duplicate_and_broken_outputs() -> None:
     query = "play Inception"
     parsed = to_spans(query, out("play", ("title", "Inception"), ("title", "Inception"), ("title", "Tenet")),
                       False, VALIDATOR)
-    assert parsed["entities"] == [{"type": "title", "value": "Inception", "start": 5, "end": 14}]
+    assert parsed["entities"] == [{"type": "title", "value": "Inception", "start": 5, "end": 14, "exclude": False}]
     assert to_spans(query, '{"intent":"pl', True, VALIDATOR)["status"] == "truncated"
     assert to_spans(query, "Sure! Here", False, VALIDATOR)["status"] == "invalid_json"
     assert to_spans(query, out("dance"), False, VALIDATOR)["status"] == "schema_violation"
+
+
+def test_exclusions_and_canonical_values_of_closed_types() -> None:
+    query = "not on netflix, a tv show without Tom Cruise"
+    raw = json.dumps({"intent": "recommend", "entities": [
+        {"type": "platform", "exclude": True, "value": "netflix"}, {"type": "media_type", "value": "tv show"},
+        {"type": "actor", "exclude": True, "value": "Tom Cruise"}]})
+    ents = to_spans(query, raw, False, VALIDATOR, TAX)["entities"]
+    assert [(e["type"], e["exclude"], e.get("canonical")) for e in ents] == [
+        ("platform", True, "Netflix"), ("media_type", False, "series"), ("actor", True, None)]
+    assert "canonical" not in ents[2]  # an open type has no canonical value
 
 
 def test_run_folder_problems_are_one_line(tmp_path: Path) -> None:

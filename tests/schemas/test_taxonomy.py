@@ -23,7 +23,7 @@ def test_committed_json_schemas_are_regenerated_from_the_taxonomy(tmp_path):
 
 
 def test_extraction_schema_is_openai_strict_compatible():
-    s = extraction_schema(load_taxonomy())
+    s = extraction_schema(load_taxonomy(), strict=True)
 
     def walk(node):
         if node.get("type") == "object":
@@ -42,6 +42,12 @@ def test_extraction_json_is_compact_and_valid():
     text = extraction_json("recommend", [{"type": "genre", "value": "fantasy", "start": 0, "end": 7}])
     assert text == '{"intent":"recommend","entities":[{"type":"genre","value":"fantasy"}]}'
     jsonschema.validate(json.loads(text), extraction_schema(tax))
+    ruled_out = extraction_json("recommend", [{"type": "genre", "value": "horror", "exclude": True}])
+    assert ruled_out == '{"intent":"recommend","entities":[{"type":"genre","exclude":true,"value":"horror"}]}'
+    jsonschema.validate(json.loads(ruled_out), extraction_schema(tax))
+    title_out = {"intent": "play", "entities": [{"type": "title", "exclude": True, "value": "Up"}]}
+    with pytest.raises(jsonschema.ValidationError):  # a title cannot be ruled out (taxonomy exclusion.types)
+        jsonschema.validate(title_out, extraction_schema(tax))
 
 
 def test_record_schema_rejects_unknown_labels():
