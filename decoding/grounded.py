@@ -160,7 +160,8 @@ class _Rules:
         for etype, lexicon in self.closed.items():
             spans = self.closed_from(etype, lexicon, k)
             if spans:
-                alts.append(f"{ebnf_literal(etype)} {EXCLUDABLE_VALUE if etype in self.excl else VALUE} {spans}")
+                head = EXCLUDABLE_VALUE if etype in self.excl else VALUE
+                alts.append(f"{ebnf_literal(etype)} {head} {spans}")
         if not alts:
             del self.rules[name]
             return None
@@ -259,7 +260,7 @@ def grounded_ebnf(query: str, tax: Taxonomy, *, max_value_chars: int | None = No
     since the grammar already allows at most one entity per word."""
     rules = _Rules(query, tax, max_value_chars)
     first = rules.entity_from(0) if max_entities != 0 else None
-    intent = '"\\"" ({}) "\\""'.format(_alts(tax.intent_names))
+    intent = f'"\\"" ({_alts(tax.intent_names)}) "\\""'
     lines = [
         'root ::= "{\\"intent\\":" intent ",\\"entities\\":" entities "}"',
         f"intent ::= {intent}",

@@ -216,7 +216,8 @@ def to_spans(query: str, text: str | None, truncated: bool, validator: Any,
             continue
         seen.add((ent["type"], value, exclude))
         cursor = start + len(value)
-        out = {"type": ent["type"], "value": value, "start": start, "end": start + len(value), "exclude": exclude}
+        out = {"type": ent["type"], "value": value, "start": start, "end": start + len(value),
+               "exclude": exclude}
         if ent["type"] in closed:
             out["canonical"] = closed[ent["type"]].canonical(value)
         entities.append(out)

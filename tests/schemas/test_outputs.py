@@ -12,12 +12,14 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_bad_input import case, dataset, run_cli, snapshot  # noqa: F401 (fixtures)
+import test_bad_input
+from test_bad_input import run_cli, snapshot
 
 from schemas.atomic import atomic_folder
 from schemas.outputs import MARKER, ForeignOutputError, check_output_folder, claim_output_folder
 
 ROOT = Path(__file__).resolve().parents[2]
+case, dataset = test_bad_input.case, test_bad_input.dataset  # the fixtures: a small dataset and a run
 
 
 def foreign(folder: Path) -> Path:
