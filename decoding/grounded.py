@@ -7,15 +7,17 @@ word may drop leading punctuation and the last may drop trailing punctuation or 
 words are copied whole.
 
 What the grammar adds to that, per query:
-- **Types that fit.** A closed type (one with a lexicon in schemas/taxonomy.yaml: media_type, genre, year,
-  language, platform, audience) may take only the spans its lexicon accepts (schemas/lexicon.py), so
-  "action" is never a media type and "steven soderbergh" never a genre. Open types take any span.
-- **Query order, no overlaps.** Each entity starts after the previous one ended, so a span is typed
-  once and a long plot cannot swallow the name after it twice. The grammar is then finite: at most one
-  entity per word, whatever max_entities says (0 still means none).
+- **Value first, then a type that fits it.** Each entity is written `{"value":...,"type":...}`: once the
+  value is copied, the types offered are the open types plus the closed types (those with a lexicon in
+  schemas/taxonomy.yaml: media_type, genre, year, language, platform, audience) whose lexicon accepts that
+  value (schemas/lexicon.py). So "action" is never a media type and "steven soderbergh" never a genre,
+  and a value the model meant for a closed type it cannot take still gets a type instead of sending the
+  model to a later span.
+- **Query order, no overlaps.** Each value starts after the previous one ended, so a span is typed once
+  and a long plot cannot swallow the name after it twice. The grammar is then finite: at most one entity
+  per word, whatever max_entities says (0 still means none).
 - **Exclusions.** After a type the taxonomy lets users rule out (`exclusion.types`) the model may write
-  `"exclude":true`, before the value: "not a horror movie" -> {"type":"genre","exclude":true,
-  "value":"horror"}.
+  `"exclude":true`: "not a horror movie" -> {"value":"horror","type":"genre","exclude":true}.
 
 The rules form chains per word, so the grammar grows linearly with the query per start word (bounded by
 `max_value_chars`). The JSON around the values is the compact form of `schemas.extraction_json` (no
@@ -31,7 +33,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from schemas.lexicon import Lexicon
 from schemas.taxonomy import Taxonomy
 
 MODES = ("grounded", "schema", "none")
@@ -110,17 +111,11 @@ def _fits(limit: int | None, length: int) -> bool:
     return limit is None or length <= limit
 
 
-VALUE = '"\\",\\"value\\":\\""'
-# After the type of a type users may rule out: '","exclude":true,"value":"' or '","value":"'. The flag comes
-# before the value, so the model decides it where the query's cue ("not a", "without") is, ahead of the value.
-EXCLUDABLE_VALUE = '"\\"," ("\\"exclude\\":true,")? "\\"value\\":\\""'
-
-
 class _Rules:
-    """Builds one query's grammar. Rule names: E_k an entity whose value starts at word k or later (its type
-    first, then the value); V_k an open-type value starting at word k or later, S_i one starting at word i,
-    C_i_k its continuation at word k (C_k when every span fits max_value_chars); L{t}_k a value of closed
-    type t starting at word k or later; Z_k the end of an entity whose value ended before word k."""
+    """Builds one query's grammar, value first. Rule names: E_k an entity whose value starts at word k or
+    later; V_k such a value; S_i one starting at word i; C_i_k its continuation at word k (C_k when every
+    span fits max_value_chars); T{c}_k the type of a value that ended before word k, c numbering the set of
+    closed types that value can take (0: none, open types only); M_k what follows an entity."""
 
     def __init__(self, query: str, tax: Taxonomy, max_chars: int | None):
         self.query, self.tax = query, tax
@@ -129,74 +124,62 @@ class _Rules:
         # Chains are shared by every start word when no span can pass the bound: O(n) rules, not O(n^2).
         self.max_chars = None if max_chars is None or len(query) <= max_chars else max_chars
         self.rules: dict[str, str] = {}
-        excl, closed = set(tax.excludable), tax.closed_types
-        self.heads = {False: [t for t in tax.entity_names if t not in closed and t not in excl],
-                      True: [t for t in tax.entity_names if t not in closed and t in excl]}
-        self.closed = closed
-        self.excl = excl
+        self.closed = tax.closed_types
+        self.open_types = [t for t in tax.entity_names if t not in self.closed]
+        self.excl = set(tax.excludable)
+        self.classes: dict[frozenset[str], int] = {frozenset(): 0}
         self.empty: set[str] = set()  # rules found to have no alternative
 
-    def end(self, k: int) -> str:
-        """Z_k: close the entity, then '"]"' or another entity whose value starts at word k or later."""
-        name = f"Z_{k}"
+    def follow(self, k: int) -> str:
+        """M_k: the end of the list, or another entity whose value starts at word k or later."""
+        name = f"M_{k}"
         if name not in self.rules:
             more = self.entity_from(k)
-            self.rules[name] = '"\\"}" ("]"' + (f' | "," {more})' if more else ")")
+            self.rules[name] = '"]"' + (f' | "," {more}' if more else "")
+        return name
+
+    def type_of(self, closed: frozenset[str], k: int) -> str:
+        """T{c}_k: the value's type (open types, or a closed type whose lexicon accepts the value), then
+        "exclude":true where the type can be ruled out, the object's end and what follows."""
+        c = self.classes.setdefault(closed, len(self.classes))
+        name = f"T{c}_{k}"
+        if name not in self.rules:
+            types = [t for t in self.tax.entity_names if t in self.open_types or t in closed]
+            fixed, excludable = [t for t in types if t not in self.excl], [t for t in types if t in self.excl]
+            alts = [f'({_alts(fixed)}) "\\"}}"'] if fixed else []
+            if excludable:
+                alts.append(f'({_alts(excludable)}) "\\"" ({EXCLUDE})? "}}"')
+            self.rules[name] = f'"\\",\\"type\\":\\"" ({" | ".join(alts)}) {self.follow(k)}'
         return name
 
     def entity_from(self, k: int) -> str | None:
-        """E_k: the type is read once; which later word its value starts at is decided by the value."""
-        if k >= len(self.words):
+        """E_k: an entity object whose value starts at word k or later."""
+        value = self.value_from(k)
+        if value is None:
             return None
         name = f"E_{k}"
-        if name in self.rules:
-            return name
-        self.rules[name] = ""  # reserved while the alternatives are built
-        alts = []
-        value = self.open_from(k)
-        for excludable, types in self.heads.items():
-            if types and value:
-                alts.append(f"({_alts(types)}) {EXCLUDABLE_VALUE if excludable else VALUE} {value}")
-        for etype, lexicon in self.closed.items():
-            spans = self.closed_from(etype, lexicon, k)
-            if spans:
-                head = EXCLUDABLE_VALUE if etype in self.excl else VALUE
-                alts.append(f"{ebnf_literal(etype)} {head} {spans}")
-        if not alts:
-            del self.rules[name]
-            return None
-        self.rules[name] = '"{\\"type\\":\\"" (' + " | ".join(alts) + ")"
+        self.rules.setdefault(name, f'"{{\\"value\\":\\"" {value}')
         return name
 
-    def open_from(self, k: int) -> str | None:
-        """V_k ::= S_k | V_(k+1)."""
+    def value_from(self, k: int) -> str | None:
+        """V_k ::= S_k | V_(k+1): the value decides which later word it starts at."""
         if k >= len(self.words):
             return None
         name = f"V_{k}"
-        if name not in self.rules:
-            alts = [a for a in (self.open_span(k), self.open_from(k + 1)) if a]
-            if not alts:
-                return None
-            self.rules[name] = " | ".join(alts)
-        return name
-
-    def closed_from(self, etype: str, lexicon: Lexicon, k: int) -> str | None:
-        """L{t}_k ::= (spans of type t at word k) | L{t}_(k+1); absent where no later span fits t."""
-        if k >= len(self.words):
-            return None
-        name = f"L{etype}_{k}"
         if name in self.empty:
             return None
         if name not in self.rules:
-            alts = [a for a in (self.closed_spans(lexicon, k), self.closed_from(etype, lexicon, k + 1)) if a]
+            alts = [a for a in (self.span_at(k), self.value_from(k + 1)) if a]
             if not alts:
                 self.empty.add(name)
                 return None
             self.rules[name] = " | ".join(alts)
         return name
 
-    def open_span(self, i: int) -> str | None:
-        """S_i: word i alone (any single form), or its lead form and a chain over the next words."""
+    def span_at(self, i: int) -> str | None:
+        """S_i: word i alone, or its lead form and a chain over the next words (open types), plus every
+        span from word i that some closed type's lexicon accepts, spelled out with that type among its
+        choices."""
         name = f"S_{i}"
         if name in self.rules:
             return name
@@ -204,12 +187,13 @@ class _Rules:
         alts = []
         singles = [f for f in single_forms(w.text) if _fits(self.max_chars, len(f))]
         if singles:
-            alts.append(f"({_alts(singles)}) {self.end(i + 1)}")
+            alts.append(f"({_alts(singles)}) {self.type_of(frozenset(), i + 1)}")
         leads = lead_forms(w.text)
         if leads and i + 1 < len(self.words):
             more = self.chain(i, i + 1)
             if more is not None:
                 alts.append(f"({_alts(leads)}) {more}")
+        alts += self.closed_spans(i)
         if not alts:
             return None
         self.rules[name] = " | ".join(alts)
@@ -225,7 +209,7 @@ class _Rules:
         # Lengths are measured from the whole first word: conservative when it drops punctuation.
         offset = w.start - self.words[first].start
         tails = [t for t in self.tails[k] if _fits(self.max_chars, offset + len(t))]
-        alts = [f"({_alts(tails)}) {self.end(k + 1)}"] if tails else []
+        alts = [f"({_alts(tails)}) {self.type_of(frozenset(), k + 1)}"] if tails else []
         next_offset = self.words[k + 1].start - self.words[first].start if k + 1 < len(self.words) else None
         if next_offset is not None and _fits(self.max_chars, next_offset):
             more = self.chain(first, k + 1)
@@ -236,28 +220,41 @@ class _Rules:
         self.rules[name] = f"{ebnf_literal(sep)} ({' | '.join(alts)})"
         return name
 
-    def closed_spans(self, lexicon: Lexicon, i: int) -> str:
-        """Alternatives '"text" Z_(k+1)' for every span from word i that the type's lexicon accepts."""
-        out, words = [], self.words
-        for k in range(i, min(len(words), i + lexicon.max_words)):
-            if not any(lexicon.may_end(t) for t in self.tails[k]):
+    def closed_spans(self, i: int) -> list[str]:
+        """'"text" T{c}_(k+1)' for each span from word i that a closed type's lexicon accepts. The same
+        text also comes out of the open chain; the parser keeps both readings, so its type may be any
+        open type or one of these closed types."""
+        words, out = self.words, []
+        reach = max((lex.max_words for lex in self.closed.values()), default=0)
+        for k in range(i, min(len(words), i + reach)):
+            lexicons = [(t, lex) for t, lex in self.closed.items()
+                        if k - i < lex.max_words and any(lex.may_end(t) for t in self.tails[k])]
+            if not lexicons:
                 continue
             if k == i:
                 texts = single_forms(words[i].text)
             else:
                 inner = self.query[words[i].end:words[k].start]
                 texts = [lead + inner + tail for lead in lead_forms(words[i].text) for tail in self.tails[k]]
-            fits = [t for t in dict.fromkeys(texts) if _fits(self.max_chars, len(t)) and lexicon.accepts(t)]
-            if fits:
-                out.append(f"({_alts(fits)}) {self.end(k + 1)}")
-        return " | ".join(out)
+            by_class: dict[frozenset[str], list[str]] = {}
+            for text in dict.fromkeys(texts):
+                if not _fits(self.max_chars, len(text)):
+                    continue
+                closed = frozenset(t for t, lex in lexicons if lex.accepts(text))
+                if closed:
+                    by_class.setdefault(closed, []).append(text)
+            out += [f"({_alts(ts)}) {self.type_of(c, k + 1)}" for c, ts in by_class.items()]
+        return out
+
+
+EXCLUDE = '",\\"exclude\\":true"'
 
 
 def grounded_ebnf(query: str, tax: Taxonomy, *, max_value_chars: int | None = None,
                   max_entities: int | None = None) -> str:
-    """EBNF for an extraction whose entity values are spans of `query`, in query order, each of a type
-    that can take it (module docstring). max_entities 0 allows no entity; other values are not needed,
-    since the grammar already allows at most one entity per word."""
+    """EBNF for an extraction whose entity values are spans of `query`, in query order, each typed as
+    something that can take it (module docstring). max_entities 0 allows no entity; other values are not
+    needed, since the grammar already allows at most one entity per word."""
     rules = _Rules(query, tax, max_value_chars)
     first = rules.entity_from(0) if max_entities != 0 else None
     intent = f'"\\"" ({_alts(tax.intent_names)}) "\\""'

@@ -15,8 +15,9 @@ def extraction_schema(tax: Taxonomy, *, max_value_chars: int | None = None,
     """What the model outputs: an intent plus typed entity values, each optionally ruled out.
 
     `exclude: true` marks an entity the user rules out ("not a horror movie"); it is written only when
-    true, between type and value (extraction_json), and only types in the taxonomy's `exclusion.types`
-    may carry it. Local constrained decoding passes bounds, because a small model can otherwise loop
+    true, after value and type (extraction_json), and only types in the taxonomy's `exclusion.types`
+    may carry it. Keys are listed in that order (value, type, exclude), the order schema-mode decoding
+    writes them. Local constrained decoding passes bounds, because a small model can otherwise loop
     inside one string until max_new_tokens runs out. `strict` gives the form OpenAI strict structured
     outputs accept: every key required (`exclude` then false for a wish), no bounds, no conditionals.
     """
@@ -27,9 +28,9 @@ def extraction_schema(tax: Taxonomy, *, max_value_chars: int | None = None,
         value["maxLength"] = max_value_chars
     item: dict[str, Any] = {
         "type": "object",
-        "properties": {"type": {"type": "string", "enum": tax.entity_names},
-                       "exclude": {"type": "boolean"}, "value": value},
-        "required": ["type", "exclude", "value"] if strict else ["type", "value"],
+        "properties": {"value": value, "type": {"type": "string", "enum": tax.entity_names},
+                       "exclude": {"type": "boolean"}},
+        "required": ["value", "type", "exclude"] if strict else ["value", "type"],
         "additionalProperties": False,
     }
     fixed = sorted(set(tax.entity_names) - set(tax.excludable))
@@ -84,10 +85,11 @@ def record_schema(tax: Taxonomy) -> dict[str, Any]:
 
 
 def extraction_json(intent: str, entities: list[dict[str, Any]]) -> str:
-    """The canonical training target: compact JSON, entities in the order given (query order), and
-    `"exclude":true` between type and value for an entity the user rules out (absent otherwise)."""
+    """The canonical training target: compact JSON, entities in the order given (query order), each its
+    value first, then its type (decoding.grounded offers only the types that can take the value), then
+    `"exclude":true` for an entity the user rules out (absent otherwise)."""
     import json
 
-    ents = [{"type": e["type"], **({"exclude": True} if e.get("exclude") else {}), "value": e["value"]}
+    ents = [{"value": e["value"], "type": e["type"], **({"exclude": True} if e.get("exclude") else {})}
             for e in entities]
     return json.dumps({"intent": intent, "entities": ents}, ensure_ascii=False, separators=(",", ":"))

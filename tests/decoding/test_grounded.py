@@ -112,7 +112,8 @@ def test_entities_come_in_query_order_without_overlapping() -> None:
     ("platform", ["theatre", "AMC Theaters", "movie house"], ["netflix"]),
 ])
 def test_closed_types_take_only_what_their_lexicon_accepts(etype: str, refused: list[str], taken: list[str]) -> None:
-    """The values a backend must never receive: a closed type filled with a span of another kind."""
+    """The values a backend must never receive: a closed type filled with a span of another kind. Value
+    first: the span is copied, then only the types that can take it are offered."""
     query = ("any action crime classic actor science fiction movie house tv show showtimes 1980 martin scorsese "
              "film from the late 80s steven soderbergh at the cinema theatre AMC Theaters on netflix")
     ebnf = grounded_ebnf(query, TAX, max_value_chars=40)
@@ -140,18 +141,18 @@ def test_every_closed_span_the_grammar_allows_is_one_its_lexicon_accepts() -> No
     assert allowed >= 8  # comedy, western, disney plus, a date night, the 1990s, ...
 
 
-def test_exclusions_sit_before_the_value_and_only_on_types_that_allow_them() -> None:
+def test_exclusions_follow_the_type_and_only_on_types_that_allow_them() -> None:
     query = "not a horror movie please, something romantic from the 90s, without Tom Cruise"
     ebnf = grounded_ebnf(query, TAX, max_value_chars=40)
     ents = [{"type": "genre", "value": "horror", "exclude": True}, {"type": "media_type", "value": "movie"},
             {"type": "genre", "value": "romantic"}, {"type": "year", "value": "the 90s"},
             {"type": "actor", "value": "Tom Cruise", "exclude": True}]
     text = extraction_json("recommend", ents)
-    assert '{"type":"genre","exclude":true,"value":"horror"}' in text and accepts(ebnf, text)
+    assert '{"value":"horror","type":"genre","exclude":true}' in text and accepts(ebnf, text)
     assert "title" not in TAX.excludable
     assert not accepts(ebnf, extraction_json("recommend", [{"type": "title", "value": "Tom Cruise", "exclude": True}]))
-    after = text.replace('"exclude":true,"value":"horror"', '"value":"horror","exclude":true')
-    assert not accepts(ebnf, after)  # the flag comes before the value, never after
+    before = text.replace('"value":"horror","type":"genre","exclude":true', '"exclude":true,"value":"horror","type":"genre"')
+    assert not accepts(ebnf, before)  # the flag comes after value and type, never before
 
 
 def test_accepted_outputs_validate_against_the_extraction_schema() -> None:

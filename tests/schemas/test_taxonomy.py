@@ -40,10 +40,10 @@ def test_extraction_schema_is_openai_strict_compatible():
 def test_extraction_json_is_compact_and_valid():
     tax = load_taxonomy()
     text = extraction_json("recommend", [{"type": "genre", "value": "fantasy", "start": 0, "end": 7}])
-    assert text == '{"intent":"recommend","entities":[{"type":"genre","value":"fantasy"}]}'
+    assert text == '{"intent":"recommend","entities":[{"value":"fantasy","type":"genre"}]}'
     jsonschema.validate(json.loads(text), extraction_schema(tax))
     ruled_out = extraction_json("recommend", [{"type": "genre", "value": "horror", "exclude": True}])
-    assert ruled_out == '{"intent":"recommend","entities":[{"type":"genre","exclude":true,"value":"horror"}]}'
+    assert ruled_out == '{"intent":"recommend","entities":[{"value":"horror","type":"genre","exclude":true}]}'
     jsonschema.validate(json.loads(ruled_out), extraction_schema(tax))
     title_out = {"intent": "play", "entities": [{"type": "title", "exclude": True, "value": "Up"}]}
     with pytest.raises(jsonschema.ValidationError):  # a title cannot be ruled out (taxonomy exclusion.types)
