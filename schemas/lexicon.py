@@ -8,7 +8,10 @@ and curly apostrophes, it is
 - up to `max_qualifier_words` words followed by one of its `heads` (canonical -> forms), longest form
   first: "dark british comedy" -> comedy, "a date night" -> date;
 - a whole-span match of one of its `patterns` (regexes; the canonical value is the span itself):
-  "the late 80s", "1994".
+  "the late 80s", "1994";
+- one of the above values or heads with a typo: one word of at least FUZZY_MIN_CHARS letters one edit away
+  (a letter added, dropped, changed, or two swapped): "mofie" -> movie, "romantic commedy" -> romance.
+  People type that way, and search still gets the canonical value.
 
 Grounded decoding (decoding/grounded.py) offers a closed type only the spans its lexicon accepts, and the
 parser reports `canonical` beside the value so search compares like with like.
@@ -24,7 +27,20 @@ from typing import Any
 from schemas.config import ConfigError, load_yaml, unknown_keys
 
 LEXICON_KEYS = ("values", "heads", "patterns", "max_qualifier_words")
+FUZZY_MIN_CHARS = 5  # shorter words are too close to other words to forgive a typo ("drama" / "dream")
 _SPACE = re.compile(r"\s+")
+
+
+def _near(word: str) -> set[str]:
+    """The word and every form of it with one letter dropped: two words one edit apart (insertion,
+    deletion, substitution or transposition) share a member of these sets."""
+    return {word} | {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+def fuzzy_keys(words: list[str]) -> set[str]:
+    """Keys under which a phrase is found when one of its long words carries one typo."""
+    return {" ".join([*words[:j], "~" + v, *words[j + 1:]])
+            for j, w in enumerate(words) if len(w) >= FUZZY_MIN_CHARS for v in _near(w)}
 
 
 def fold(text: str) -> str:
@@ -56,20 +72,48 @@ class Lexicon:
                 return self.heads[head]
         if any(p.fullmatch(key) for p in self.patterns):
             return span.strip()
+        return self._typo(words)
+
+    def _typo(self, words: list[str]) -> str | None:
+        values, heads = self._fuzzy
+        for key in fuzzy_keys(words):
+            if key in values:
+                return values[key]
+        for n in range(len(words), max(0, len(words) - self.max_qualifier_words - 1), -1):
+            for key in fuzzy_keys(words[-n:]):
+                if key in heads:
+                    return heads[key]
         return None
+
+    @property
+    def _fuzzy(self) -> tuple[dict[str, str], dict[str, str]]:
+        """fuzzy_keys of every value and head form -> its canonical value, built on first use."""
+        cached = self.__dict__.get("_fuzzy_index")
+        if cached is None:
+            cached = tuple({k: canon for form, canon in forms.items() for k in fuzzy_keys(form.split(" "))}
+                           for forms in (self.values, self.heads))
+            object.__setattr__(self, "_fuzzy_index", cached)
+        return cached
 
     def accepts(self, span: str) -> bool:
         return self.canonical(span) is not None
 
     def may_end(self, word: str) -> bool:
-        """False when no accepted span can end with `word`: a cheap filter before `accepts`."""
-        return bool(self.patterns) or fold(word) in self._last_words
+        """False when no accepted span can end with `word` (typos included): a cheap filter before
+        `accepts`."""
+        if self.patterns:
+            return True
+        word = fold(word)
+        ends = self._last_words
+        return word in ends or (len(word) >= FUZZY_MIN_CHARS - 1 and bool(_near(word) & ends))
 
     @property
     def _last_words(self) -> frozenset[str]:
+        """Last words of every form, and their one-letter-dropped forms (so a typo'd last word passes)."""
         cached = self.__dict__.get("_ends")
         if cached is None:
-            cached = frozenset(k.rsplit(" ", 1)[-1] for k in (*self.values, *self.heads))
+            last = {k.rsplit(" ", 1)[-1] for k in (*self.values, *self.heads)}
+            cached = frozenset(v for w in last for v in (_near(w) if len(w) >= FUZZY_MIN_CHARS else {w}))
             object.__setattr__(self, "_ends", cached)
         return cached
 

@@ -25,6 +25,10 @@ TAX = load_taxonomy()
     ("year", "1980 martin scorsese film", None), ("platform", "disney plus", "Disney+"),
     ("platform", "theatre", None), ("platform", "AMC Theaters", None), ("audience", "my 10 year old", "kids"),
     ("language", "Farsi", "Persian"), ("audience", "Tom Cruise", None),
+    # one typo in one word of five letters or more is forgiven; shorter words and other words are not
+    ("media_type", "mofie", "movie"), ("media_type", "mvoie", "movie"), ("genre", "romantic commedy", "romance"),
+    ("platform", "netflx", "Netflix"), ("genre", "crme", None), ("media_type", "mofiee", None),
+    ("genre", "dark british comdy", "comedy"),
 ])
 def test_spans_and_their_canonical_values(etype: str, span: str, canonical: str | None) -> None:
     assert TAX.closed_types[etype].canonical(span) == canonical
