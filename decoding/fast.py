@@ -32,6 +32,7 @@ import torch
 from tqdm import tqdm
 
 from decoding.attention import cpu_gqa
+from decoding.engine import check_deadline
 from decoding.hf import GenerationOutput, _finish, stop_token_ids
 
 MIN_SHARED_PREFIX = 4  # shorter common prefixes are not worth an extra forward pass
@@ -64,8 +65,13 @@ class _Row:
 def generate_fast(model: Any, tokenizer: Any, prompts: Sequence[list[dict[str, str]]], grammars: Any = None,
                   max_new_tokens: int = 128, batch_size: int = 32, jump_forward: bool = True,
                   desc: str = "generate", progress: bool = True, stats: FastStats | None = None,
-                  share_prefix: bool = True) -> list[GenerationOutput]:
-    """Greedy continuations of chat prompts, in the order given (see the module docstring)."""
+                  share_prefix: bool = True, deadline: float | None = None) -> list[GenerationOutput]:
+    """Greedy continuations of chat prompts, in the order given (see the module docstring).
+
+    `deadline` (time.monotonic()): checked before every forward pass; once passed, the decode stops
+    between two steps with decoding.engine.DeadlineExceeded and returns nothing, so a caller waiting on
+    a stuck batch is answered within a step of it.
+    """
     if isinstance(grammars, list) and len(grammars) != len(prompts):
         raise ValueError(f"got {len(grammars)} grammars for {len(prompts)} prompts; pass one per prompt")
     if not prompts:
@@ -81,7 +87,7 @@ def generate_fast(model: Any, tokenizer: Any, prompts: Sequence[list[dict[str, s
         for at in range(0, len(order), batch_size):
             rows = [_Row(i, list(ids[i]), _matcher(grammars, i)) for i in order[at:at + batch_size]]
             for row, out in _decode_batch(model, tokenizer, rows, stops, max_new_tokens, jump_forward, stats,
-                                          share_prefix):
+                                          share_prefix, deadline):
                 outputs[row.index] = out
                 bar.update(1)
     return [o for o in outputs if o is not None]
@@ -96,7 +102,8 @@ def _matcher(grammars: Any, i: int) -> Any:
 
 
 def _decode_batch(model: Any, tokenizer: Any, rows: list[_Row], stops: list[int], max_new_tokens: int,
-                  jump_forward: bool, stats: FastStats, share_prefix: bool = True):
+                  jump_forward: bool, stats: FastStats, share_prefix: bool = True,
+                  deadline: float | None = None):
     """Yields (row, output) as rows finish; the batch shrinks as they do."""
     import xgrammar as xgr
 
@@ -113,9 +120,11 @@ def _decode_batch(model: Any, tokenizer: Any, rows: list[_Row], stops: list[int]
     cache = GrowingCache()
     mask = torch.zeros((len(rows), 0), dtype=torch.long)
     device = model.device
+    check_deadline(deadline, "before the prefill")
     if share_prefix:
         mask = _prefill_shared_prefix(model, rows, cache, stats)
     while rows:
+        check_deadline(deadline, f"after {stats.forward_passes} forward passes")
         width = max(len(r.pending) for r in rows)
         inp = torch.full((len(rows), width), _pad_id(tokenizer, stops), dtype=torch.long)
         pos = torch.ones((len(rows), width), dtype=torch.long)

@@ -20,13 +20,15 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
+from decoding.engine import DEFAULT_GRAMMAR_CACHE_BYTES
 from decoding.precision import resolve_dtype
 
 # name -> the dtype weights load in; bfloat16-mixed loads fp32 and converts its attention and MLP blocks
 # after the merge (decoding.mixed_precision).
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16,
            "bfloat16-mixed": torch.float32}
-_COMPILERS: dict[int, tuple[Any, Any]] = {}  # id(tokenizer) -> (tokenizer, GrammarCompiler)
+# id(tokenizer), cache limit -> (tokenizer, GrammarCompiler)
+_COMPILERS: dict[tuple[int, int], tuple[Any, Any]] = {}
 
 
 @dataclass
@@ -92,22 +94,31 @@ def stop_token_ids(model: Any, tokenizer: Any) -> list[int]:
     return ids
 
 
-def grammar_compiler(model: Any, tokenizer: Any) -> Any:
-    """One xgrammar GrammarCompiler per tokenizer (building its TokenizerInfo scans the vocabulary)."""
+def grammar_compiler(model: Any, tokenizer: Any, cache_limit_bytes: int = DEFAULT_GRAMMAR_CACHE_BYTES) -> Any:
+    """One xgrammar GrammarCompiler per tokenizer and cache limit (building its TokenizerInfo scans the
+    vocabulary). Its cache of compiled grammars is evicted least recently used past `cache_limit_bytes`
+    (xgrammar keeps at least the newest entry); 0 turns the cache off."""
     import xgrammar as xgr
 
-    key = id(tokenizer)
+    key = (id(tokenizer), cache_limit_bytes)
     if key not in _COMPILERS:
         info = xgr.TokenizerInfo.from_huggingface(tokenizer, vocab_size=model.config.vocab_size,
                                                   stop_token_ids=stop_token_ids(model, tokenizer))
-        _COMPILERS[key] = (tokenizer, xgr.GrammarCompiler(info, max_threads=os.cpu_count() or 1))
+        compiler = xgr.GrammarCompiler(info, max_threads=os.cpu_count() or 1,
+                                       cache_enabled=cache_limit_bytes > 0,
+                                       cache_limit_bytes=max(cache_limit_bytes, 1))
+        _COMPILERS[key] = (tokenizer, compiler)
     return _COMPILERS[key][1]
 
 
 def generate_batch(model: Any, tokenizer: Any, prompts: Sequence[list[dict[str, str]]],
                    grammars: Any = None, max_new_tokens: int = 128, batch_size: int = 16,
-                   desc: str = "generate", progress: bool = True) -> list[GenerationOutput]:
-    """Greedy continuations of chat prompts, in the order given."""
+                   desc: str = "generate", progress: bool = True,
+                   deadline: float | None = None) -> list[GenerationOutput]:
+    """Greedy continuations of chat prompts, in the order given; DeadlineExceeded between batches once
+    `deadline` (time.monotonic()) has passed."""
+    from decoding.engine import check_deadline
+
     if isinstance(grammars, list) and len(grammars) != len(prompts):
         raise ValueError(f"got {len(grammars)} grammars for {len(prompts)} prompts; pass one per prompt")
     if not prompts:
@@ -119,6 +130,7 @@ def generate_batch(model: Any, tokenizer: Any, prompts: Sequence[list[dict[str, 
     outputs: list[GenerationOutput | None] = [None] * len(texts)
     with torch.inference_mode(), tqdm(total=len(texts), desc=desc, unit="q", disable=not progress) as bar:
         for at in range(0, len(order), batch_size):
+            check_deadline(deadline, f"before batch {at // batch_size + 1}")
             rows = order[at:at + batch_size]
             batch_grammars = [grammars[i] for i in rows] if isinstance(grammars, list) else grammars
             for i, out in zip(rows, _generate(model, tokenizer, [texts[i] for i in rows], batch_grammars,

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from decoding.engine import check_engine, generate
+from decoding.engine import DEFAULT_GRAMMAR_CACHE_BYTES, check_deadline, check_engine, generate
 from decoding.grounded import MODES, grammars_for_mode
 from schemas import ConfigError, Taxonomy, extraction_schema, load_taxonomy
 
@@ -54,6 +54,7 @@ class Parser:
     tax: Taxonomy = field(default_factory=load_taxonomy)
     settings: DecodeSettings = field(default_factory=DecodeSettings)
     last_stats: dict[str, Any] = field(default_factory=dict)
+    grammar_cache_bytes: int = DEFAULT_GRAMMAR_CACHE_BYTES  # 0 = no cache of compiled grammars
 
     def __post_init__(self) -> None:
         from decoding.hf import grammar_compiler, load_model
@@ -67,7 +68,7 @@ class Parser:
         else:
             self.model, self.tokenizer = load_model(self.model_dir, self.adapter_dir, self.settings.dtype,
                                                     self.settings.threads)
-            self.compiler = grammar_compiler(self.model, self.tokenizer)
+            self.compiler = grammar_compiler(self.model, self.tokenizer, self.grammar_cache_bytes)
         bounds = self.bounds()
         self.validator = _validator(self.tax, bounds)
 
@@ -99,10 +100,12 @@ class Parser:
 
     @classmethod
     def from_run(cls, run: str | Path, settings: DecodeSettings | None = None,
-                 tax: Taxonomy | None = None) -> Parser:
+                 tax: Taxonomy | None = None,
+                 grammar_cache_bytes: int = DEFAULT_GRAMMAR_CACHE_BYTES) -> Parser:
         """The run's resolved base model, its adapter and the system prompt it was trained with."""
         model_dir, system_prompt = read_run(Path(run))
-        return cls(model_dir, Path(run), system_prompt, tax or load_taxonomy(), settings or DecodeSettings())
+        return cls(model_dir, Path(run), system_prompt, tax or load_taxonomy(), settings or DecodeSettings(),
+                   grammar_cache_bytes=grammar_cache_bytes)
 
     def with_settings(self, settings: DecodeSettings) -> Parser:
         """The same loaded model under other decode settings (dtype and threads are fixed at load)."""
@@ -121,9 +124,15 @@ class Parser:
             return {"max_value_chars": s.max_value_chars, "max_entities": None}
         return {"max_value_chars": s.max_value_chars, "max_entities": s.max_entities}
 
+    def grammar_cache_size(self) -> int:
+        """Bytes of compiled grammars the compiler's cache holds now (0 for vllm)."""
+        compiler = getattr(self, "compiler", None)
+        return compiler.get_cache_size_bytes() if compiler is not None else 0
+
     def generate(self, queries: Sequence[str], *, progress: bool = True,
-                 desc: str | None = None) -> list[Any]:
-        """Raw outputs (decoding.hf.GenerationOutput), one per query, in order."""
+                 desc: str | None = None, deadline: float | None = None) -> list[Any]:
+        """Raw outputs (decoding.hf.GenerationOutput), one per query, in order; past `deadline`
+        (time.monotonic()) decoding.engine.DeadlineExceeded instead (local engines only)."""
         from decoding.fast import FastStats
 
         s = self.settings
@@ -137,19 +146,22 @@ class Parser:
             grammars = grammars_for_mode(self.compiler, s.mode, queries, self.tax,
                                          max_value_chars=s.max_value_chars, max_entities=s.max_entities)
         compile_s = time.perf_counter() - t0
+        check_deadline(deadline, "after compiling the grammars")
         stats = FastStats()
         prompts = [chat_prompt(self.system_prompt, q) for q in queries]
         outs = generate(s.engine, self.model, self.tokenizer, prompts, grammars,
                         max_new_tokens=s.max_new_tokens, batch_size=s.batch_size,
                         desc=desc or f"predict ({s.engine}, {s.mode})", progress=progress, stats=stats,
-                        jump_forward=s.jump_forward)
+                        jump_forward=s.jump_forward, deadline=deadline)
         self.last_stats = {"grammar_compile_s": round(compile_s, 3), "seconds": time.perf_counter() - t0,
                            **(stats.as_dict() if s.engine == "fast" else {})}
         return outs
 
-    def parse_many(self, queries: Sequence[str], *, progress: bool = False) -> list[dict[str, Any]]:
+    def parse_many(self, queries: Sequence[str], *, progress: bool = False,
+                   deadline: float | None = None) -> list[dict[str, Any]]:
+        outs = self.generate(queries, progress=progress, deadline=deadline)
         return [to_spans(q, o.text, o.truncated, self.validator, self.tax)
-                for q, o in zip(queries, self.generate(queries, progress=progress), strict=True)]
+                for q, o in zip(queries, outs, strict=True)]
 
     def parse(self, query: str) -> dict[str, Any]:
         return self.parse_many([query])[0]

@@ -121,3 +121,46 @@ def test_forced_text_inside_a_utf8_character_is_left_to_the_model(smollm2: tuple
     vocab = model.config.vocab_size
     _force(row, tok, FastStats(), 16, _classes_for(tok, vocab), xgr.allocate_token_bitmask(1, vocab))
     assert row.out == [] and row.pending == []  # nothing forced, no crash: the model picks the next byte
+
+
+def test_a_passed_deadline_stops_the_decode_between_steps(smollm2: tuple, grounded: list) -> None:
+    """The service's decode deadline: past it, generate_fast raises instead of finishing the batch, and
+    it checks before every forward pass (never inside one)."""
+    import time
+
+    from decoding.engine import DeadlineExceeded
+
+    model, tok = smollm2
+    prompts = [chat(q) for q in QUERIES]
+    full = FastStats()
+    t0 = time.monotonic()
+    generate_fast(model, tok, prompts, grounded, max_new_tokens=64, batch_size=8, progress=False, stats=full)
+    took = time.monotonic() - t0
+    before = FastStats()
+    with pytest.raises(DeadlineExceeded, match="before the prefill"):
+        generate_fast(model, tok, prompts, grounded, max_new_tokens=64, batch_size=8, progress=False,
+                      stats=before, deadline=time.monotonic() - 1)
+    assert before.forward_passes == 0
+    midway = FastStats()
+    with pytest.raises(DeadlineExceeded):
+        generate_fast(model, tok, prompts, grounded, max_new_tokens=64, batch_size=8, progress=False,
+                      stats=midway, deadline=time.monotonic() + took / 3)
+    assert midway.forward_passes < full.forward_passes
+
+
+def test_the_compiled_grammar_cache_is_bounded(smollm2: tuple) -> None:
+    """One grammar per distinct query: an unbounded cache grows with every query served. Bounded, it keeps
+    about its limit (xgrammar keeps at least the newest entry)."""
+    from decoding.engine import DEFAULT_GRAMMAR_CACHE_BYTES
+
+    words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"]
+    queries = [" ".join(words[(i + k) % 8] + str(k % (i + 2)) for k in range(60)) for i in range(8)]
+    bounded = grammar_compiler(*smollm2, cache_limit_bytes=1 << 20)
+    unbounded = grammar_compiler(*smollm2, cache_limit_bytes=1 << 40)
+    for compiler in (bounded, unbounded):
+        grammars_for_mode(compiler, "grounded", queries, TAX, **BOUNDS)
+    largest = max(grammars_for_mode(grammar_compiler(*smollm2, cache_limit_bytes=0), "grounded", [q], TAX,
+                                    **BOUNDS)[0].memory_size_bytes for q in queries)
+    assert unbounded.get_cache_size_bytes() > 4 * (1 << 20)  # what an unbounded cache holds after 8 queries
+    assert bounded.get_cache_size_bytes() <= (1 << 20) + 2 * largest
+    assert 0 < DEFAULT_GRAMMAR_CACHE_BYTES < 1 << 30
