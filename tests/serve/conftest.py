@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,10 +55,23 @@ class Service:
     log: Path
 
 
-def start_service(args: list[str], log: Path, timeout_s: float = 180) -> Service:
+def service_config(path: Path, **changes: object) -> Path:
+    """serve/config.yml with some keys changed (comments kept), written to `path`."""
+    text = (REPO / "serve/config.yml").read_text()
+    for key, value in changes.items():
+        text, n = re.subn(rf"^{key}: \S+", f"{key}: {value}", text, flags=re.M)
+        assert n == 1, f"serve/config.yml has no key {key}"
+    path.write_text(text)
+    return path
+
+
+def start_service(args: list[str], log: Path, timeout_s: float = 180, api_key: str | None = None) -> Service:
     port = free_port()
     env = dict(os.environ, PYTHONPATH=str(REPO), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
                OMP_NUM_THREADS="1")
+    env.pop("SERVE_API_KEY", None)
+    if api_key is not None:
+        env["SERVE_API_KEY"] = api_key
     with log.open("w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "serve", *args, "--port", str(port)], cwd=REPO,
                                 stdout=out, stderr=subprocess.STDOUT, env=env)
@@ -75,17 +90,41 @@ def start_service(args: list[str], log: Path, timeout_s: float = 180) -> Service
 
 
 @pytest.fixture(scope="session")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    root = tmp_path_factory.mktemp("serve")
-    run = make_run(root)
-    cfg = root / "serve.yml"
-    text = (REPO / "serve/config.yml").read_text()
-    # A small queue limit makes 503 testable; a longer wait makes concurrent requests meet in one batch.
-    cfg.write_text(text.replace("queue_limit: 256", "queue_limit: 40").replace("max_wait_ms: 5", "max_wait_ms: 300"))
-    svc = start_service(["--run", str(run), "--config", str(cfg), "--eval-config", str(small_eval_config(root))],
-                        root / "serve.log")
+def served_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(run folder, eval config) shared by every service the tests start."""
+    root = tmp_path_factory.mktemp("run")
+    return make_run(root), small_eval_config(root)
+
+
+@contextmanager
+def running(served_run: tuple[Path, Path], root: Path, api_key: str | None = None,
+            **changes: object) -> Iterator[Service]:
+    run, eval_cfg = served_run
+    cfg = service_config(root / "serve.yml", **changes)
+    svc = start_service(["--run", str(run), "--config", str(cfg), "--eval-config", str(eval_cfg)],
+                        root / "serve.log", api_key=api_key)
     try:
         yield svc
     finally:
         svc.process.terminate()
         svc.process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def service(served_run: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    # A small queue limit makes 503 testable; a longer wait makes concurrent requests meet in one batch; a
+    # 1 MB grammar cache makes its bound visible after a few long queries.
+    with running(served_run, tmp_path_factory.mktemp("serve"), queue_limit=40, max_wait_ms=300,
+                 grammar_cache_mb=1) as svc:
+        yield svc
+
+
+API_KEY = "test-key-not-secret"
+
+
+@pytest.fixture(scope="module")
+def strict_service(served_run: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """Another service with SERVE_API_KEY set and a 2 s request timeout (a long batch runs past it)."""
+    with running(served_run, tmp_path_factory.mktemp("strict"), api_key=API_KEY, request_timeout_s=2,
+                 max_wait_ms=300) as svc:
+        yield svc
