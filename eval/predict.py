@@ -54,7 +54,7 @@ class Scored:
     pred: dict[str, Any] | None
     status: str
     ungrounded: int = 0   # predicted values that are not a substring of the query (case-insensitive)
-    duplicates: int = 0   # repeats of a (type, value) already predicted for this query
+    duplicates: int = 0   # repeats of a (type, value, exclude) already predicted for this query
 
 
 # --- prompts -----------------------------------------------------------------------------------------
@@ -142,9 +142,11 @@ def score_output(text: str, truncated: bool, query: str, validator: jsonschema.V
         return Scored(None, "truncated" if truncated else "invalid_json")
     if not validator.is_valid(pred):
         return Scored(None, "schema_violation")
-    entities = [{"type": e["type"], "value": e["value"]} for e in pred["entities"]]
+    # the polarity is kept: an entity the user rules out is scored as an exclusion (eval/sql)
+    entities = [{"type": e["type"], "value": e["value"], **({"exclude": True} if e.get("exclude") else {})}
+                for e in pred["entities"]]
     ungrounded = sum(e["value"].lower() not in query.lower() for e in entities)
-    distinct = {(e["type"], e["value"]) for e in entities}
+    distinct = {(e["type"], e["value"], bool(e.get("exclude"))) for e in entities}
     return Scored({"intent": pred["intent"], "entities": entities}, "ok", ungrounded,
                   len(entities) - len(distinct))
 

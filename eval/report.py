@@ -31,7 +31,8 @@ TEMPLATES = Path(__file__).with_name("templates")
 KNOWN_TABLES = ("per_class_intent", "averages_intent", "accuracy_intent", "confusion_intent",
                 "per_class_entity", "averages_entity", "averages_entity_group", "names_any_type",
                 "relaxed_entity", "averages_relaxed_entity", "exact_match", "schema_valid_rate",
-                "status_counts", "worst_errors")
+                "status_counts", "worst_errors", "per_class_exclusion", "averages_exclusion",
+                "confusion_polarity")
 META_KEYS = ("run", "run_dir", "recipe", "data", "data_manifest", "limit", "model", "n_available")
 MAX_EXTRA_ROWS = 50
 OUTPUT_CHARS = 240
@@ -71,6 +72,9 @@ def load_results(eval_dir: Path) -> list[Result]:
 # --- headline ----------------------------------------------------------------------------------------
 
 def headline_rows(metrics: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    metrics = list(metrics)
+    # the column appears once some scored split holds an entity the user rules out
+    excluding = any(exclusion_support(m) for m in metrics)
     rows = []
     for m in metrics:
         meta = m.get("meta", {})
@@ -85,8 +89,20 @@ def headline_rows(metrics: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
                      # a name found under any name type: names F1's shortfall from it is wrong roles
                      "names any-type F1": names_any_type_f1(m),
                      "closed-vocab F1": group_f1(m, "closed_vocabulary"),
+                     # micro F1 of excluded values ("not a horror movie"), polarity included
+                     **({"exclusion F1": exclusion_f1(m)} if excluding else {}),
                      "exact match": m["exact_match"], "schema-valid": m["schema_valid_rate"]})
     return rows
+
+
+def exclusion_support(metrics: Mapping[str, Any]) -> int:
+    """Gold exclusions scored (eval/sql/averages_exclusion.sql); 0 for a metrics.json from before them."""
+    return (metrics.get("exclusions") or {}).get("support") or 0
+
+
+def exclusion_f1(metrics: Mapping[str, Any]) -> float | None:
+    """Micro F1 of excluded entities; None (n/a) where the split holds no gold exclusion."""
+    return metrics["exclusions"]["micro_avg"]["f1"] if exclusion_support(metrics) else None
 
 
 def group_f1(metrics: Mapping[str, Any], group: str) -> float | None:
@@ -294,6 +310,10 @@ def section(result: Result, cfg: ReportConfig, figures: dict[str, Path], eval_di
         "entity_rows": t.get("per_class_entity", []), "entity_avgs": averages(t.get("averages_entity", [])),
         "groups": groups(m), "interval_note": interval_note(m),
         "relaxed_rows": t.get("relaxed_entity", []),
+        "exclusion_rows": t.get("per_class_exclusion", []),
+        "exclusion_avgs": averages(t.get("averages_exclusion", [])),
+        "polarity": t.get("confusion_polarity", []),
+        "has_exclusions": any(r["tp"] + r["fp"] + r["fn"] for r in t.get("per_class_exclusion", [])),
         "relaxed_avgs": averages(t.get("averages_relaxed_entity", [])),
         "status_counts": t.get("status_counts", []), "worst": worst_errors(result, cfg.worst_errors),
         "extra": extra_tables(result),

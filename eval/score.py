@@ -4,7 +4,8 @@ Usage: python -m eval.score --predictions FILE --out DIR [--taxonomy schemas/tax
                             [--records data/default/test.jsonl]
 
 FILE is the long form of eval/predictions.py (Parquet, or .csv / .jsonl): the four columns
-(id, source, field, value) are required; `split` defaults to NULL and `status` to 'ok' on pred rows.
+(id, source, field, value) are required; `split` defaults to NULL, `status` to 'ok' on pred rows and
+`exclude` (the entity's polarity) to false on entity rows (NULL on intent rows).
 The SQL is layered like a dbt project: `eval/sql/macros/*.sql` (scalar macros), then the relations
 `predictions` and `labels` (kind, label, label_order, label_group; from the taxonomy), then the views of
 `eval/sql/models/staging/` and `models/intermediate/` in dependency order; `eval/sql/checks/*.sql` must
@@ -43,7 +44,8 @@ MODEL_DIR = SQL_DIR / "models"
 MODEL_LAYERS = ("staging", "intermediate")
 CHECK_DIR = SQL_DIR / "checks"
 HELD_OUT_POOLS = ("title", *PEOPLE_POOLS)  # the KG pools synth's heldout split partitions
-REQUIRED = tuple(c for c in COLUMNS if c not in ("split", "status"))  # the four-column long form
+OPTIONAL = ("split", "status", "exclude")
+REQUIRED = tuple(c for c in COLUMNS if c not in OPTIONAL)  # the four-column long form
 # `macro_avg` averages the classes present in gold or predictions (sklearn's labels=None);
 # `taxonomy_macro_avg` every taxonomy class, absent ones as 0 (eval/sql/averages_*.sql).
 AVERAGES = {"macro avg": "macro_avg", "micro avg": "micro_avg", "weighted avg": "weighted_avg",
@@ -64,10 +66,14 @@ def entity_group(tax: Taxonomy, name: str) -> str:
 
 
 def label_rows(tax: Taxonomy) -> list[tuple[str, str, int, str | None]]:
-    """The `labels` relation: (kind, label, label_order, label_group), in taxonomy order."""
+    """The `labels` relation: (kind, label, label_order, label_group), in taxonomy order. Kind
+    'exclusion' lists the entity types a user can rule out (taxonomy `exclusion.types`): the classes of
+    the excluded-entity scores (eval/sql/per_class_exclusion.sql)."""
     rows: list[tuple[str, str, int, str | None]] = [
         ("intent", name, i, None) for i, name in enumerate(tax.intent_names)]
-    return rows + [("entity", name, i, entity_group(tax, name)) for i, name in enumerate(tax.entity_names)]
+    rows += [("entity", name, i, entity_group(tax, name)) for i, name in enumerate(tax.entity_names)]
+    return rows + [("exclusion", name, i, None) for i, name in enumerate(tax.entity_names)
+                   if name in tax.excludable]
 
 
 def load_macros(con: duckdb.DuckDBPyConnection) -> None:
@@ -124,16 +130,21 @@ def read_source(path: Path) -> str:
 
 
 def predictions_query(path: Path, found: list[str]) -> str:
-    """Select the six-column `predictions` from a file in the long form. Only (id, source, field, value)
-    are required: a missing `split` is NULL, a missing `status` is 'ok' on pred rows (NULL on gold)."""
+    """Select the seven-column `predictions` from a file in the long form. Only (id, source, field, value)
+    are required: a missing `split` is NULL, a missing `status` is 'ok' on pred rows (NULL on gold), and
+    an entity row without `exclude` is a wish (false); intent rows always carry NULL there, so a file
+    written before entities had a polarity scores as it did."""
     missing = [c for c in REQUIRED if c not in found]
     if missing:
         raise ValueError(f"{path}: missing column(s) {', '.join(missing)}; expected the long form "
-                         f"{', '.join(REQUIRED)} (plus optional split, status) of eval/predictions.py")
+                         f"{', '.join(REQUIRED)} (plus optional {', '.join(OPTIONAL)}) "
+                         "of eval/predictions.py")
     split = "split" if "split" in found else "null::varchar as split"
     status = "status" if "status" in found else \
         "case when source = 'pred' then 'ok' end::varchar as status"
-    return f"select id, {split}, source, field, value, {status} from {read_source(path)}"
+    polarity = "coalesce(cast(exclude as boolean), false)" if "exclude" in found else "false"
+    exclude = f"case when field = 'intent' then null else {polarity} end as exclude"
+    return f"select id, {split}, source, field, value, {status}, {exclude} from {read_source(path)}"
 
 
 def source_query(predictions: str | Path) -> str:
@@ -252,11 +263,25 @@ def assemble(tables: Mapping[str, Table], tax: Taxonomy) -> dict[str, Any]:
         "n_queries": accuracy["n_queries"],
         "intent": intent,
         "entities": entities,
+        "exclusions": exclusions(tables),
         "exact_match": need(tables, "exact_match").rows[0]["exact_match"],
         "schema_valid_rate": need(tables, "schema_valid_rate").rows[0]["schema_valid_rate"],
         "status_counts": {r["status"]: r["n_queries"] for r in need(tables, "status_counts").rows},
         "tables": sorted(tables),
     }
+
+
+def exclusions(tables: Mapping[str, Table]) -> dict[str, Any]:
+    """metrics.json's `exclusions`: excluded-entity scores (per excludable type and averaged; `micro_avg`
+    is the one exclusion F1), gold exclusions (`support`) and polarity flips (entities whose value was
+    found with the wrong polarity), from per_class_exclusion, averages_exclusion, confusion_polarity."""
+    out = classification(need(tables, "per_class_exclusion"), need(tables, "averages_exclusion"))
+    cells = {(r["gold_polarity"], r["pred_polarity"]): r["n"]
+             for r in need(tables, "confusion_polarity").rows}
+    out["support"] = out["micro_avg"]["support"]
+    out["flips"] = {"wish_read_as_exclusion": cells.get(("wish", "exclusion"), 0),
+                    "exclusion_read_as_wish": cells.get(("exclusion", "wish"), 0)}
+    return out
 
 
 def sql_literal(text: str) -> str:
@@ -331,8 +356,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     exact = "n/a" if m["exact_match"] is None else f"{m['exact_match']:.4f}"
+    ex = m["exclusions"]
+    excluded = (f", exclusion F1 {ex['micro_avg']['f1']:.4f} ({ex['support']} ruled out)"
+                if ex["support"] else "")
     print(f"{m['n_queries']} queries: intent macro-F1 {m['intent']['macro_avg']['f1']:.4f}, "
-          f"entity macro-F1 {m['entities']['macro_avg']['f1']:.4f}, exact match {exact}")
+          f"entity macro-F1 {m['entities']['macro_avg']['f1']:.4f}, exact match {exact}{excluded}")
     print(f"wrote {args.out / 'metrics.json'} and {len(m['tables'])} tables in {args.out / 'tables'}")
 
 

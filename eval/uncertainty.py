@@ -27,7 +27,8 @@ from schemas import Taxonomy
 COUNTS_SQL = SQL_DIR / "uncertainty" / "query_class_counts.sql"
 NAME_TYPES = ("title", "actor", "director", "character")
 # how reports name the averaged metrics; a type's F1 goes by the type's name
-LABELS = {"intent_f1": "intent macro-F1", "entity_f1": "entity macro-F1", "names_f1": "names F1"}
+LABELS = {"intent_f1": "intent macro-F1", "entity_f1": "entity macro-F1", "names_f1": "names F1",
+          "exclusion_f1": "exclusion F1"}
 
 
 @dataclass
@@ -39,6 +40,12 @@ class Counts:
     fn: np.ndarray
 
 
+def classes_of(tax: Taxonomy) -> list[tuple[str, str]]:
+    """(kind, label) of every class resampled: intents, entity types, and the excludable types' exclusions."""
+    return ([("intent", n) for n in tax.intent_names] + [("entity", n) for n in tax.entity_names]
+            + [("exclusion", n) for n in tax.entity_names if n in tax.excludable])
+
+
 def query_counts(predictions: str | Path, tax: Taxonomy) -> list[tuple[str, str, str, int, int, int]]:
     """(id, kind, label, tp, fp, fn) rows for the taxonomy's classes."""
     con = connect(predictions, tax)
@@ -46,13 +53,13 @@ def query_counts(predictions: str | Path, tax: Taxonomy) -> list[tuple[str, str,
         rows = con.sql(COUNTS_SQL.read_text(encoding="utf-8")).fetchall()
     finally:
         con.close()
-    known = {("intent", n) for n in tax.intent_names} | {("entity", n) for n in tax.entity_names}
+    known = set(classes_of(tax))
     return [r for r in rows if (r[1], r[2]) in known]
 
 
 def cluster_counts(rows: Sequence[tuple[str, str, str, int, int, int]], cluster_of: Mapping[str, str],
                    clusters: Sequence[str], tax: Taxonomy) -> Counts:
-    classes = [("intent", n) for n in tax.intent_names] + [("entity", n) for n in tax.entity_names]
+    classes = classes_of(tax)
     col = {c: i for i, c in enumerate(classes)}
     row = {c: i for i, c in enumerate(clusters)}
     shape = (len(clusters), len(classes))
@@ -69,7 +76,9 @@ def metrics(counts: Counts, weights: np.ndarray, tax: Taxonomy,
             types: Sequence[str] = NAME_TYPES) -> dict[str, np.ndarray]:
     """Per resample (rows of `weights`: how often each cluster is drawn): the macro F1s and the F1 of
     each of `types`, with eval/sql's conventions (zero_division=0, macro over classes with gold or
-    predictions; a type's F1 is NaN in a resample that drew none of its gold or predicted values)."""
+    predictions; a type's F1 is NaN in a resample that drew none of its gold or predicted values), and
+    the micro F1 of excluded entities (metrics.json `exclusions.micro_avg`; NaN where a resample holds
+    no gold or predicted exclusion) when the taxonomy lets users rule values out."""
     tp, fp, fn = weights @ counts.tp, weights @ counts.fp, weights @ counts.fn
     denom = 2 * tp + fp + fn
     f1 = np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
@@ -89,6 +98,10 @@ def metrics(counts: Counts, weights: np.ndarray, tax: Taxonomy,
     entities = [idx[("entity", n)] for n in tax.entity_names]
     names = [idx[("entity", n)] for n in tax.entity_names if entity_group(tax, n) == "names"]
     out = {"intent_f1": macro(intents), "entity_f1": macro(entities), "names_f1": macro(names)}
+    excluded = [idx[c] for c in counts.classes if c[0] == "exclusion"]
+    if excluded:  # micro: the counts of every excludable type summed, as averages_exclusion.sql does
+        ex_tp, ex_den = tp[:, excluded].sum(axis=1), denom[:, excluded].sum(axis=1)
+        out["exclusion_f1"] = np.divide(2 * ex_tp, ex_den, out=np.full(len(tp), np.nan), where=ex_den > 0)
     for t in types:  # NaN in a resample without the type (no gold, no prediction): not a zero
         if ("entity", t) in idx:
             j = idx[("entity", t)]
@@ -119,6 +132,10 @@ def bootstrap_counts(counts: Sequence[Sequence[tuple[str, str, str, int, int, in
     weights = np.vstack([np.ones(len(clusters)), weights])  # row 0: the sample itself (the point value)
     per_run = [metrics(cluster_counts(rows, cluster_of, clusters, tax), weights, tax, types)
                for rows in counts]
+    if all(np.isnan(m.get("exclusion_f1", [np.nan])[0]) for m in per_run):
+        # records and predictions without any exclusion: no exclusion F1 to bound, left out (not "n/a")
+        for m in per_run:
+            m.pop("exclusion_f1", None)
     lo, hi = (1 - level) / 2 * 100, (1 + level) / 2 * 100
 
     def interval(values: np.ndarray) -> dict[str, float | None]:

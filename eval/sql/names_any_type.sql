@@ -5,14 +5,16 @@
 -- read as a director, a character as an actor). The gap between the rows is the share of names
 -- found but given the wrong role; search/ looks a person up in the other roles too
 -- (other_role_factor), so the second row is what the search half sees. Micro counts over per-query
--- sets: one value predicted under two name types counts once in the second row. Reads stg_entities
--- and labels.
+-- sets: one value predicted under two name types counts once in the second row. Both rows need the
+-- polarity right (an actor ruled out is not an actor asked for), as every strict score does.
+-- Reads stg_entities and labels.
 with names as (
     select
         se.id,
         se.source,
         se.entity_type,
-        se.entity_value
+        se.entity_value,
+        se.is_excluded
     from stg_entities as se
     inner join labels as lb on se.entity_type = lb.label
     where lb.kind = 'entity' and lb.label_group = 'names'
@@ -30,7 +32,8 @@ both_ways as (
         id,
         source,
         '' as entity_type,
-        entity_value
+        entity_value,
+        is_excluded
     from names
 ),
 
@@ -45,6 +48,7 @@ matched as (
             and g.id = p.id
             and g.entity_type = p.entity_type
             and g.entity_value = p.entity_value
+            and g.is_excluded = p.is_excluded
     where g.source = 'gold' and p.source = 'pred'
     group by g.matching
 ),

@@ -110,3 +110,35 @@ def noisy_rows(tax: Taxonomy, records: list[dict[str, Any]], seed: int) -> list[
 
 def write_rows(path: Path, rows: list[dict[str, Any]]) -> Path:
     return write_predictions(path, rows)
+
+
+# ---------------------------------------------------------------- polarity
+def with_exclusions(tax: Taxonomy, records: list[dict[str, Any]], seed: int,
+                    share: float = 0.4) -> list[dict[str, Any]]:
+    """Copies of `records` where about `share` of the entities of excludable types are ruled out
+    ("exclude": true), drawn from their own random stream so the other fabrications stay as they were."""
+    rng = random.Random(f"exclude:{seed}")
+    return [dict(r, entities=[dict(e, exclude=True) if e["type"] in tax.excludable and rng.random() < share
+                              else e for e in r["entities"]]) for r in records]
+
+
+def _core(value: str) -> str:
+    """A predicted variant (VARIANTS) back to the value it came from, near enough to find its gold."""
+    v = " ".join(value.split()).rstrip("!").casefold()
+    return v.removeprefix("the ")
+
+
+def polarity_noise(rows: list[dict[str, Any]], seed: int, flip: float = 0.25) -> list[dict[str, Any]]:
+    """Pred entity rows get the polarity of the gold value they copy, flipped with probability `flip`
+    (a wish read as an exclusion and the other way round); a spurious value is excluded half the time.
+    Gold rows keep theirs; intent rows keep NULL."""
+    rng = random.Random(f"polarity:{seed}")
+    gold = {(r["id"], r["field"], _core(r["value"])): bool(r["exclude"]) for r in rows
+            if r["source"] == "gold" and r["field"] != "intent"}
+    out = []
+    for r in rows:
+        if r["source"] == "pred" and r["field"] != "intent" and r["value"] is not None:
+            known = gold.get((r["id"], r["field"], _core(r["value"])))
+            r = dict(r, exclude=(rng.random() < 0.5) if known is None else known != (rng.random() < flip))
+        out.append(r)
+    return out

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from fabricate import make_records, noisy_rows, write_rows
+from fabricate import make_records, noisy_rows, polarity_noise, with_exclusions, write_rows
 
 from eval import score
 from eval.config import ReportConfig
@@ -21,13 +21,18 @@ CFG = ReportConfig(worst_errors=5, dpi=40)  # low dpi: same code path, faster te
 
 @pytest.fixture(scope="module")
 def eval_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Two systems x two splits, scored by eval.score; one with raw outputs and an extra SQL table."""
+    """Two systems x two splits, scored by eval.score; one with raw outputs and an extra SQL table, one
+    (finetuned / test) with entities the user rules out."""
     root = tmp_path_factory.mktemp("run") / "eval"
     for k, (system, split) in enumerate([("finetuned", "test"), ("finetuned", "heldout"),
                                          ("baseline", "test"), ("baseline", "heldout")]):
         records = make_records(TAX, 40, split, seed=k)
+        rows = noisy_rows(TAX, records, seed=k)
+        if k == 0:
+            records = with_exclusions(TAX, records, k)
+            rows = polarity_noise(noisy_rows(TAX, records, seed=k), k)
         out = root / system / split
-        path = write_rows(out / "predictions.parquet", noisy_rows(TAX, records, seed=k))
+        path = write_rows(out / "predictions.parquet", rows)
         meta = {"run": "run-a", "run_dir": "runs/run-a", "system": system, "split": split,
                 "n_available": 100, "limit": 40, "data": "data/x", "recipe": "recipes/r.yml"}
         score.score_predictions(path, out, TAX, {r["id"]: r["query"] for r in records}, meta)
@@ -98,6 +103,26 @@ def test_headline_table() -> None:
                      "entity macro-F1": 0.25, "names F1": None, "names any-type F1": None,
                      "closed-vocab F1": None, "exact match": None, "schema-valid": 1.0}]
     assert headline_table(rows).splitlines()[2] == "| s | test | 2 of 9 | 0.500 | 0.250 | n/a | n/a | n/a | n/a | 1.000 |"
+
+
+def test_exclusions_get_a_headline_column_and_a_section(eval_dir: Path) -> None:
+    """The headline's exclusion F1 is there once a split holds a gold exclusion (n/a on the others); each
+    section says how excluded entities scored, or that there were none."""
+    md = (eval_dir / "report.md").read_text()
+    head = md.split("## Headline", 1)[1].split("\n\n", 2)[1].splitlines()
+    cols = [c.strip() for c in head[0].strip("|").split("|")]
+    assert "exclusion F1" in cols
+    cells = {(r[0], r[1]): r[cols.index("exclusion F1")] for r in
+             ([c.strip() for c in line.strip("|").split("|")] for line in head[2:])}
+    assert cells[("finetuned", "test")] != "n/a" and cells[("baseline", "test")] == "n/a"
+    metrics = json.loads((eval_dir / "finetuned/test/metrics.json").read_text())
+    assert cells[("finetuned", "test")] == f"{metrics['exclusions']['micro_avg']['f1']:.3f}"
+    sections = md.split("\n## ")[2:]
+    assert [("| excludable type |" in sec) for sec in sections] == [True, False, False, False]
+    assert all("No entity is ruled out" in sec for sec in sections[1:])
+    assert "wish read as exclusion" in sections[0]
+    html = (eval_dir / "report.html").read_text()
+    assert html.count("<th>excludable type</th>") == 1
 
 
 def test_empty_eval_dir_is_a_one_line_error(tmp_path: Path) -> None:

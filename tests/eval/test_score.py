@@ -14,7 +14,15 @@ from typing import Any
 
 import duckdb
 import pytest
-from fabricate import UNSEEN_INTENT, UNSEEN_TYPE, make_records, noisy_rows, write_rows
+from fabricate import (
+    UNSEEN_INTENT,
+    UNSEEN_TYPE,
+    make_records,
+    noisy_rows,
+    polarity_noise,
+    with_exclusions,
+    write_rows,
+)
 from sklearn.metrics import (
     accuracy_score,
     classification_report,
@@ -52,11 +60,12 @@ def intents_by_query(rows: list[dict]) -> tuple[list[str], list[str], list[str]]
 
 
 def entity_sets(rows: list[dict]) -> tuple[list[str], dict[str, set], dict[str, set]]:
+    """Per query and side, the set of (type, normalized value, excluded): the polarity is part of it."""
     ids = sorted({r["id"] for r in rows})
     sets: dict[str, dict[str, set]] = {"gold": defaultdict(set), "pred": defaultdict(set)}
     for r in rows:
         if r["field"] != "intent" and r["value"] is not None:
-            sets[r["source"]][r["id"]].add((r["field"], py_normalize(r["value"])))
+            sets[r["source"]][r["id"]].add((r["field"], py_normalize(r["value"]), bool(r.get("exclude"))))
     return ids, sets["gold"], sets["pred"]
 
 
@@ -87,13 +96,13 @@ def reference_entities(rows: list[dict]) -> dict[str, Any]:
     ids, gold, pred = entity_sets(rows)
     counts = {t: [0, 0, 0] for t in TAX.entity_names}
     for i in ids:
-        for etype, _ in gold[i] & pred[i]:
+        for etype, *_ in gold[i] & pred[i]:
             if etype in counts:
                 counts[etype][0] += 1
-        for etype, _ in pred[i] - gold[i]:
+        for etype, *_ in pred[i] - gold[i]:
             if etype in counts:
                 counts[etype][1] += 1
-        for etype, _ in gold[i] - pred[i]:
+        for etype, *_ in gold[i] - pred[i]:
             if etype in counts:
                 counts[etype][2] += 1
     per_class = {t: prf(*c) for t, c in counts.items()}
@@ -124,11 +133,12 @@ def reference_relaxed(rows: list[dict]) -> dict[str, Any]:
     c = {t: {"support": 0, "n_pred": 0, "matched": 0} for t in TAX.entity_names}
     for i in ids:
         for etype in c:
-            g = {v for t, v in gold[i] if t == etype}
-            p = {v for t, v in pred[i] if t == etype}
-            c[etype]["support"] += len(g)
-            c[etype]["n_pred"] += len(p)
-            c[etype]["matched"] += greedy_matches(g, p)
+            for excluded in (False, True):  # a wish is never paired with an exclusion
+                g = {v for t, v, x in gold[i] if t == etype and x == excluded}
+                p = {v for t, v, x in pred[i] if t == etype and x == excluded}
+                c[etype]["support"] += len(g)
+                c[etype]["n_pred"] += len(p)
+                c[etype]["matched"] += greedy_matches(g, p)
 
     def scores(support: int, n_pred: int, matched: int) -> dict[str, float]:
         p, r = (matched / n_pred if n_pred else 0.0), (matched / support if support else 0.0)
@@ -139,6 +149,30 @@ def reference_relaxed(rows: list[dict]) -> dict[str, Any]:
     out = averages(per_class, 0, 0, 0, {t for t, v in c.items() if v["support"] + v["n_pred"]})
     out["micro_avg"] = scores(**total) | {"n_classes": len(c)}
     return {"per_class": per_class, **out}
+
+
+def reference_exclusions(rows: list[dict]) -> dict[str, Any]:
+    """Excluded entities only, per excludable type (taxonomy order), plus the polarity flips: gold
+    entities whose value the prediction holds under the same type with the other polarity only."""
+    ids, gold, pred = entity_sets(rows)
+    types = [t for t in TAX.entity_names if t in TAX.excludable]
+    counts = {t: [0, 0, 0] for t in types}
+    flips = {"wish_read_as_exclusion": 0, "exclusion_read_as_wish": 0}
+    for i in ids:
+        g = {e for e in gold[i] if e[2]}
+        p = {e for e in pred[i] if e[2]}
+        for k, found in enumerate((g & p, p - g, g - p)):
+            for etype, *_ in found:
+                if etype in counts:
+                    counts[etype][k] += 1
+        for etype, value, excluded in gold[i]:
+            if (etype, value, excluded) not in pred[i] and (etype, value, not excluded) in pred[i]:
+                flips["exclusion_read_as_wish" if excluded else "wish_read_as_exclusion"] += 1
+    per_class = {t: prf(*c) for t, c in counts.items()}
+    tp, fp, fn = (sum(c[k] for c in counts.values()) for k in range(3))
+    present = {t for t, c in counts.items() if sum(c)}
+    return {"per_class": per_class, **averages(per_class, tp, fp, fn, present), "support": tp + fn,
+            "flips": flips}
 
 
 def reference_exact_match(rows: list[dict]) -> float | None:
@@ -208,6 +242,7 @@ def check_all(tmp_path: Path, rows: list[dict]) -> dict[str, Any]:
     close(ents, reference_entities(rows), "entities")
     close(relaxed, reference_relaxed(rows), "entities.relaxed")
     close(m["exact_match"], reference_exact_match(rows), "exact_match")
+    close(m["exclusions"], reference_exclusions(rows), "exclusions")
     assert m["n_queries"] == len({r["id"] for r in rows})
     return m
 
@@ -236,6 +271,19 @@ def test_random_predictions_match_references(tmp_path: Path, seed: int) -> None:
     values = {r["value"] for r in rows if r["source"] == "pred"}
     assert None in values and UNSEEN_INTENT in values
     assert any(r["field"] == UNSEEN_TYPE for r in rows)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_random_predictions_with_exclusions_match_references(tmp_path: Path, seed: int) -> None:
+    """Entities ruled out by the user: strict and relaxed matching need the right polarity, the
+    exclusion scores and flips agree with the Python reference."""
+    records = with_exclusions(TAX, make_records(TAX, 300, "test", seed=seed), seed)
+    rows = polarity_noise(noisy_rows(TAX, records, seed=seed), seed)
+    m = check_all(tmp_path, rows)
+    ex = m["exclusions"]
+    assert ex["support"] > 20 and 0 < ex["micro_avg"]["f1"] < 1
+    assert ex["flips"]["wish_read_as_exclusion"] > 0 and ex["flips"]["exclusion_read_as_wish"] > 0
+    assert set(ex["per_class"]) == {t for t in TAX.entity_names if t in TAX.excludable}
 
 
 def test_confusion_matrix_matches_sklearn(tmp_path: Path) -> None:
@@ -270,7 +318,24 @@ def adversarial_cases() -> dict[str, list[dict]]:
         return rows + [r for r in rows if r["source"] == "pred"] + [r for r in rows if r["field"] != "intent"]
 
     perfect = rows_for(recs, lambda r: ({"intent": r["intent"], "entities": r["entities"]}, "ok"))
+    ruled_out = with_exclusions(TAX, recs, 5, share=1.0)
+
+    def flipped(r: dict) -> tuple[dict, str]:
+        return {"intent": r["intent"], "entities": [dict(e, exclude=not e.get("exclude")) for e in r["entities"]]}, "ok"
+
+    def both_ways(r: dict) -> tuple[dict, str]:
+        ents = r["entities"] + [dict(e, exclude=not e.get("exclude")) for e in r["entities"]]
+        return {"intent": r["intent"], "entities": ents}, "ok"
+
     return {
+        # polarity: every exclusion right; every entity read with the other polarity; every value
+        # predicted both ways (each right one found, each wrong one spurious); exclusions of a gold
+        # that has none
+        "perfect_exclusions": rows_for(ruled_out, lambda r: ({"intent": r["intent"], "entities": r["entities"]},
+                                                             "ok")),
+        "every_polarity_flipped": rows_for(ruled_out, flipped),
+        "both_polarities_predicted": rows_for(ruled_out, both_ways),
+        "exclusions_without_gold_ones": rows_for(recs, flipped),
         "gold_only_no_pred_rows": [r for r in perfect if r["source"] == "gold"],
         "all_unparseable": rows_for(recs, lambda r: (None, "invalid_json")),
         "all_unseen_labels": rows_for(recs, lambda r: (
@@ -296,6 +361,11 @@ def adversarial_cases() -> dict[str, list[dict]]:
 def test_adversarial_predictions_match_references(tmp_path: Path, case: str) -> None:
     rows = adversarial_cases()[case]
     m = check_all(tmp_path, rows)
+    if case == "perfect_exclusions":
+        assert m["exclusions"]["micro_avg"]["f1"] == 1.0 and m["exclusions"]["support"] > 0
+    if case == "every_polarity_flipped":
+        assert m["entities"]["micro_avg"]["f1"] == 0.0 and m["entities"]["relaxed"]["micro_avg"]["f1"] == 0.0
+        assert m["exclusions"]["micro_avg"]["f1"] == 0.0 and sum(m["exclusions"]["flips"].values()) > 0
     if case.startswith("perfect"):
         assert m["exact_match"] == 1.0 and m["intent"]["accuracy"] == 1.0
         assert m["entities"]["micro_avg"]["f1"] == 1.0 and m["entities"]["relaxed"]["micro_avg"]["f1"] == 1.0
@@ -426,9 +496,9 @@ def candidates(rows: list[dict]) -> tuple[list[str], list[str]]:
     ids, gold, pred = entity_sets(rows)
     y_true, y_pred = [], []
     for i in ids:
-        for etype, value in sorted(gold[i] | pred[i]):
-            y_true.append(etype if (etype, value) in gold[i] else NONE)
-            y_pred.append(etype if (etype, value) in pred[i] else NONE)
+        for entity in sorted(gold[i] | pred[i]):
+            y_true.append(entity[0] if entity in gold[i] else NONE)
+            y_pred.append(entity[0] if entity in pred[i] else NONE)
     return y_true, y_pred
 
 
@@ -524,18 +594,19 @@ def test_names_any_type_counts_a_name_found_under_another_name_type(tmp_path: Pa
     """metrics.json's names `any_type` (eval/sql/names_any_type.sql) against a Python reference: a gold
     name is found when the query's prediction holds its normalized value under any of the four name
     types; a hand-made actor read as a director is a miss strictly and a hit here."""
-    rows = noisy_rows(TAX, make_records(TAX, 300, "heldout", seed=5), seed=5)
+    records = with_exclusions(TAX, make_records(TAX, 300, "heldout", seed=5), 5)
+    rows = polarity_noise(noisy_rows(TAX, records, seed=5), 5)
     rows += [{"id": "hand", "split": "heldout", "source": s, "field": f, "value": v, "status": st}
              for s, f, v, st in [("gold", "intent", "recommend", None), ("gold", "actor", "Tom Hanks", None),
                                  ("pred", "intent", "recommend", "ok"), ("pred", "director", "tom hanks!", "ok")]]
     names = score_rows(tmp_path, rows)["entities"]["by_group"]["names"]
     assert names["types"] == ["title", "actor", "director", "character"]
     ids, gold, pred = entity_sets(rows)
-    untyped = {src: {i: {v for t, v in sets[i] if t in names["types"]} for i in ids}
+    untyped = {src: {i: {(v, x) for t, v, x in sets[i] if t in names["types"]} for i in ids}
                for src, sets in (("gold", gold), ("pred", pred))}
     tp = sum(len(untyped["gold"][i] & untyped["pred"][i]) for i in ids)
     fp = sum(len(untyped["pred"][i] - untyped["gold"][i]) for i in ids)
     fn = sum(len(untyped["gold"][i] - untyped["pred"][i]) for i in ids)
     close(names["any_type"], prf(tp, fp, fn) | {"tp": tp, "fp": fp, "fn": fn})
-    assert "tom hanks" in untyped["gold"]["hand"] & untyped["pred"]["hand"]
+    assert ("tom hanks", False) in untyped["gold"]["hand"] & untyped["pred"]["hand"]
     assert names["any_type"]["f1"] > names["micro_avg"]["f1"]

@@ -17,6 +17,7 @@ from eval import score
 
 INTENTS = ("find", "play", "chat")        # 'chat' never occurs: zero support, never predicted
 ENTITY_TYPES = ("title", "genre", "plot")  # 'mood' below is outside: scored for no class
+EXCLUDABLE = ("genre", "plot")             # as in the taxonomy, a title cannot be ruled out
 
 # (id, source, field, value, status)
 GIVEN = [
@@ -118,25 +119,26 @@ EXPECT: dict[str, list[tuple]] = {
         ("q3", "invalid_json", False, "find", None),
         ("q4", "schema_violation", False, "find", "zzz"),
     ],
-    # id, source, entity_type, entity_value (normalized; the duplicate 'noir' once), shown (first spelling)
+    # id, source, entity_type, entity_value (normalized; the duplicate 'noir' once), is_excluded,
+    # shown (first spelling)
     "models/staging/stg_entities": [
-        ("q1", "gold", "title", "matrix", "title: The Matrix"),
-        ("q1", "pred", "title", "matrix", "title: matrix!"),
-        ("q2", "gold", "genre", "noir", "genre: Noir"),
-        ("q2", "gold", "plot", "heist gone wrong", "plot: a heist gone wrong"),
-        ("q2", "pred", "genre", "noir", "genre: noir"),
-        ("q2", "pred", "plot", "heist gone wrong badly", "plot: heist gone wrong badly"),
-        ("q3", "gold", "title", "amélie", "title: Amélie"),
-        ("q4", "pred", "mood", "dark", "mood: dark"),
+        ("q1", "gold", "title", "matrix", False, "title: The Matrix"),
+        ("q1", "pred", "title", "matrix", False, "title: matrix!"),
+        ("q2", "gold", "genre", "noir", False, "genre: Noir"),
+        ("q2", "gold", "plot", "heist gone wrong", False, "plot: a heist gone wrong"),
+        ("q2", "pred", "genre", "noir", False, "genre: noir"),
+        ("q2", "pred", "plot", "heist gone wrong badly", False, "plot: heist gone wrong badly"),
+        ("q3", "gold", "title", "amélie", False, "title: Amélie"),
+        ("q4", "pred", "mood", "dark", False, "mood: dark"),
     ],
-    # id, entity_type, gold_shown, pred_shown, in_gold, in_pred
+    # id, entity_type, gold_shown, pred_shown, in_gold, in_pred, is_excluded
     "models/intermediate/int_entity_matches": [
-        ("q1", "title", "title: The Matrix", "title: matrix!", True, True),
-        ("q2", "genre", "genre: Noir", "genre: noir", True, True),
-        ("q2", "plot", "plot: a heist gone wrong", None, True, False),
-        ("q2", "plot", None, "plot: heist gone wrong badly", False, True),
-        ("q3", "title", "title: Amélie", None, True, False),
-        ("q4", "mood", None, "mood: dark", False, True),
+        ("q1", "title", "title: The Matrix", "title: matrix!", True, True, False),
+        ("q2", "genre", "genre: Noir", "genre: noir", True, True, False),
+        ("q2", "plot", "plot: a heist gone wrong", None, True, False, False),
+        ("q2", "plot", None, "plot: heist gone wrong badly", False, True, False),
+        ("q3", "title", "title: Amélie", None, True, False, False),
+        ("q4", "mood", None, "mood: dark", False, True, False),
     ],
     # id, entity_type, n_matched (token F1 of q2's plots: 2 * 3 / (3 + 4) = 6/7 >= 0.5)
     "models/intermediate/int_relaxed_matches": [("q1", "title", 1), ("q2", "genre", 1), ("q2", "plot", 1)],
@@ -162,6 +164,9 @@ EXPECT: dict[str, list[tuple]] = {
         ("entity", 0, "names", "title", 1, 1 / 2, 2 / 3, 2, 1, 0, 1, True),
         ("entity", 1, "closed_vocabulary", "genre", 1, 1, 1, 1, 1, 0, 0, True),
         ("entity", 2, "closed_vocabulary", "plot", 0, 0, 0, 1, 0, 1, 1, True),
+        # no exclusion in the fixture: the excludable types score zeros and are absent
+        ("exclusion", 1, None, "genre", 0, 0, 0, 0, 0, 0, 0, False),
+        ("exclusion", 2, None, "plot", 0, 0, 0, 0, 0, 0, 0, False),
         ("intent", 0, None, "find", 0, 0, 0, 3, 0, 0, 3, True),
         ("intent", 1, None, "play", 1 / 2, 1, 2 / 3, 1, 1, 1, 0, True),
         ("intent", 2, None, "chat", 0, 0, 0, 0, 0, 0, 0, False),
@@ -192,8 +197,68 @@ EXPECT: dict[str, list[tuple]] = {
         ("same type", 2, 1, 0, 1, 1, 1 / 2, 2 / 3),
         ("any names type", 2, 1, 0, 1, 1, 1 / 2, 2 / 3),
     ],
+    # label, precision, recall, f1, support, tp, fp, fn: no exclusions here (POLARITY has them)
+    "per_class_exclusion": [("genre", 0, 0, 0, 0, 0, 0, 0), ("plot", 0, 0, 0, 0, 0, 0, 0)],
+    "averages_exclusion": [
+        ("macro avg", 0, 0, 0, 0, 0, ["genre", "plot"]),
+        ("micro avg", 0, 0, 0, 0, 2, []),
+        ("weighted avg", 0, 0, 0, 0, 2, []),
+        ("taxonomy macro avg", 0, 0, 0, 0, 2, []),
+    ],
+    # gold_polarity, pred_polarity, n: q1's title and q2's genre found, both wishes read as wishes
+    "confusion_polarity": [("wish", "wish", 2), ("wish", "exclusion", 0), ("exclusion", "wish", 0),
+                           ("exclusion", "exclusion", 0)],
     "checks/conflicting_intents": [],
     "checks/malformed_rows": [],
+}
+
+# Polarity: (id, source, field, value, status, exclude). p1: an exclusion found, a wish read as an
+# exclusion; p2: an exclusion read as a wish; p3: an exclusion predicted both ways (kept) and a spurious
+# one; p4: a title (not excludable) read as an exclusion, a flip that no exclusion class scores.
+POLARITY = [
+    ("p1", "gold", "intent", "find", None, None), ("p1", "pred", "intent", "find", "ok", None),
+    ("p1", "gold", "genre", "Horror", None, True), ("p1", "gold", "genre", "comedy", None, False),
+    ("p1", "pred", "genre", "horror", "ok", True), ("p1", "pred", "genre", "comedy", "ok", True),
+    ("p2", "gold", "intent", "find", None, None), ("p2", "pred", "intent", "find", "ok", None),
+    ("p2", "gold", "plot", "a shark", None, True), ("p2", "gold", "title", "Jaws", None, False),
+    ("p2", "pred", "plot", "shark", "ok", False), ("p2", "pred", "title", "jaws", "ok", False),
+    ("p3", "gold", "intent", "find", None, None), ("p3", "pred", "intent", "find", "ok", None),
+    ("p3", "gold", "genre", "drama", None, True),
+    ("p3", "pred", "genre", "drama", "ok", True), ("p3", "pred", "genre", "drama", "ok", False),
+    ("p3", "pred", "plot", "zombies", "ok", True),
+    ("p4", "gold", "intent", "find", None, None), ("p4", "pred", "intent", "find", "ok", None),
+    ("p4", "gold", "title", "Alien", None, False), ("p4", "pred", "title", "Alien", "ok", True),
+]
+POLARITY_EXPECT: dict[str, list[tuple]] = {
+    # genre: horror found (p1) and drama (p3), comedy wrongly excluded (p1); plot: shark missed as an
+    # exclusion (p2), zombies excluded for nothing (p3); p4's excluded title is scored for no class
+    "per_class_exclusion": [("genre", 2 / 3, 1, 4 / 5, 2, 2, 1, 0), ("plot", 0, 0, 0, 1, 0, 1, 1)],
+    "averages_exclusion": [
+        ("macro avg", 1 / 3, 1 / 2, 2 / 5, 3, 2, []),
+        ("micro avg", 1 / 2, 2 / 3, 4 / 7, 3, 2, []),
+        ("weighted avg", 4 / 9, 2 / 3, 8 / 15, 3, 2, []),
+        ("taxonomy macro avg", 1 / 3, 1 / 2, 2 / 5, 3, 2, []),
+    ],
+    "confusion_polarity": [("wish", "wish", 1), ("wish", "exclusion", 2), ("exclusion", "wish", 1),
+                           ("exclusion", "exclusion", 2)],
+    # strict entity scores need the polarity too: only horror, jaws and drama match
+    "per_class_entity": [("title", 1 / 2, 1 / 2, 1 / 2, 2, 1, 1, 1), ("genre", 1 / 2, 2 / 3, 4 / 7, 3, 2, 2, 1),
+                         ("plot", 0, 0, 0, 1, 0, 2, 1)],
+    # relaxed matching pairs only values of one polarity: p2's shark and p4's alien stay unmatched
+    "models/intermediate/int_relaxed_matches": [("p1", "genre", 1), ("p2", "title", 1), ("p3", "genre", 1)],
+    "models/intermediate/int_entity_matches": [
+        ("p1", "genre", "genre: comedy", None, True, False, False),
+        ("p1", "genre", "genre: not Horror", "genre: not horror", True, True, True),
+        ("p1", "genre", None, "genre: not comedy", False, True, True),
+        ("p2", "plot", "plot: not a shark", None, True, False, True),
+        ("p2", "plot", None, "plot: shark", False, True, False),
+        ("p2", "title", "title: Jaws", "title: jaws", True, True, False),
+        ("p3", "genre", "genre: not drama", "genre: not drama", True, True, True),
+        ("p3", "genre", None, "genre: drama", False, True, False),
+        ("p3", "plot", None, "plot: not zombies", False, True, True),
+        ("p4", "title", "title: Alien", None, True, False, False),
+        ("p4", "title", None, "title: not Alien", False, True, True),
+    ],
 }
 
 # Checks get a second fixture that must trip them.
@@ -212,17 +277,20 @@ BAD = {
 
 
 def connection(rows: list[tuple]) -> duckdb.DuckDBPyConnection:
-    """GIVEN as `predictions`, the fixture labels, then the macros and every model view, as eval.score."""
+    """GIVEN as `predictions`, the fixture labels, then the macros and every model view, as eval.score.
+    A row's sixth element is its `exclude`; without one, an entity row is a wish (false)."""
     con = duckdb.connect()
     score.load_macros(con)
     con.execute("create table predictions (id varchar, split varchar, source varchar, field varchar, "
-                "value varchar, status varchar)")
-    con.executemany("insert into predictions values (?, 'test', ?, ?, ?, ?)", rows)
+                "value varchar, status varchar, exclude boolean)")
+    con.executemany("insert into predictions values (?, 'test', ?, ?, ?, ?, ?)",
+                    [r if len(r) == 6 else (*r, None if r[2] == "intent" else False) for r in rows])
     con.execute("create table labels (kind varchar, label varchar, label_order integer, label_group varchar)")
     con.executemany("insert into labels values (?, ?, ?, ?)",
                     [("intent", n, i, None) for i, n in enumerate(INTENTS)]
                     + [("entity", n, i, "names" if n == "title" else "closed_vocabulary")
-                       for i, n in enumerate(ENTITY_TYPES)])
+                       for i, n in enumerate(ENTITY_TYPES)]
+                    + [("exclusion", n, i, None) for i, n in enumerate(ENTITY_TYPES) if n in EXCLUDABLE])
     score.load_models(con)
     return con
 
@@ -251,7 +319,7 @@ def test_every_sql_file_has_a_fixture() -> None:
     files = {str(p.relative_to(score.SQL_DIR).with_suffix(""))
              for p in [*score.SQL_DIR.glob("*.sql"), *score.CHECK_DIR.glob("*.sql"), *score.model_files()]}
     assert files == set(EXPECT), f"fixtures missing for {sorted(files - set(EXPECT))}"
-    assert len(files) == 26
+    assert len(files) == 29
 
 
 def test_models_are_views_named_as_their_files_in_layer_order() -> None:
@@ -276,6 +344,12 @@ def test_models_are_views_named_as_their_files_in_layer_order() -> None:
 @pytest.mark.parametrize("name", sorted(EXPECT))
 def test_fixture(name: str) -> None:
     same(run(name, GIVEN), EXPECT[name])
+
+
+@pytest.mark.parametrize("name", sorted(POLARITY_EXPECT))
+def test_polarity_fixture(name: str) -> None:
+    """Polarity is part of an entity: strict and relaxed matches need it, exclusions score apart."""
+    same(run(name, POLARITY), POLARITY_EXPECT[name])
 
 
 @pytest.mark.parametrize("name", sorted(BAD))

@@ -7,7 +7,7 @@ import random
 
 import numpy as np
 import pytest
-from fabricate import make_records, noisy_rows, write_rows
+from fabricate import make_records, noisy_rows, polarity_noise, with_exclusions, write_rows
 from sklearn.metrics import f1_score
 
 from eval.predictions import long_rows
@@ -159,3 +159,16 @@ def test_external_intervals_are_per_query_paired_against_the_baseline(tax, tmp_p
     with_intents = external_intervals({"finetuned": paths["finetuned"]}, records, sub, has_intents=True)
     assert with_intents["finetuned"]["metrics"]["intent_f1"]["value"] == pytest.approx(
         reports["finetuned"]["intent"]["macro_avg"]["f1"])
+
+
+def test_exclusion_f1_is_carried_and_its_sample_value_is_the_reports(tax, tmp_path):
+    """The micro F1 of excluded entities (metrics.json exclusions.micro_avg) resampled by template."""
+    records = with_exclusions(tax, make_records(tax, 300, "test", seed=4), 4)
+    for i, r in enumerate(records):
+        r["meta"] = {"template_id": f"t{i % 7}"}
+    path = write_rows(tmp_path / "p.parquet", polarity_noise(noisy_rows(tax, records, seed=4), 4))
+    report = score_predictions(path, tmp_path / "score", tax)
+    run = bootstrap([path], records, tax, n_resamples=40)["runs"][0]
+    want = report["exclusions"]["micro_avg"]["f1"]
+    assert 0 < want < 1 and run["exclusion_f1"]["value"] == pytest.approx(want)
+    assert run["exclusion_f1"]["lo"] <= want <= run["exclusion_f1"]["hi"]

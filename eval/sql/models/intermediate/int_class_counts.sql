@@ -1,14 +1,15 @@
--- tp, fp and fn per (kind, observed label), for three kinds of class:
+-- tp, fp and fn per (kind, observed label), for four kinds of class:
 --   intent          one gold and at most one predicted intent per query; a missing or NULL prediction
 --                   is a miss for the gold class and a false positive for none (int_query_class_counts);
---   entity          strict set matching of (type, normalized value) (int_query_class_counts);
+--   entity          strict set matching of (type, normalized value, polarity) (int_query_class_counts);
+--   exclusion       the strict matches of excluded entities only, per type (int_query_class_counts);
 --   relaxed_entity  one-to-one token-overlap matching (int_relaxed_matches): tp = matched pairs,
 --                   fp = predicted entities left unmatched, fn = gold entities left unmatched.
 -- Labels outside the taxonomy appear here; int_class_scores keeps only the taxonomy's.
 create or replace view int_class_counts as
 
 with per_query as (
-    -- intent and entity counts are per-query counts summed (int_query_class_counts)
+    -- intent, entity and exclusion counts are per-query counts summed (int_query_class_counts)
     select
         c.kind,
         c.label,

@@ -1,8 +1,10 @@
 -- Per-class precision, recall, F1 and support for every taxonomy class of each kind (intent, entity,
--- relaxed_entity; see int_class_counts), in taxonomy order, with sklearn's zero_division=0:
+-- relaxed_entity, and exclusion over the types `labels` lists as excludable; see int_class_counts), in
+-- taxonomy order, with sklearn's zero_division=0:
 -- precision_recall_fscore_support(..., labels=<taxonomy>, zero_division=0). A class never seen gets
 -- zeros, and is_present = false (no gold, no prediction): the macro average leaves it out.
--- label_group: the entity type's group from `labels` ('names' / 'closed_vocabulary'), NULL for intents.
+-- label_group: the entity type's group from `labels` ('names' / 'closed_vocabulary'), NULL for intents
+-- and exclusions (scored as one group).
 -- Reads `labels` (kind, label, label_order, label_group) and int_class_counts; needs macros/.
 create or replace view int_class_scores as
 
@@ -13,7 +15,11 @@ with classes as (
         lbl.label_order,
         lbl.label_group
     from labels as lbl
-    inner join (values ('intent', 'intent'), ('entity', 'entity'), ('relaxed_entity', 'entity'))
+    inner join (
+        values
+        ('intent', 'intent'), ('entity', 'entity'), ('relaxed_entity', 'entity'),
+        ('exclusion', 'exclusion')
+    )
         as kinds (kind, label_kind)
         on lbl.kind = kinds.label_kind
 ),

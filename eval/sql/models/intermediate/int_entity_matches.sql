@@ -1,6 +1,7 @@
 -- Strict entity matching: the full outer join of each query's gold and predicted entity sets on
--- (id, type, normalized value). One row per entity in either set: in_gold and in_pred say where it
--- is (both: a true positive; gold only: missed; pred only: spurious).
+-- (id, type, normalized value, polarity). One row per entity in either set: in_gold and in_pred say
+-- where it is (both: a true positive; gold only: missed; pred only: spurious); is_excluded is its
+-- polarity, so a value read with the wrong polarity is one missed and one spurious entity.
 -- Reads stg_entities.
 create or replace view int_entity_matches as
 
@@ -20,6 +21,7 @@ joined as (
         p.shown as pred_shown,
         coalesce(g.id, p.id) as id,
         coalesce(g.entity_type, p.entity_type) as entity_type,
+        coalesce(g.is_excluded, p.is_excluded) as is_excluded,
         g.id is not null as in_gold,
         p.id is not null as in_pred
     from gold as g
@@ -28,6 +30,7 @@ joined as (
             g.id = p.id
             and g.entity_type = p.entity_type
             and g.entity_value = p.entity_value
+            and g.is_excluded = p.is_excluded
 ),
 
 final as (
@@ -37,7 +40,8 @@ final as (
         gold_shown,
         pred_shown,
         in_gold,
-        in_pred
+        in_pred,
+        is_excluded
     from joined
 )
 

@@ -1,8 +1,11 @@
 -- tp, fp and fn per query and class, for intents and strict entity matches: int_class_counts sums them
 -- per class, and eval/uncertainty.py resamples them by template for confidence intervals.
---   intent  one gold and at most one predicted intent per query (stg_queries); a missing or NULL
---           prediction is a miss for the gold class and a false positive for none;
---   entity  strict set matching of (type, normalized value) (int_entity_matches).
+--   intent     one gold and at most one predicted intent per query (stg_queries); a missing or NULL
+--              prediction is a miss for the gold class and a false positive for none;
+--   entity     strict set matching of (type, normalized value, polarity) (int_entity_matches);
+--   exclusion  the same matches restricted to excluded entities (the values a user rules out): tp =
+--              an exclusion found as an exclusion, fp = an exclusion the gold does not hold (a wish
+--              read as an exclusion included), fn = a gold exclusion not found as one.
 -- Labels outside the taxonomy appear here; int_class_scores keeps only the taxonomy's.
 create or replace view int_query_class_counts as
 with intent_sides as (
@@ -47,10 +50,25 @@ entities as (
     group by m.id, m.entity_type
 ),
 
+exclusions as (
+    select
+        m.id,
+        'exclusion' as kind,
+        m.entity_type as label,
+        count(*) filter (where m.in_gold and m.in_pred) as tp,
+        count(*) filter (where m.in_pred and not m.in_gold) as fp,
+        count(*) filter (where m.in_gold and not m.in_pred) as fn
+    from int_entity_matches as m
+    where m.is_excluded
+    group by m.id, m.entity_type
+),
+
 final as (
     select * from intents
     union all
     select * from entities
+    union all
+    select * from exclusions
 )
 
 select * from final;
