@@ -4,7 +4,10 @@ Intents: TF-IDF over word and char_wb n-grams + logistic regression. Entities: a
 entity value seen in train records, per type, matched longest-first over the query's word tokens
 (case-insensitive, whole words only); a value seen under several types takes its most frequent one.
 The taxonomy's intent rules then drop entity types the predicted intent forbids (`forbids`,
-`max_entities: 0`), as the synth verifier would. Settings: eval/config.yml `baseline`.
+`max_entities: 0`), as the synth verifier would. Polarity: a found value of a type the taxonomy lets
+users rule out is excluded when it comes right after a negation cue ("not", "no", "without", "except",
+"but not", "nothing", "anything but", "avoid"), with only skip words ("a", "the", "too") between:
+"not a horror movie", "nothing too scary". Settings: eval/config.yml `baseline`.
 The zero-shot LLM baseline is not here: it is eval.predict.predict_records with no adapter.
 """
 
@@ -50,6 +53,10 @@ class Gazetteer:
         self.size = len(seen)
 
     def find(self, query: str) -> list[dict[str, str]]:
+        return [e for _, e in self.find_at(query)]
+
+    def find_at(self, query: str) -> list[tuple[int, dict[str, str]]]:
+        """(index of the value's first word token, entity) for every value found, in query order."""
         toks = tokens(query)
         words = [m.group().casefold() for m in toks]
         found, i = [], 0
@@ -57,12 +64,22 @@ class Gazetteer:
             for key, etype in self.index.get(words[i], ()):
                 if tuple(words[i:i + len(key)]) == key:
                     start, end = toks[i].start(), toks[i + len(key) - 1].end()
-                    found.append({"type": etype, "value": query[start:end]})
+                    found.append((i, {"type": etype, "value": query[start:end]}))
                     i += len(key)
                     break
             else:
                 i += 1
         return found
+
+
+def negated(words: Sequence[str], at: int, cues: Iterable[str], skip: Iterable[str]) -> bool:
+    """Whether the value starting at word `at` follows a negation cue: the words before it, once the
+    skip words right before it are passed over, end with one of the cue phrases."""
+    skip = set(skip)
+    k = at
+    while k > 0 and words[k - 1] in skip:
+        k -= 1
+    return any(tuple(words[k - len(c):k]) == c for c in (tuple(cue.split()) for cue in cues) if k >= len(c))
 
 
 def intent_classifier(cfg: BaselineConfig) -> Any:
@@ -109,11 +126,18 @@ class Baseline:
             return []
         return [e for e in entities if e["type"] not in rules.forbids]
 
+    def entities(self, query: str) -> list[dict[str, Any]]:
+        """The gazetteer's values, each of an excludable type marked excluded after a negation cue."""
+        words = [m.group().casefold() for m in tokens(query)]
+        return [dict(e, exclude=True) if e["type"] in self.tax.excludable
+                and negated(words, at, self.cfg.negation_cues, self.cfg.negation_skip) else e
+                for at, e in self.gazetteer.find_at(query)]
+
     def predict(self, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         if not records:
             return []
         intents = self.classifier.predict([r["query"] for r in records])
-        return [{"intent": str(i), "entities": self.allowed(str(i), self.gazetteer.find(r["query"]))}
+        return [{"intent": str(i), "entities": self.allowed(str(i), self.entities(r["query"]))}
                 for r, i in zip(records, intents, strict=True)]
 
 

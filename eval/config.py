@@ -32,6 +32,8 @@ class BaselineConfig:
     C: float  # noqa: N815 - scikit-learn's name for it
     max_iter: int
     min_value_chars: int
+    negation_cues: tuple[str, ...] = ()   # a value right after one of these is excluded (eval/baselines.py)
+    negation_skip: tuple[str, ...] = ()   # words allowed between the cue and the value ("not a horror")
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,8 @@ class EvalConfig:
 DTYPES = ("auto", "float32", "bfloat16", "bfloat16-mixed", "float16")
 SECTIONS: dict[str, tuple[str, ...]] = {
     "decode": ("engine", "batch_size", "max_new_tokens", "mode", "max_value_chars", "max_entities", "dtype"),
-    "baseline": ("word_ngrams", "char_ngrams", "C", "max_iter", "min_value_chars"),
+    "baseline": ("word_ngrams", "char_ngrams", "C", "max_iter", "min_value_chars", "negation_cues",
+                 "negation_skip"),
     "report": ("worst_errors", "dpi"),
 }
 TOP = ("systems", "splits", "limit", "limit_by_system", "sample_seed", *SECTIONS)
@@ -122,6 +125,14 @@ def ngram_range(value: Any, where: str, problems: list[str]) -> tuple[int, int]:
     return (value[0], value[1])
 
 
+def phrases(value: Any, where: str, problems: list[str]) -> tuple[str, ...]:
+    """A list of non-empty phrases, lowercased (they are matched against casefolded query words)."""
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        problems.append(f"{where}: must be a list of non-empty strings, got {value!r}")
+        return ()
+    return tuple(" ".join(v.split()).casefold() for v in value)
+
+
 def one_of(value: Any, allowed: tuple[str, ...], where: str, problems: list[str]) -> str:
     if value not in allowed:
         problems.append(f"{where}: unknown value '{value}'{did_you_mean(str(value), allowed)}; "
@@ -169,6 +180,8 @@ def load_eval_config(path: str | Path = DEFAULT_CONFIG) -> EvalConfig:
             max_iter=positive_int(base["max_iter"], f"{path}: baseline.max_iter", problems),
             min_value_chars=positive_int(base["min_value_chars"], f"{path}: baseline.min_value_chars",
                                          problems),
+            negation_cues=phrases(base["negation_cues"], f"{path}: baseline.negation_cues", problems),
+            negation_skip=phrases(base["negation_skip"], f"{path}: baseline.negation_skip", problems),
         ),
         report=ReportConfig(
             worst_errors=positive_int(rep["worst_errors"], f"{path}: report.worst_errors", problems),

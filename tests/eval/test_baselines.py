@@ -77,3 +77,27 @@ def test_baseline_refuses_non_train_records() -> None:
     one = [dict(r, intent=TAX.intent_names[0]) for r in make_records(TAX, 5, "train")]
     with pytest.raises(ValueError, match="needs at least two"):
         Baseline(TAX, CFG).fit(one)
+
+
+def test_baseline_excludes_a_value_right_after_a_negation_cue(tmp_path: Path) -> None:
+    """eval/config.yml's negation rule: a cue, then only skip words, then a value of an excludable type;
+    the polarity reaches predictions.parquet and the exclusion scores."""
+    train = [rec("a horror movie with Tom Cruise", [("genre", "horror"), ("media_type", "movie"),
+                                                    ("actor", "Tom Cruise")]),
+             rec("something scary", [("mood", "scary")]), rec("Dune please", [("title", "Dune")])]
+    model = Baseline(TAX, CFG)
+    model.gazetteer = Gazetteer(train, TAX, CFG.min_value_chars)
+    got = model.entities("not a horror movie, no Tom Cruise, nothing too scary, but not Dune")
+    assert got == [{"type": "genre", "value": "horror", "exclude": True}, {"type": "media_type", "value": "movie"},
+                   {"type": "actor", "value": "Tom Cruise", "exclude": True},
+                   {"type": "mood", "value": "scary", "exclude": True},
+                   {"type": "title", "value": "Dune"}]  # a title cannot be ruled out (taxonomy)
+    # a cue elsewhere in the query, or a word between that is not a skip word, rules nothing out
+    assert all("exclude" not in e for e in model.entities("a horror movie, is Tom Cruise not in it, not really"
+                                                          " scary"))
+    assert model.entities("anything but horror") == [{"type": "genre", "value": "horror", "exclude": True}]
+    test = [rec("not a horror movie", [("genre", "horror"), ("media_type", "movie")], split="test")]
+    test[0]["entities"][0]["exclude"] = True
+    model.classifier = type("Fixed", (), {"predict": lambda self, qs: [TAX.intent_names[0]] * len(qs)})()
+    m = score.score_predictions(predict_baseline(model, test, tmp_path), tmp_path / "out", TAX)
+    assert m["exclusions"]["micro_avg"]["f1"] == 1.0 and m["exclusions"]["support"] == 1
