@@ -6,8 +6,10 @@ Usage: python -m search --run runs/x "query" [...]           parse with the run'
        [--config search/config.yml] [--json] [--export DIR]
 
 Prints, per query, the extraction, the ranking that answered it, and the titles with the constraints
-each one matched (how: exact, words, typo, year, text, shared); constraints the KG cannot check
-(a platform, an audience) are listed as unused. --json prints search()'s result objects instead.
+each one matched (how: exact, words, typo, year, text, shared) and the wishes it does not meet (a partial
+match, after every complete one); the values the user rules out (removed titles) and the constraints
+the KG cannot check (a platform, an audience) are listed after them. --json prints search()'s result
+objects instead.
 --export DIR writes the DuckDB database (KG, settings, macros, the last query's staging tables) so any
 search/sql file can be rerun by hand:
   duckdb -c "import database 'DIR'" -c ".read search/sql/rank_similar.sql"
@@ -44,7 +46,8 @@ def read_extraction(text: str) -> dict[str, Any]:
 def describe(query: str | None, extraction: dict[str, Any] | None, result: dict[str, Any]) -> str:
     lines = [f"query: {query}"] if query else []
     if extraction is not None:
-        ents = ", ".join(f"{e['type']}={e['value']}" for e in extraction.get("entities", []))
+        ents = ", ".join(f"{e['type']}{'!=' if e.get('exclude') else '='}{e['value']}"
+                         for e in extraction.get("entities", []))
         lines.append(f"extraction: {extraction.get('intent')} [{ents}]")
     lines.append(f"ranking: {result['route'] or 'none (no titles for this intent)'}")
     for r in result["results"]:
@@ -52,12 +55,16 @@ def describe(query: str | None, extraction: dict[str, Any] | None, result: dict[
                                                         and m["kg_value"] != m["value"] else "")
                         + f" ({m['how']})" for m in r["matched"])
         link = " [linked]" if r.get("linked") else ""
+        unmet = "; ".join(f"{m['type']}={m['value']}" for m in r.get("unmet") or [])
         lines.append(f"  {r['rank']:>2}. {r['title']} ({r['year']}, {r['media_type']}){link}  "
-                     f"score {r['score']:.3f}  matched: {why}")
+                     f"score {r['score']:.3f}  matched: {why}" + (f"  unmet: {unmet}" if unmet else ""))
     if not result["results"]:
         lines.append("  (no titles)")
+    if result.get("excluded"):
+        lines.append("  ruled out: " + ", ".join(f"{u['type']}={u['value']}" for u in result["excluded"]))
     if result["unused"]:
-        lines.append("  unused: " + ", ".join(f"{u['type']}={u['value']}" for u in result["unused"]))
+        lines.append("  unused: " + ", ".join(f"{u['type']}{'!=' if u.get('exclude') else '='}{u['value']}"
+                                              for u in result["unused"]))
     return "\n".join(lines)
 
 

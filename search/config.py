@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from schemas import ConfigError, load_yaml, unknown_keys
+from schemas.config import did_you_mean
 
 DEFAULT_CONFIG = Path(__file__).with_name("config.yml")
 TOP = ("kg", "constraints", "ranking", "stopwords", "media_type", "genre", "year_phrases", "routes", "parse")
@@ -24,6 +25,7 @@ class SearchConfig:
     partial: tuple[str, ...]
     person: tuple[str, ...]
     closed: tuple[str, ...]
+    relax: tuple[str, ...]     # hard and soft pools, first relaxed first (partial matches' ranking)
     ranking: dict[str, float]
     similar_weights: dict[str, float]
     stopwords: tuple[str, ...]
@@ -52,6 +54,22 @@ def _number(raw: dict[str, Any], key: str, where: str, problems: list[str]) -> f
     return float(v)
 
 
+def relax_problems(cons: dict[str, Any], where: str) -> list[str]:
+    """constraints.relax must list every hard and soft pool exactly once: a pool it left out would have no
+    place in the ranking of partial matches."""
+    relax = cons.get("relax")
+    if not isinstance(relax, list) or not all(isinstance(p, str) for p in relax):
+        return [f"{where}: expected a list of the hard and soft pools, first relaxed first"]
+    pools = [*(cons.get("hard") or ()), *(cons.get("soft") or ())]
+    problems = [f"{where}: '{p}' is listed {relax.count(p)} times" for p in dict.fromkeys(relax)
+                if relax.count(p) > 1]
+    problems += [f"{where}: '{p}' is not a hard or soft pool{did_you_mean(p, pools)}" for p in relax
+                 if p not in pools]
+    problems += [f"{where}: missing pool '{p}'; list every hard and soft pool" for p in pools
+                 if p not in relax]
+    return problems
+
+
 def load_search_config(path: str | Path = DEFAULT_CONFIG) -> SearchConfig:
     path = Path(path)
     raw = load_yaml(path) or {}
@@ -61,7 +79,9 @@ def load_search_config(path: str | Path = DEFAULT_CONFIG) -> SearchConfig:
     problems = unknown_keys(raw, TOP, where)
     problems += [f"{where}: missing key '{k}'" for k in TOP if k not in raw]
     cons = raw.get("constraints") or {}
-    problems += unknown_keys(cons, ("hard", "soft", "partial", "person", "closed"), f"{where}: constraints")
+    problems += unknown_keys(cons, ("hard", "soft", "partial", "person", "closed", "relax"),
+                             f"{where}: constraints")
+    problems += relax_problems(cons, f"{where}: constraints.relax")
     rank = raw.get("ranking") or {}
     problems += unknown_keys(rank, (*RANKING_NUMBERS, "similar_weights"), f"{where}: ranking")
     numbers = {k: _number(rank, k, f"{where}: ranking", problems) for k in RANKING_NUMBERS}
@@ -82,6 +102,10 @@ def load_search_config(path: str | Path = DEFAULT_CONFIG) -> SearchConfig:
     genre = _words(raw.get("genre") or {}, f"{where}: genre", problems)
     routes = _words(raw.get("routes") or {}, f"{where}: routes", problems)
     problems += unknown_keys(routes, ROUTES, f"{where}: routes")
+    listed = [i for intents in routes.values() for i in intents]
+    # one ranking answers an intent: search() and request_routes.sql would otherwise disagree
+    problems += [f"{where}: routes: intent '{i}' is listed under {listed.count(i)} routes; keep it under one"
+                 for i in dict.fromkeys(listed) if listed.count(i) > 1]
     parse = raw.get("parse") or {}
     problems += unknown_keys(parse, PARSE_KEYS, f"{where}: parse")
     problems += [f"{where}: parse: missing key '{k}'" for k in PARSE_KEYS if k not in parse]
@@ -92,7 +116,7 @@ def load_search_config(path: str | Path = DEFAULT_CONFIG) -> SearchConfig:
     return SearchConfig(kg=Path(raw["kg"]), hard=tuple(cons.get("hard") or ()),
                         soft=tuple(cons.get("soft") or ()),
                         partial=tuple(cons.get("partial") or ()), person=tuple(cons.get("person") or ()),
-                        closed=tuple(cons.get("closed") or ()),
+                        closed=tuple(cons.get("closed") or ()), relax=tuple(cons["relax"]),
                         ranking=numbers, similar_weights=weights, stopwords=tuple(str(s) for s in stop),
                         media_type=media, genre=genre, year_phrases=years, routes=routes, parse=dict(parse),
                         path=str(path))

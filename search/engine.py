@@ -7,10 +7,14 @@ Tables made here (Python only loads data; every ranking step is a file in search
   search_settings (one row), pool_kinds(pool, kind), entity_pools(entity_type, pool),
   similar_weights(pool, weight), stopwords(token), value_synonyms(pool, word, kg_value),
   year_phrases(phrase, first_year, last_year), intent_routes(intent, route), partial_intents(intent),
-  person_pools(pool), closed_pools(pool)
+  person_pools(pool), closed_pools(pool), relax_order(pool, relax_rank)
                                                               from search/config.yml
-  requests(qid, position, field, value)                        extractions in the long form of
-                                                              eval/predictions.py (field 'intent' or a type)
+  requests(qid, position, field, value, exclude, canonical)    extractions in the long form of
+                                                              eval/predictions.py (field 'intent' or a type);
+                                                              exclude: the user rules the value out;
+                                                              canonical: a closed type's lexicon value
+                                                              (filled from the taxonomy's lexicons where
+                                                              the extraction does not carry it)
   request_text(qid, query)                                     raw queries, for the BM25 baseline
 Then search/sql/macros/*.sql, search/sql/staging/*.sql (as tables: the KG-side ones once, the
 request-side ones again whenever `requests` changes), and each search/sql/rank_<route>.sql answers
@@ -35,12 +39,14 @@ SQL_DIR = Path(__file__).with_name("sql")
 KG_STAGING = ("kg_values", "kg_term_weights")  # depend on the KG only: materialised once
 # Depend on `requests` too: rebuilt as tables by set_requests, so the route files share them.
 REQUEST_STAGING = ("request_routes", "request_constraints", "constraint_counts", "hard_matches",
-                   "hard_by_title", "soft_scores", "soft_by_title", "named_titles")
+                   "hard_by_title", "soft_scores", "soft_by_title", "named_titles", "excluded_titles",
+                   "unmet_by_title")
 RAW_ROUTE = "raw_query"
 REQUEST_SCHEMA = pa.schema([("qid", pa.string()), ("position", pa.int32()), ("field", pa.string()),
-                            ("value", pa.string())])
+                            ("value", pa.string()), ("exclude", pa.bool_()), ("canonical", pa.string())])
 TEXT_SCHEMA = pa.schema([("qid", pa.string()), ("query", pa.string())])
-RESULT_COLUMNS = ("qid", "route", "rank", "title_id", "title", "year", "score", "matched", "linked")
+RESULT_COLUMNS = ("qid", "route", "rank", "title_id", "title", "year", "score", "matched", "unmet", "linked")
+NO_UNMET = "null::struct(type varchar, value varchar)[]"  # the raw-query baseline checks no constraint
 
 
 def sql_file(name: str) -> str:
@@ -124,13 +130,35 @@ class SearchEngine:
         self._table("closed_pools", [{"pool": p} for p in cfg.closed], pa.schema([("pool", s)]))
         self._table("person_pools", [{"pool": p} for p in cfg.person], pa.schema([("pool", s)]))
         self._table("partial_intents", [{"intent": i} for i in cfg.partial], pa.schema([("intent", s)]))
+        self._table("relax_order", [{"pool": p, "relax_rank": k} for k, p in enumerate(cfg.relax, 1)],
+                    pa.schema([("pool", s), ("relax_rank", i32)]))
         self._table("intent_routes", [{"intent": i, "route": r} for r, intents in cfg.routes.items()
                                       for i in intents], pa.schema([("intent", s), ("route", s)]))
         self._table("requests", [], REQUEST_SCHEMA)
         self._table("request_text", [], TEXT_SCHEMA)
 
+    def fill_canonicals(self) -> None:
+        """Give every closed-type entity of `requests` without a `canonical` the one its lexicon names
+        (schemas/lexicon.py), as decoding.parser.to_spans reports it: an extraction from the CLI, the
+        labels or an older parser then compares like with like ('dark british comedy' -> comedy)."""
+        closed = self.tax.closed_types
+        if not closed:
+            return
+        marks = ", ".join("?" for _ in closed)
+        pairs = self.con.execute(f"select distinct field, value from requests where canonical is null and "
+                                 f"value is not null and field in ({marks})", list(closed)).fetchall()
+        found = [{"field": f, "value": v, "canonical": c} for f, v in pairs
+                 if (c := closed[f].canonical(v)) is not None]
+        if found:
+            self._table("lexicon_canonicals", found, pa.schema([(k, pa.string())
+                                                                for k in ("field", "value", "canonical")]))
+            self.con.execute("update requests as r set canonical = lc.canonical "
+                             "from lexicon_canonicals as lc "
+                             "where r.canonical is null and r.field = lc.field and r.value = lc.value")
+
     def stage_requests(self) -> None:
         """Rebuild the request-side staging tables from the current `requests` (call after replacing it)."""
+        self.fill_canonicals()
         for name in REQUEST_STAGING:
             self.con.execute(f"create or replace table {name} as {sql_file('staging/' + name)}")
 
@@ -154,6 +182,7 @@ class SearchEngine:
     def rank_to_table(self, name: str, raw: bool = False) -> None:
         """Materialise `rank(raw)` as table `name` (qid, route, rank, title_id, ...) for SQL that measures."""
         parts = [f"select qid, '{route}' as route, rank, title_id, title, year, score, matched, "
+                 f"{f'{NO_UNMET} as unmet' if route == RAW_ROUTE else 'unmet'}, "
                  f"{'linked' if route == 'named_title' else 'null::boolean as linked'} "
                  f"from ({sql_file(f'rank_{route}')})"
                  for route in ((RAW_ROUTE,) if raw else ROUTES)]

@@ -21,10 +21,12 @@ def default_engine() -> SearchEngine:
 
 
 def request_rows(qid: str, extraction: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """An extraction {"intent", "entities": [{"type", "value"}]} in the long `requests` form."""
+    """An extraction {"intent", "entities": [{"type", "value", "exclude"?, "canonical"?}]} (the parser's
+    output, decoding.parser.to_spans) in the long `requests` form."""
     rows = [{"qid": qid, "position": 0, "field": "intent", "value": extraction.get("intent")}]
     for i, e in enumerate(extraction.get("entities") or [], 1):
-        rows.append({"qid": qid, "position": i, "field": e.get("type"), "value": e.get("value")})
+        rows.append({"qid": qid, "position": i, "field": e.get("type"), "value": e.get("value"),
+                     "exclude": bool(e.get("exclude", False)), "canonical": e.get("canonical")})
     return rows
 
 
@@ -33,8 +35,11 @@ def search(extraction: Mapping[str, Any] | None, query: str | None = None,
     """Ranked KG titles for one extraction, JSON-able.
 
     {"intent", "route" (which ranking answered; null for out_of_scope), "results": [{"rank", "title",
-    "year", "media_type", "score", "matched": [{"type", "value", "kg_value", "how"}], "linked"}],
-    "unused": [{"type", "value"}]: constraints the KG cannot check (a platform, an unreadable year)}.
+    "year", "media_type", "score", "matched": [{"type", "value", "kg_value", "how"}], "unmet": [{"type",
+    "value"}] (the wishes this title does not meet: [] for a complete match), "linked"}],
+    "excluded": [{"type", "value"}]: the values the user rules out (every title meeting one is removed),
+    "unused": [{"type", "value"}]: constraints the KG cannot check (a platform, an unreadable
+    year; "exclude": true on one the user ruled out)}.
     With `extraction` None and a `query`, the raw-query BM25 baseline answers (route "raw_query").
     """
     eng = engine or default_engine()
@@ -55,11 +60,13 @@ def _search(eng: SearchEngine, extraction: Mapping[str, Any] | None, query: str 
     rows = eng.rank(raw=raw, routes=[route] if route else [])
     media = {r[0]: r[1] for r in eng.con.execute("select title_id, media_type from kg_titles").fetchall()}
     results = [{"rank": r["rank"], "title": r["title"], "year": r["year"], "media_type": media[r["title_id"]],
-                "score": round(float(r["score"]), 4), "matched": list(r["matched"]), "linked": r["linked"]}
+                "score": round(float(r["score"]), 4), "matched": list(r["matched"]),
+                "unmet": list(r["unmet"] or []), "linked": r["linked"]}
                for r in sorted(rows, key=lambda r: r["rank"])]
-    unused = [] if raw else [
-        {"type": t, "value": v} for t, v in eng.con.execute(
-            "select entity_type, value from request_constraints where kind = 'unused' order by position"
-        ).fetchall()]
+    constraints = [] if raw else eng.con.execute(
+        "select entity_type, value, kind, is_excluded from request_constraints order by position").fetchall()
+    unused = [{"type": t, "value": v, **({"exclude": True} if x else {})}
+              for t, v, kind, x in constraints if kind == "unused"]
+    excluded = [{"type": t, "value": v} for t, v, kind, x in constraints if x and kind != "unused"]
     return {"intent": None if raw else (extraction or {}).get("intent"), "route": route,
-            "results": results, "unused": unused}
+            "results": results, "excluded": excluded, "unused": unused}

@@ -1,13 +1,17 @@
--- find_title and recommend (route `constraints` in search/config.yml): titles that meet EVERY hard
--- constraint (actor, director, character, year, media type, language, genre: staging/hard_matches.sql),
--- ranked by how many soft ones (plot, setting, theme, mood) they carry verbatim, then by the summed
--- BM25 of the soft ones (staging/soft_scores.sql), then by how closely the hard ones matched (exact
--- before typo). A title must earn something: with no hard constraint it needs a soft score above 0,
--- so a request with only unused constraints (a platform) returns nothing rather than arbitrary
--- titles. For the intents of `partial_intents` (find_title: a half-remembered fragment may be wrong)
--- titles meeting only some hard constraints follow, most met first. `matched` lists every constraint
--- the title met and how. Reads request_routes, constraint_counts, hard_by_title, soft_by_title,
--- kg_titles, search_settings.
+-- find_title and recommend (route `constraints` in search/config.yml). Titles meeting a constraint the
+-- user rules out are gone (staging/excluded_titles.sql: a hard filter, never relaxed). The rest rank
+-- complete matches first (every hard wish: actor, director, character, year, media type, language,
+-- genre, staging/hard_matches.sql; every soft one carried verbatim or by soft_min_coverage of its
+-- words: plot, setting, theme, mood, staging/soft_scores.sql), then partial matches relaxing the wishes
+-- in the order of search/config.yml constraints.relax (staging/unmet_by_title.sql's relax_key: a title
+-- missing only a mood ranks above one missing the genre, which ranks above one missing the year), so a
+-- request with no complete match still lists the closest titles. Ties: soft values carried verbatim,
+-- then the summed BM25 of the soft ones, then how closely the hard ones matched (exact before typo).
+-- A title must meet at least one wish, except for the intents of `partial_intents` (find_title: a
+-- half-remembered fragment may be wrong), where any title sharing a word with a soft value may follow;
+-- a request whose constraints the KG cannot check (a platform) gets nothing. `matched` lists what each
+-- title met and how, `unmet` what it does not meet. Reads request_routes, hard_by_title,
+-- soft_by_title, unmet_by_title, excluded_titles, kg_titles, search_settings.
 with routed as (
     select rr.*
     from request_routes as rr
@@ -42,22 +46,23 @@ scored as (
     select
         c.qid,
         c.title_id,
-        coalesce(h.n_met, 0) = coalesce(n.n_hard, 0) as complete,
-        coalesce(h.n_met, 0) as n_met,
+        coalesce(u.relax_key, []) as relax_key,
         coalesce(s.n_exact, 0) as n_exact,
         coalesce(s.score, 0) + coalesce(h.similarity, 0) / 100 as score,
-        coalesce(h.matched, []) || coalesce(s.matched, []) as matched
+        coalesce(h.matched, []) || coalesce(s.matched, []) as matched,
+        coalesce(u.unmet, []) as unmet
     from candidates as c
     inner join routed as r on c.qid = r.qid
-    left join constraint_counts as n on c.qid = n.qid
     left join hard as h on c.qid = h.qid and c.title_id = h.title_id
     left join soft as s on c.qid = s.qid and c.title_id = s.title_id
+    left join unmet_by_title as u on c.qid = u.qid and c.title_id = u.title_id
     where
-        r.is_partial
-        or (
-            coalesce(h.n_met, 0) = coalesce(n.n_hard, 0)
-            and coalesce(s.n_soft_met, 0) = coalesce(n.n_soft, 0)
+        not exists (
+            select 1
+            from excluded_titles as x
+            where x.qid = c.qid and x.title_id = c.title_id
         )
+        and (r.is_partial or coalesce(h.n_met, 0) + coalesce(s.n_soft_met, 0) > 0)
 ),
 
 ranked as (
@@ -66,9 +71,10 @@ ranked as (
         sc.title_id,
         sc.score,
         sc.matched,
+        sc.unmet,
         row_number() over (
             partition by sc.qid
-            order by sc.complete desc, sc.n_met desc, sc.n_exact desc, sc.score desc, sc.title_id asc
+            order by sc.relax_key asc, sc.n_exact desc, sc.score desc, sc.title_id asc
         ) as rank
     from scored as sc
 ),
@@ -81,7 +87,8 @@ final as (
         t.title,
         t.year,
         r.score,
-        r.matched
+        r.matched,
+        r.unmet
     from ranked as r
     inner join kg_titles as t on r.title_id = t.title_id
     where r.rank <= (select cfg.top_k from search_settings as cfg)

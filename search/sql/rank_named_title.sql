@@ -2,8 +2,10 @@
 -- to KG entries (staging/named_titles.sql) ranked by name similarity, then by a year the request
 -- gives (a remake vs its original), then by how many of its other hard constraints the entry meets
 -- ("who played Kolya in Leviathan"); at most `disambiguation` candidates. `linked` is true on a lone
--- best candidate: the answer is one KG entry rather than a disambiguation list. Reads
--- request_routes, named_titles, hard_by_title, kg_titles, search_settings.
+-- best candidate: the answer is one KG entry rather than a disambiguation list. An entry meeting a
+-- constraint the user rules out ("Dune, not the 1984 one") is removed (staging/excluded_titles.sql);
+-- `unmet` lists the other wishes an entry does not meet. Reads request_routes, named_titles,
+-- hard_by_title, unmet_by_title, excluded_titles, kg_titles, search_settings.
 with routed as (
     select rr.*
     from request_routes as rr
@@ -19,6 +21,13 @@ named as (
         arg_max(nt.value, nt.similarity) as value
     from named_titles as nt
     semi join routed as r on nt.qid = r.qid
+    where
+        not nt.is_excluded
+        and not exists (
+            select 1
+            from excluded_titles as x
+            where x.qid = nt.qid and x.title_id = nt.title_id
+        )
     group by nt.qid, nt.title_id
 ),
 
@@ -44,10 +53,12 @@ scored as (
             'how': case
                 when n.similarity = 1 then 'exact' when n.similarity = 0.9 then 'words' else 'typo'
             end
-        }] || coalesce(o.matched, []) as matched
+        }] || coalesce(o.matched, []) as matched,
+        coalesce(u.unmet, []) as unmet
     from named as n
     inner join kg_titles as t on n.title_id = t.title_id
     left join others as o on n.qid = o.qid and n.title_id = o.title_id
+    left join unmet_by_title as u on n.qid = u.qid and n.title_id = u.title_id
 ),
 
 ranked as (
@@ -56,6 +67,7 @@ ranked as (
         sc.title_id,
         sc.score,
         sc.matched,
+        sc.unmet,
         row_number() over (partition by sc.qid order by sc.score desc, sc.title_id asc) as rank,
         sc.score > coalesce(
             lead(sc.score) over (partition by sc.qid order by sc.score desc, sc.title_id asc), -1
@@ -72,6 +84,7 @@ final as (
         t.year,
         r.score,
         r.matched,
+        r.unmet,
         r.rank = 1 and r.unique_best as linked
     from ranked as r
     inner join kg_titles as t on r.title_id = t.title_id

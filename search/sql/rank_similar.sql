@@ -5,8 +5,10 @@
 -- soft constraint the request adds ("like Dark but with time travel"). Hard constraints other than the
 -- year (a language, a media type, an actor) filter, or for the intents of `partial_intents` rank
 -- first ("like Children of Men starring Clive Owen": the KG may hold no other Clive Owen film); the
--- year only picks the named title. Reads request_routes, named_titles, constraint_counts,
--- hard_by_title, soft_by_title, kg_facts, kg_titles, similar_weights, search_settings.
+-- year only picks the named title. Titles meeting a constraint the user rules out are removed
+-- (staging/excluded_titles.sql); `unmet` lists the wishes besides the year a title does not meet.
+-- Reads request_routes, named_titles, constraint_counts, hard_by_title, soft_by_title, unmet_by_title,
+-- excluded_titles, kg_facts, kg_titles, similar_weights, search_settings.
 with routed as (
     select rr.*
     from request_routes as rr
@@ -19,6 +21,7 @@ named_ref as (
         nt.title_id
     from named_titles as nt
     semi join routed as r on nt.qid = r.qid
+    where not nt.is_excluded
     qualify row_number() over (
         partition by nt.qid, nt.position order by nt.similarity desc, nt.in_years desc, nt.title_id asc
     ) = 1
@@ -88,13 +91,21 @@ scored as (
         sh.title_id,
         coalesce(h.n_met_besides_year, 0) as n_met,
         sh.score + coalesce(s.score, 0) as score,
-        coalesce(h.matched, []) || coalesce(s.matched, []) || sh.matched as matched
+        coalesce(h.matched, []) || coalesce(s.matched, []) || sh.matched as matched,
+        coalesce(u.unmet_besides_year, []) as unmet
     from shared as sh
     inner join routed as r on sh.qid = r.qid
     left join constraint_counts as n on sh.qid = n.qid
     left join hard as h on sh.qid = h.qid and sh.title_id = h.title_id
     left join soft as s on sh.qid = s.qid and sh.title_id = s.title_id
-    where r.is_partial or coalesce(h.n_met_besides_year, 0) = coalesce(n.n_hard_besides_year, 0)
+    left join unmet_by_title as u on sh.qid = u.qid and sh.title_id = u.title_id
+    where
+        (r.is_partial or coalesce(h.n_met_besides_year, 0) = coalesce(n.n_hard_besides_year, 0))
+        and not exists (
+            select 1
+            from excluded_titles as x
+            where x.qid = sh.qid and x.title_id = sh.title_id
+        )
 ),
 
 ranked as (
@@ -103,6 +114,7 @@ ranked as (
         sc.title_id,
         sc.score,
         sc.matched,
+        sc.unmet,
         row_number() over (
             partition by sc.qid order by sc.n_met desc, sc.score desc, sc.title_id asc
         ) as rank
@@ -117,7 +129,8 @@ final as (
         t.title,
         t.year,
         r.score,
-        r.matched
+        r.matched,
+        r.unmet
     from ranked as r
     inner join kg_titles as t on r.title_id = t.title_id
     where r.rank <= (select cfg.top_k from search_settings as cfg)

@@ -78,3 +78,40 @@ def test_config_problems_are_reported_at_once(tmp_path: Path) -> None:
     assert any("unknown key 'top_kk' (did you mean 'top_k'?)" in p for p in problems)
     assert any("ranking.chars_per_edit: must be >= 1" in p for p in problems)
     assert all(p.startswith(str(path)) for p in problems)
+
+
+def test_partial_matches_and_exclusions_are_printed() -> None:
+    ext = {"intent": "recommend", "entities": [
+        {"type": "mood", "value": "tense"}, {"type": "genre", "value": "sci-fi"},
+        {"type": "media_type", "value": "movie"}, {"type": "year", "value": "the 80s"},
+        {"type": "actor", "value": "Sigourney Weaver"}, {"type": "genre", "value": "comedy", "exclude": True}]}
+    proc = cli("--extraction", json.dumps(ext))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == ("extraction: recommend [mood=tense, genre=sci-fi, media_type=movie, year=the 80s, "
+                        "actor=Sigourney Weaver, genre!=comedy]")
+    # Ghostbusters is a comedy: ruled out; Aliens misses only the mood
+    assert lines[2].startswith("   1. Aliens (1986, movie)") and lines[2].endswith("unmet: mood=tense")
+    assert "Ghostbusters" not in proc.stdout and lines[-1] == "  ruled out: genre=comedy"
+
+
+def test_relaxation_order_must_list_every_pool_once(tmp_path: Path) -> None:
+    text = (ROOT / "search/config.yml").read_text(encoding="utf-8")
+    bad = text.replace("relax: [mood, theme, setting, plot,", "relax: [mood, mood, setting, plto,")
+    path = tmp_path / "config.yml"
+    path.write_text(bad, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_search_config(path)
+    text = "\n".join(info.value.problems)
+    for part in ("constraints.relax: 'mood' is listed 2 times", "'plto' is not a hard or soft pool (did you mean "
+                 "'plot'?)", "missing pool 'theme'", "missing pool 'plot'"):
+        assert part in text, part
+    assert len(info.value.problems) == 4
+
+
+def test_an_intent_routed_twice_is_an_error(tmp_path: Path) -> None:
+    text = (ROOT / "search/config.yml").read_text(encoding="utf-8")
+    path = tmp_path / "config.yml"
+    path.write_text(text.replace("similar: [similar_to]", "similar: [similar_to, title_info]"), encoding="utf-8")
+    with pytest.raises(ConfigError, match="routes: intent 'title_info' is listed under 2 routes; keep it under one"):
+        load_search_config(path)

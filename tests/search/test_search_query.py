@@ -28,12 +28,14 @@ def test_result_is_json_and_says_why(eng: SearchEngine) -> None:
     got = search(ext("recommend", ("genre", "SCI-FI"), ("media_type", "film"), ("year", "the 70s"),
                      ("platform", "Netflix")), engine=eng)
     assert json.loads(json.dumps(got)) == got
-    assert got["route"] == "constraints" and titles(got) == [("Alien", 1979), ("Solaris", 1972)]
-    assert got["unused"] == [{"type": "platform", "value": "Netflix"}]
+    assert got["route"] == "constraints" and titles(got)[:2] == [("Alien", 1979), ("Solaris", 1972)]
+    assert got["unused"] == [{"type": "platform", "value": "Netflix"}] and got["excluded"] == []
     first = got["results"][0]
-    assert first["rank"] == 1 and first["media_type"] == "movie"
+    assert first["rank"] == 1 and first["media_type"] == "movie" and first["unmet"] == []
     assert [(m["type"], m["kg_value"], m["how"]) for m in first["matched"]] == [
         ("genre", "science fiction", "exact"), ("media_type", "movie", "exact"), ("year", "1979", "year")]
+    # the complete matches first, then the closest others, each saying what it misses
+    assert [r["unmet"] for r in got["results"][1:3]] == [[], [{"type": "year", "value": "the 70s"}]]
 
 
 def test_accents_case_and_typos_still_find_the_title(eng: SearchEngine) -> None:
@@ -82,3 +84,46 @@ def test_concurrent_callers_get_their_own_answers(eng: SearchEngine) -> None:
     with ThreadPoolExecutor(6) as pool:
         together = list(pool.map(lambda a: titles(search(a, engine=eng)), asks))
     assert together == alone
+
+
+def test_exclusions_remove_titles_and_say_so(eng: SearchEngine) -> None:
+    """The parser's output ("exclude", "canonical", offsets) as it comes: a ruled-out value removes
+    every title meeting it, in every ranking; one the KG cannot check is reported unused."""
+    parsed = {"intent": "recommend", "entities": [
+        {"type": "genre", "value": "sci-fi", "start": 0, "end": 6, "exclude": False, "canonical": "science fiction"},
+        {"type": "genre", "value": "scary stuff", "start": 8, "end": 19, "exclude": True, "canonical": "horror"},
+        {"type": "platform", "value": "Hulu", "start": 25, "end": 29, "exclude": True, "canonical": "Hulu"}]}
+    got = search(parsed, engine=eng)
+    assert ("Alien", 1979) not in titles(got) and titles(got)[0] == ("Aliens", 1986)
+    assert got["excluded"] == [{"type": "genre", "value": "scary stuff"}]
+    assert got["unused"] == [{"type": "platform", "value": "Hulu", "exclude": True}]
+    solaris = search(ext("play", ("title", "Solaris")) | {"entities": [
+        {"type": "title", "value": "Solaris"}, {"type": "year", "value": "the 70s", "exclude": True}]}, engine=eng)
+    assert titles(solaris) == [("Solaris", 2002)] and solaris["results"][0]["linked"]
+
+
+def test_the_page_example_lists_the_closest_titles_on_the_shipped_kg() -> None:
+    """"a tense sci-fi movie from the 80s with Sigourney Weaver": no title of the shipped KG meets all
+    five wishes; Aliens (1986) and Ghostbusters (1984) miss only the mood, so they come first, before
+    anything missing the actor or the year (Alien, 1979)."""
+    from search.query import default_engine
+
+    got = search(ext("recommend", ("mood", "tense"), ("genre", "sci-fi"), ("media_type", "movie"),
+                     ("year", "the 80s"), ("actor", "Sigourney Weaver")), engine=default_engine())
+    assert all(r["unmet"] for r in got["results"])  # no complete match in the KG
+    first = {(r["title"], r["year"]) for r in got["results"][:2]}
+    assert first == {("Aliens", 1986), ("Ghostbusters", 1984)}
+    assert all(r["unmet"] == [{"type": "mood", "value": "tense"}] for r in got["results"][:2])
+    assert len(got["results"]) == 10
+
+
+def test_named_title_lookups_and_showtimes_get_the_named_title_ranking(eng: SearchEngine) -> None:
+    """title_info covers "find the movie X", where_to_watch "is X playing" / "showtimes for X": both are
+    routed to rank_named_title (search/config.yml routes), which links the one entry named."""
+    lookup = search(ext("title_info", ("media_type", "movie"), ("title", "Amelie")), engine=eng)
+    showtimes = search(ext("where_to_watch", ("title", "Aliens")), engine=eng)
+    for got, want in ((lookup, ("Amélie", 2001)), (showtimes, ("Aliens", 1986))):
+        assert got["route"] == "named_title" and titles(got)[0] == want and got["results"][0]["linked"]
+    assert lookup["results"][0]["unmet"] == []  # it is a movie
+    series = search(ext("title_info", ("media_type", "tv show"), ("title", "Amélie")), engine=eng)
+    assert series["results"][0]["unmet"] == [{"type": "media_type", "value": "tv show"}]

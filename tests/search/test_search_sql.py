@@ -22,12 +22,14 @@ def eng() -> SearchEngine:
     return engine()
 
 
-def given(eng: SearchEngine, requests: list[tuple[str, str, list[tuple[str, str]]]]) -> None:
-    """requests: (qid, intent, [(type, value), ...]) -> the long `requests` table, staged."""
+def given(eng: SearchEngine, requests: list[tuple[str, str, list[tuple]]]) -> None:
+    """requests: (qid, intent, [(type, value), ...]) -> the long `requests` table, staged; an entity
+    (type, value, True) is one the user rules out."""
     rows = []
     for qid, intent, entities in requests:
         rows.append({"qid": qid, "position": 0, "field": "intent", "value": intent})
-        rows += [{"qid": qid, "position": i, "field": t, "value": v} for i, (t, v) in enumerate(entities, 1)]
+        rows += [{"qid": qid, "position": i, "field": e[0], "value": e[1], "exclude": len(e) > 2 and e[2]}
+                 for i, e in enumerate(entities, 1)]
     eng.set_requests(rows)
 
 
@@ -42,9 +44,10 @@ def test_every_sql_file_has_a_fixture() -> None:
     tested = {"staging/kg_values", "staging/kg_term_weights", "staging/request_constraints",
               "staging/hard_matches", "staging/soft_scores", "staging/named_titles", "rank_constraints",
               "rank_similar", "rank_named_title", "rank_raw_query", "staging/request_routes",
-              "staging/constraint_counts", "staging/hard_by_title", "staging/soft_by_title"}
+              "staging/constraint_counts", "staging/hard_by_title", "staging/soft_by_title",
+              "staging/excluded_titles", "staging/unmet_by_title"}
     assert files == tested
-    assert len(files) == 14
+    assert len(files) == 16
 
 
 def test_kg_values(eng: SearchEngine) -> None:
@@ -113,6 +116,23 @@ def test_request_constraints(eng: SearchEngine) -> None:
         ("q3", "recommend", 1, "media_type", "media_type", "hard", "moive", "moive", None, None),
         ("q3", "recommend", 2, "media_type", "media_type", "unused", "plz", "plz", None, None),
     ]
+
+
+def test_request_constraints_take_the_canonical_value_and_the_polarity(eng: SearchEngine) -> None:
+    """A closed type's value that names no KG label is compared by its lexicon's canonical value ('dark
+    british comedy' -> comedy, 'made-for-tv movie' -> movie); one that names a KG label stays as
+    written ('romantic comedy' is not all romance); an excluded entity keeps its polarity."""
+    given(eng, [("q1", "recommend", [("genre", "dark british comedy"), ("genre", "romance"),
+                                     ("media_type", "made-for-tv movie", True), ("genre", "horror", True),
+                                     ("platform", "Netflix", True)])])
+    cols = "position, kind, value_key, is_excluded"
+    assert query(eng, "staging/request_constraints", cols, "position") == [
+        (1, "hard", "comedy", False), (2, "hard", "romance", False), (3, "hard", "movie", True),
+        (4, "hard", "horror", True), (5, "unused", "netflix", True)]
+    # an extraction from the parser carries its canonical already: it is kept
+    eng.set_requests([{"qid": "q2", "position": 0, "field": "intent", "value": "recommend"},
+                      {"qid": "q2", "position": 1, "field": "genre", "value": "spooky fun", "canonical": "horror"}])
+    assert query(eng, "staging/request_constraints", "value_key") == [("horror",)]
 
 
 def test_hard_matches(eng: SearchEngine) -> None:
@@ -194,6 +214,45 @@ def test_hard_and_soft_by_title(eng: SearchEngine) -> None:
         (SOLARIS_1972, 2, 3), (SOLARIS_2002, 1, 2)]
 
 
+def test_excluded_titles(eng: SearchEngine) -> None:
+    """Every title meeting a value the user rules out, matched as a wish of its pool would be: a person
+    (a typo too), a year span, a soft value carried verbatim or by half its words, a title by name."""
+    given(eng, [("q1", "recommend", [("genre", "science fiction"), ("actor", "sigourney weavr", True),
+                                     ("year", "the 70s", True)]),
+                ("q2", "recommend", [("genre", "science fiction"), ("mood", "brooding", True),
+                                     ("plot", "ocean creatures", True)]),
+                ("q3", "similar_to", [("title", "Alien"), ("title", "solaris", True)])])
+    got = query(eng, "staging/excluded_titles", "qid, title_id, violated", "qid, title_id")
+    weaver, seventies = {"type": "actor", "value": "sigourney weavr"}, {"type": "year", "value": "the 70s"}
+    ocean = {"type": "plot", "value": "ocean creatures"}
+    assert got == [("q1", ALIEN, [weaver, seventies]), ("q1", ALIENS, [weaver]), ("q1", SOLARIS_1972, [seventies]),
+                   ("q2", SOLARIS_1972, [ocean]), ("q2", SOLARIS_2002, [ocean]),
+                   ("q2", DARK, [{"type": "mood", "value": "brooding"}]),
+                   ("q3", SOLARIS_1972, [{"type": "title", "value": "solaris"}]),
+                   ("q3", SOLARIS_2002, [{"type": "title", "value": "solaris"}])]
+
+
+def test_unmet_by_title(eng: SearchEngine) -> None:
+    """The wishes a title misses, in query order, and the relaxation ranks of their pools, highest
+    first (search/config.yml constraints.relax); exclusions are no wishes; a complete title has no row."""
+    given(eng, [("q1", "recommend", [("mood", "tense"), ("genre", "sci-fi"), ("year", "the 70s"),
+                                     ("actor", "Tom Hanks", True), ("platform", "Netflix")])])
+    relax = dict(eng.con.execute("select pool, relax_rank from relax_order").fetchall())
+    got = {t: (u, b, k) for t, u, b, k in query(eng, "staging/unmet_by_title",
+                                                "title_id, unmet, unmet_besides_year, relax_key")}
+    tense, scifi, year = ({"type": t, "value": v} for t, v in (("mood", "tense"), ("genre", "sci-fi"),
+                                                                ("year", "the 70s")))
+    assert ALIEN not in got  # tense, science fiction, 1979
+    assert got[ALIENS] == ([tense, year], [tense], [relax["year"], relax["mood"]])
+    assert got[SOLARIS_1972] == ([tense], [tense], [relax["mood"]])
+    assert got[DARK] == ([tense, year], [tense], [relax["year"], relax["mood"]])
+    # Amélie meets nothing and shares no word: no ranking of this request can list it
+    assert set(got) == {ALIENS, SOLARIS_1972, SOLARIS_2002, DARK}
+    given(eng, [("q2", "similar_to", [("title", "Alien"), ("mood", "tense"), ("genre", "sci-fi")])])
+    got = {t: u for t, u in query(eng, "staging/unmet_by_title", "title_id, unmet")}
+    assert got[AMELIE] == [tense, scifi]  # similar_to ranks titles by shared facts: all are looked at
+
+
 def test_rank_constraints(eng: SearchEngine) -> None:
     given(eng, [
         ("q1", "recommend", [("genre", "sci-fi"), ("media_type", "movie"), ("year", "the 70s")]),
@@ -206,14 +265,23 @@ def test_rank_constraints(eng: SearchEngine) -> None:
     ])
     got = query(eng, "rank_constraints", "qid, rank, title_id")
     assert got == [
-        ("q1", 1, ALIEN), ("q1", 2, SOLARIS_1972),
-        # find_title keeps partial matches after the complete one; both Solaris carry the plot verbatim
-        # and the 2002 one ranks first on BM25 (its soft text is shorter)
+        # the complete matches, then the others by the most binding wish they miss (constraints.relax):
+        # the year only (Aliens, Solaris 2002: tied, title order), the genre and the year (Amélie), the
+        # media type and the year (Dark)
+        ("q1", 1, ALIEN), ("q1", 2, SOLARIS_1972), ("q1", 3, ALIENS), ("q1", 4, SOLARIS_2002),
+        ("q1", 5, AMELIE), ("q1", 6, DARK),
+        # no complete match: Alien misses the plot (relaxed before people), both Solaris the actor; they
+        # carry the plot verbatim and the 2002 one ranks first on BM25 (its soft text is shorter)
         ("q2", 1, ALIEN), ("q2", 2, SOLARIS_2002), ("q2", 3, SOLARIS_1972),
-        # recommend does not: Alien has Tom Skerritt but no sentient ocean
-        # q6: half of 'ocean creatures' is enough, and only Solaris 1972 is cerebral
-        ("q6", 1, SOLARIS_1972),
+        # recommend too lists the closest titles rather than nothing
+        ("q3", 1, ALIEN), ("q3", 2, SOLARIS_2002), ("q3", 3, SOLARIS_1972),
+        # q4: a platform only, nothing the KG can check: nothing
+        # q6: half of 'ocean creatures' is enough, and only Solaris 1972 is cerebral; the 2002 one misses
+        # the mood only
+        ("q6", 1, SOLARIS_1972), ("q6", 2, SOLARIS_2002),
     ]
+    unmet = query(eng, "rank_constraints", "qid, title_id, unmet", "qid, rank")
+    assert unmet[0] == ("q1", ALIEN, []) and unmet[2] == ("q1", ALIENS, [{"type": "year", "value": "the 70s"}])
     matched = query(eng, "rank_constraints", "matched", "qid, rank")[0][0]
     assert matched == [
         {"type": "genre", "value": "sci-fi", "kg_value": "science fiction", "how": "exact"},
@@ -264,3 +332,27 @@ def test_sqlfluff_lint_passes() -> None:
     proc = subprocess.run([sys.executable, "-m", "sqlfluff", "lint", "search/sql", "eval/sql/retrieval"],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+
+
+def test_exclusions_are_hard_filters_in_every_ranking(eng: SearchEngine) -> None:
+    given(eng, [
+        # recommend: no sci-fi with Sigourney Weaver, nothing from the 70s
+        ("q1", "recommend", [("genre", "science fiction"), ("actor", "Sigourney Weaver", True),
+                             ("year", "the 70s", True)]),
+        # a remake told apart by ruling out one year
+        ("q2", "where_to_watch", [("title", "Solaris"), ("year", "2002", True)]),
+        # like Alien, but not with Sigourney Weaver: Aliens goes
+        ("q3", "similar_to", [("title", "Alien"), ("actor", "Sigourney Weaver", True)]),
+        # find_title: not a series
+        ("q4", "find_title", [("genre", "science fiction"), ("media_type", "tv show", True)]),
+    ])
+    ranked = {}
+    for name in ("rank_constraints", "rank_named_title", "rank_similar"):
+        for qid, title_id in query(eng, name, "qid, title_id", "qid, rank"):
+            ranked.setdefault(qid, []).append(title_id)
+    assert ranked["q1"] == [SOLARIS_2002, DARK]
+    assert ranked["q2"] == [SOLARIS_1972]
+    assert ranked["q3"] == [SOLARIS_1972, SOLARIS_2002, DARK]
+    assert ranked["q4"] == [ALIEN, ALIENS, SOLARIS_1972, SOLARIS_2002]
+    linked = query(eng, "rank_named_title", "linked")
+    assert linked == [(True,)]  # one entry left: linked

@@ -1,6 +1,11 @@
 -- Per request: how many hard constraints there are (all; and besides years, which only pick the named
--- title in similar_to) and how many soft ones. Reads request_constraints.
-with source as (select * from request_constraints),
+-- title in similar_to) and how many soft ones, the user's wishes only (an exclusion is a filter, not a
+-- constraint to meet). Reads request_constraints.
+with source as (
+    select rc.*
+    from request_constraints as rc
+    where not rc.is_excluded
+),
 
 final as (
     select

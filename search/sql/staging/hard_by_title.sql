@@ -1,7 +1,12 @@
 -- Per request and title: how many of its hard constraints the title meets (all; and besides years),
 -- their summed similarity, and the list of what matched and how, in query order (all; and besides
--- years). Reads hard_matches.
-with source as (select * from hard_matches),
+-- years). Constraints the user rules out are not wishes to meet: staging/excluded_titles.sql takes
+-- them. Reads hard_matches.
+with source as (
+    select hm.*
+    from hard_matches as hm
+    where not hm.is_excluded
+),
 
 final as (
     select

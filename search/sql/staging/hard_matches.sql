@@ -5,7 +5,8 @@
 -- character: `person_pools`) is looked up in the other roles, its similarity times other_role_factor
 -- and its how suffixed ('exact as character'): an extraction that calls a character an actor still
 -- finds the title, while a director who also acts is not mistaken for an actor. One row per
--- (request, constraint, title): the title's best-matching value. Reads request_constraints, kg_values,
+-- (request, constraint, title): the title's best-matching value; is_excluded for a constraint the user
+-- rules out (such a title is removed: staging/excluded_titles.sql). Reads request_constraints, kg_values,
 -- kg_facts, kg_titles, person_pools, search_settings.
 with constraints as (select * from request_constraints),
 
@@ -123,7 +124,8 @@ final as (
         b.title_id,
         b.kg_value,
         b.how,
-        b.similarity
+        b.similarity,
+        c.is_excluded
     from best as b
     inner join constraints as c on b.qid = c.qid and b.position = c.position
 )

@@ -1,7 +1,9 @@
 -- KG titles that the `title` entity of a request may name, by name_match (macros/text.sql) of the
 -- folded names ('the matrix' = 'Matrix', 'lord of the rings' in 'The Lord of the Rings: ...', one typo
 -- per few letters), with `in_years`: the title's year lies in a year span the same request gives, to
--- pick between a remake and its original. Reads request_constraints, kg_titles, search_settings.
+-- pick between a remake and its original. A title the user rules out keeps is_excluded: it names no
+-- title to answer with, and staging/excluded_titles.sql removes what it names. Reads request_constraints,
+-- kg_titles, search_settings.
 with constraints as (select * from request_constraints),
 
 cfg as (select * from search_settings),
@@ -39,7 +41,8 @@ named as (
         t.title_id,
         t.title,
         t.year,
-        km.similarity
+        km.similarity,
+        c.is_excluded
     from constraints as c
     inner join key_matches as km on c.value_key = km.value_key
     inner join titles as t on km.title_id = t.title_id
@@ -52,7 +55,7 @@ spans as (
         c.first_year,
         c.last_year
     from constraints as c
-    where c.pool = 'year' and c.kind = 'hard'
+    where c.pool = 'year' and c.kind = 'hard' and not c.is_excluded
 ),
 
 final as (
@@ -64,6 +67,7 @@ final as (
         n.title,
         n.year,
         n.similarity,
+        n.is_excluded,
         coalesce(bool_or(n.year between s.first_year and s.last_year), false) as in_years
     from named as n
     left join spans as s on n.qid = s.qid

@@ -3,9 +3,13 @@
 -- for a year phrase that names no span, and for a value of a closed pool (`closed_pools`: media type)
 -- that names none of the KG's labels even with a typo: 'plz' or 'stuff' is no media type, so it must
 -- not filter every title out), the search key to compare (a media-type or genre word
--- mapped to the KG's own label first: 'film' -> 'movie', 'sci-fi' -> 'science fiction') and, for
--- years, the [first_year, last_year] span. Reads requests (qid, position, field, value), entity_pools,
--- pool_kinds, value_synonyms, year_phrases, closed_pools, kg_values, search_settings.
+-- mapped to the KG's own label first: 'film' -> 'movie', 'sci-fi' -> 'science fiction'; a closed
+-- type's value that names no KG label is compared by the canonical value its lexicon gives it instead:
+-- 'dark british comedy' -> 'comedy', while 'romantic comedy', a KG label itself, stays), for years the
+-- [first_year, last_year] span, and is_excluded: the user rules the value out ("not a horror movie"),
+-- so the titles meeting it are removed (staging/excluded_titles.sql) rather than ranked.
+-- Reads requests (qid, position, field, value, exclude, canonical), entity_pools, pool_kinds,
+-- value_synonyms, year_phrases, closed_pools, kg_values, search_settings.
 with source as (select * from requests),
 
 cfg as (select * from search_settings),
@@ -24,7 +28,9 @@ entities as (
         src.qid,
         src.position,
         src.field as entity_type,
-        src.value
+        src.value,
+        src.canonical,
+        coalesce(src.exclude, false) as is_excluded
     from source as src
     where src.field != 'intent' and src.value is not null and search_key(src.value) != ''
 ),
@@ -35,6 +41,8 @@ typed as (
         e.position,
         e.entity_type,
         e.value,
+        e.canonical,
+        e.is_excluded,
         coalesce(ep.pool, e.entity_type) as pool,
         coalesce(pk.kind, 'unused') as kind
     from entities as e
@@ -45,7 +53,8 @@ typed as (
 keyed as (
     select
         t.*,
-        coalesce(search_key(syn.kg_value), search_key(t.value)) as value_key,
+        coalesce(search_key(syn.kg_value), search_key(t.value)) as raw_key,
+        coalesce(search_key(csyn.kg_value), search_key(t.canonical)) as canonical_key,
         coalesce(
             year_span(t.value, cfg.this_year).first_year,
             case when yp.first_year < 1000 then cfg.this_year + yp.first_year else yp.first_year end
@@ -58,8 +67,43 @@ keyed as (
     cross join cfg
     left join value_synonyms as syn
         on t.pool = syn.pool and search_key(t.value) = search_key(syn.word)
+    left join value_synonyms as csyn
+        on t.pool = csyn.pool and search_key(t.canonical) = search_key(csyn.word)
     left join year_phrases as yp
         on t.pool = 'year' and search_key(t.value) = search_key(yp.phrase)
+),
+
+-- written values that have a canonical apart from them, and among those the ones naming a KG value
+-- of their pool (each distinct key once: the lookup is the costly part)
+with_canonical as (
+    select distinct
+        k.pool,
+        k.raw_key
+    from keyed as k
+    where k.canonical_key is not null and k.canonical_key != k.raw_key
+),
+
+known_raw as (
+    select distinct
+        wc.pool,
+        wc.raw_key
+    from with_canonical as wc
+    cross join cfg
+    inner join kg_values as v on wc.pool = v.pool
+    where name_match(wc.raw_key, v.value_key, cfg.chars_per_edit, cfg.max_edits) > 0
+),
+
+-- the value as written when it names a KG value of its pool (or has no canonical), else the canonical
+chosen as (
+    select
+        k.*,
+        case
+            when k.canonical_key is null or k.canonical_key = k.raw_key or kr.raw_key is not null
+                then k.raw_key
+            else k.canonical_key
+        end as value_key
+    from keyed as k
+    left join known_raw as kr on k.pool = kr.pool and k.raw_key = kr.raw_key
 ),
 
 final as (
@@ -71,6 +115,7 @@ final as (
         k.pool,
         k.value,
         k.value_key,
+        k.is_excluded,
         case
             when k.pool = 'year' and k.first_year is null then 'unused'
             when
@@ -87,7 +132,7 @@ final as (
         end as kind,
         case when k.pool = 'year' then k.first_year end as first_year,
         case when k.pool = 'year' then k.last_year end as last_year
-    from keyed as k
+    from chosen as k
     cross join cfg
     left join intents as i on k.qid = i.qid
 )

@@ -1,8 +1,12 @@
 -- Per request and title: the summed BM25 of its soft constraints, how many the title carries
 -- verbatim (n_exact), how many it carries verbatim or by at least soft_min_coverage of their words
--- (n_soft_met), and what matched ('exact', or 'text' with the share of words). Reads soft_scores,
--- search_settings.
-with source as (select * from soft_scores),
+-- (n_soft_met), and what matched ('exact', or 'text' with the share of words); constraints the user
+-- rules out are left to staging/excluded_titles.sql. Reads soft_scores, search_settings.
+with source as (
+    select ss.*
+    from soft_scores as ss
+    where not ss.is_excluded
+),
 
 final as (
     select

@@ -1,7 +1,8 @@
 -- BM25 of each soft constraint (plot, setting, theme, mood) against each title's `soft` document
 -- (staging/kg_term_weights.sql), with `coverage` = share of the constraint's tokens the title has and
--- `exact` = the title carries the value itself in that pool (after folding). Titles without a shared
--- token get no row. Reads request_constraints, kg_term_weights, kg_facts, stopwords.
+-- `exact` = the title carries the value itself in that pool (after folding), and is_excluded for a
+-- constraint the user rules out. Titles without a shared token get no row. Reads request_constraints,
+-- kg_term_weights, kg_facts, stopwords.
 with constraints as (select * from request_constraints),
 
 soft as (
@@ -55,6 +56,7 @@ final as (
         c.value,
         s.title_id,
         s.score,
+        c.is_excluded,
         s.n_hit / n.n as coverage,
         exists(
             select 1
