@@ -1,10 +1,11 @@
 """End-to-end retrieval: search the KG with gold, model and no extraction; measure the titles in SQL.
 
 `measure_retrieval(predictions, records, out_dir)` runs search/sql's rankings three times over one
-predictions.parquet (inputs gold, model, raw_query), builds `measured_queries` (measured_queries.sql),
-then runs every eval/sql/retrieval/retrieval_*.sql over it, `results` (input, qid, route, rank,
-title_id, title, ...), `gold_constraints` (search's request_constraints of the gold extraction) and
-the KG tables;
+predictions.parquet (inputs gold, model, raw_query), builds the shared steps `measured_queries`,
+`seed_answers` and `result_checks` (each title of the first 10 judged against every gold constraint,
+wishes and exclusions), then runs every eval/sql/retrieval/retrieval_*.sql over them, `results` (input,
+qid, route, rank, title_id, title, ..., unmet), `gold_constraints` (search's request_constraints of the
+gold extraction) and the KG tables;
 each table lands in out_dir/tables/<name>.csv|json (the report shows them) and the returned dict is
 metrics.json's `retrieval` block. Settings: eval/retrieval.yml.
 """
@@ -27,7 +28,8 @@ from search.engine import SearchEngine
 SQL_DIR = Path(__file__).with_name("sql") / "retrieval"
 DEFAULT_CONFIG = Path(__file__).with_name("retrieval.yml")
 INPUTS = ("gold", "model", "raw_query")
-MEASURES = ("seed_title", "constraints", "similar")
+MEASURES = ("seed_title", "constraints", "similar", "exclusions")
+SHARED_STEPS = ("measured_queries", "seed_answers", "result_checks")  # tables, in this order
 
 
 def load_retrieval_config(path: Path = DEFAULT_CONFIG) -> dict[str, Any]:
@@ -60,13 +62,16 @@ def search_all(eng: SearchEngine, predictions: Path, records: Iterable[Mapping[s
     con = eng.con
     recs = _records_table(records)  # noqa: F841 - read by name (DuckDB's replacement scan)
     con.execute("create or replace table records as select * from recs")
-    con.execute("create or replace table predictions as select * from read_parquet(?)", [str(predictions)])
+    from eval.score import source_query
+
+    # eval.score's reading of the long form: a file from before entities had a polarity reads as wishes
+    con.execute(f"create or replace table predictions as {source_query(predictions)}")
     con.execute(f"create or replace table eval_requests as {_sql('requests')}")
     # Only the measured queries: ids in both the predictions and the records.
     con.execute("delete from eval_requests where qid not in (select qid from records)")
     for name in ("gold", "model"):
-        con.execute("create or replace table requests as select qid, position, field, value "
-                    "from eval_requests where input = ?", [name])
+        con.execute("create or replace table requests as select qid, position, field, value, exclude, "
+                    "canonical from eval_requests where input = ?", [name])
         eng.stage_requests()
         if name == "gold":
             con.execute("create or replace table gold_constraints as select * from request_constraints")
@@ -140,8 +145,8 @@ def measure_retrieval(predictions: str | Path, records: Iterable[Mapping[str, An
     eng.con.execute(f"create or replace table retrieval_inputs as select * from (values {values}) "
                     "as t (input, input_order)")
     search_all(eng, Path(predictions), records)
-    eng.con.execute(f"create or replace table measured_queries as {_sql('measured_queries')}")
-    eng.con.execute(f"create or replace table seed_answers as {_sql('seed_answers')}")
+    for step in SHARED_STEPS:
+        eng.con.execute(f"create or replace table {step} as {_sql(step)}")
 
     def save(name: str, sql: str) -> list[dict[str, Any]]:
         rel = eng.con.sql(sql)
@@ -163,12 +168,16 @@ def retrieval_table(metrics: Iterable[Mapping[str, Any]]) -> str:
         return "n/a" if v is None else f"{v:.3f}"
 
     head = ("| system | split | input | find_title hit@1 | find_title hit@10 | seed-title MRR (all) "
-            "| recommend P@10 | similar_to P@10 |\n|---|---|---|---|---|---|---|---|")
+            "| recommend answered | recommend P@10 | recommend P@10 (complete) | similar_to P@10 "
+            "| exclusion violations |\n|---|---|---|---|---|---|---|---|---|---|---|")
     rows = [f"| {m['meta']['system']} | {m['meta']['split']} | {inp} "
             f"| {cell(b, 'seed_title', inp, 'find_title', 'hit_at_1')} "
             f"| {cell(b, 'seed_title', inp, 'find_title', 'hit_at_10')} "
             f"| {cell(b, 'seed_title', inp, '(all)', 'mrr')} "
+            f"| {cell(b, 'answered', inp, 'recommend', 'share_answered')} "
             f"| {cell(b, 'precision', inp, 'recommend', 'precision_at_10')} "
-            f"| {cell(b, 'precision', inp, 'similar_to', 'precision_at_10')} |"
+            f"| {cell(b, 'precision', inp, 'recommend', 'complete_precision_at_10')} "
+            f"| {cell(b, 'precision', inp, 'similar_to', 'precision_at_10')} "
+            f"| {cell(b, 'exclusions', inp, '(all)', 'violation_rate')} |"
             for m in metrics if (b := m.get("retrieval")) for inp in b["inputs"]]
     return "\n".join([head, *rows]) if rows else ""

@@ -15,7 +15,7 @@ import pytest
 
 from eval.__main__ import evaluate
 from eval.config import load_eval_config
-from eval.retrieval import INPUTS, SQL_DIR, engine_for, retrieval_table
+from eval.retrieval import INPUTS, SHARED_STEPS, SQL_DIR, engine_for, measure_retrieval, retrieval_table
 from schemas import load_taxonomy
 from search import search
 from search.config import load_search_config
@@ -53,17 +53,21 @@ def given_measure(eng: SearchEngine, records: list[tuple], results: list[tuple],
     table(eng, "records", [dict(zip(("qid", "split", "intent", "seed_title", "query"), r, strict=True))
                            for r in records],
           {"qid": s, "split": s, "intent": s, "seed_title": s, "query": s})
-    table(eng, "results", [{"input": inp, "qid": q, "route": "x", "rank": k, "title_id": t, "title": NAMES[t][0],
-                            "year": NAMES[t][1], "score": 1.0, "linked": None} for inp, q, k, t in results],
+    # a result is a complete match unless it carries a fifth element: its unmet wishes (raw_query: none known)
+    table(eng, "results", [{"input": r[0], "qid": r[1], "route": "x", "rank": r[2], "title_id": r[3],
+                            "title": NAMES[r[3]][0], "year": NAMES[r[3]][1], "score": 1.0, "linked": None,
+                            "unmet": r[4] if len(r) > 4 else None if r[0] == "raw_query" else []}
+                           for r in results],
           {"input": s, "qid": s, "route": s, "rank": i32, "title_id": i32, "title": s, "year": i32,
-           "score": pa.float64(), "linked": pa.bool_()})
+           "score": pa.float64(), "linked": pa.bool_(),
+           "unmet": pa.list_(pa.struct([("type", s), ("value", s)]))})
     table(eng, "measured_intents", [{"intent": i, "measure": m, "intent_order": n}
                                     for n, (m, i) in enumerate(measured)],
           {"intent": s, "measure": s, "intent_order": i32})
     table(eng, "retrieval_inputs", [{"input": i, "input_order": n} for n, i in enumerate(INPUTS)],
           {"input": s, "input_order": i32})
-    eng.con.execute(f"create or replace table measured_queries as {(SQL_DIR / 'measured_queries.sql').read_text()}")
-    eng.con.execute(f"create or replace table seed_answers as {(SQL_DIR / 'seed_answers.sql').read_text()}")
+    for step in SHARED_STEPS:
+        eng.con.execute(f"create or replace table {step} as {(SQL_DIR / f'{step}.sql').read_text()}")
 
 
 def run(eng: SearchEngine, name: str) -> list[tuple]:
@@ -79,26 +83,30 @@ def same(got: list[tuple], want: list[tuple]) -> None:
 
 
 def test_every_retrieval_sql_file_has_a_fixture() -> None:
-    assert sorted(p.stem for p in SQL_DIR.glob("*.sql")) == ["measured_queries", "requests",
-                                                             "retrieval_precision", "retrieval_seed_title",
-                                                             "seed_answers"]
+    assert sorted(p.stem for p in SQL_DIR.glob("*.sql")) == [
+        "measured_queries", "requests", "result_checks", "retrieval_answered", "retrieval_exclusions",
+        "retrieval_precision", "retrieval_seed_title", "seed_answers"]
 
 
 def test_requests(eng: SearchEngine) -> None:
-    rows = [("q1", "gold", "intent", "title_info", None), ("q1", "gold", "title", "Solaris", None),
-            ("q1", "pred", "intent", "title_info", "ok"), ("q1", "pred", "title", "Solaris", "ok"),
-            ("q1", "pred", "year", "2002", "ok"),
-            ("q2", "gold", "intent", "play", None), ("q2", "pred", "intent", None, "invalid_json")]
-    table(eng, "predictions", [dict(zip(("id", "source", "field", "value", "status"), r, strict=True))
+    rows = [("q1", "gold", "intent", "title_info", None, None), ("q1", "gold", "title", "Solaris", None, False),
+            ("q1", "gold", "year", "1972", None, True),
+            ("q1", "pred", "intent", "title_info", "ok", None), ("q1", "pred", "title", "Solaris", "ok", False),
+            ("q1", "pred", "year", "2002", "ok", False),
+            ("q2", "gold", "intent", "play", None, None), ("q2", "pred", "intent", None, "invalid_json", None)]
+    table(eng, "predictions", [dict(zip(("id", "source", "field", "value", "status", "exclude"), r, strict=True))
                                | {"split": "test"} for r in rows],
-          {c: pa.string() for c in ("id", "split", "source", "field", "value", "status")})
+          {c: pa.string() for c in ("id", "split", "source", "field", "value", "status")} | {"exclude": pa.bool_()})
     got = run(eng, "requests")
-    assert sorted((i, q, f, v) for i, q, _, f, v in got) == sorted([
-        ("gold", "q1", "intent", "title_info"), ("gold", "q1", "title", "Solaris"),
-        ("model", "q1", "intent", "title_info"), ("model", "q1", "title", "Solaris"), ("model", "q1", "year", "2002"),
-        ("gold", "q2", "intent", "play"), ("model", "q2", "intent", None)])
+    # input, qid, position, field, value, canonical (left to search), exclude (false on intent rows)
+    assert sorted((i, q, f, v, c, x) for i, q, _, f, v, c, x in got) == sorted([
+        ("gold", "q1", "intent", "title_info", None, False), ("gold", "q1", "title", "Solaris", None, False),
+        ("gold", "q1", "year", "1972", None, True),
+        ("model", "q1", "intent", "title_info", None, False), ("model", "q1", "title", "Solaris", None, False),
+        ("model", "q1", "year", "2002", None, False),
+        ("gold", "q2", "intent", "play", None, False), ("model", "q2", "intent", None, None, False)])
     positions = {}
-    for i, q, p, _, _ in got:
+    for i, q, p, *_ in got:
         positions.setdefault((i, q), []).append(p)
     assert all(sorted(p) == list(range(len(p))) for p in positions.values())
 
@@ -204,14 +212,15 @@ def test_retrieval_precision(eng: SearchEngine) -> None:
                ("raw_query", "p1", 1, DARK), ("raw_query", "p3", 1, SOLARIS_2002),
                ("gold", "p1", 11, DARK)]  # beyond the first 10: not judged
     given_measure(eng, records, results, [("constraints", "recommend"), ("similar", "similar_to")])
-    # input, intent, n_queries, n_with_results, share_with_results, precision_at_10
+    # input, intent, n_queries, n_with_results, share_with_results, precision_at_10, n_with_complete,
+    # complete_precision_at_10 (raw_query lists no complete match)
     same(run(eng, "retrieval_precision"), [
-        ("gold", "recommend", 2, 2, 1.0, 1.0),
-        ("gold", "similar_to", 1, 1, 1.0, 0.5),
-        ("model", "recommend", 2, 2, 1.0, (0.5 + 0.0) / 2),
-        ("model", "similar_to", 1, 0, 0.0, None),
-        ("raw_query", "recommend", 2, 1, 0.5, 0.0),
-        ("raw_query", "similar_to", 1, 1, 1.0, 1.0),
+        ("gold", "recommend", 2, 2, 1.0, 1.0, 2, 1.0),
+        ("gold", "similar_to", 1, 1, 1.0, 0.5, 1, 0.5),
+        ("model", "recommend", 2, 2, 1.0, (0.5 + 0.0) / 2, 2, (0.5 + 0.0) / 2),
+        ("model", "similar_to", 1, 0, 0.0, None, 0, None),
+        ("raw_query", "recommend", 2, 1, 0.5, 0.0, 0, None),
+        ("raw_query", "similar_to", 1, 1, 1.0, 1.0, 0, None),
     ])
 
 
@@ -238,8 +247,10 @@ def test_eval_writes_the_retrieval_block(small_data: Path, tmp_path: Path) -> No
         block = m["retrieval"]
         assert block["inputs"] == list(INPUTS)
         assert set(block["seed_title"]) == set(INPUTS) and set(block["precision"]) == set(INPUTS)
+        assert set(block["answered"]) == set(INPUTS) and set(block["exclusions"]) == set(INPUTS)
         assert "(all)" in block["seed_title"]["gold"]
-        for name in ("retrieval_seed_title", "retrieval_precision"):
+        assert 0 < block["answered"]["gold"]["recommend"]["share_answered"] <= 1
+        for name in ("retrieval_seed_title", "retrieval_precision", "retrieval_answered", "retrieval_exclusions"):
             assert (out / "tables" / f"{name}.json").is_file()
         check_against_python(out / "predictions.parquet", small_data, m["meta"]["split"], block)
     lines = retrieval_table(metrics).splitlines()
@@ -287,3 +298,115 @@ def check_against_python(predictions: Path, data: Path, split: str, block: dict)
     if precisions:
         assert block["precision"]["gold"]["similar_to"]["precision_at_10"] == pytest.approx(
             sum(precisions) / len(precisions))
+
+
+def given_exclusions(eng: SearchEngine) -> None:
+    """Gold with values ruled out: e1 recommend science fiction, not Sigourney Weaver, nothing from the 70s;
+    e2 find_title science fiction, nothing brooding; e3 recommend, not on Netflix (nothing the KG can
+    judge); e4 recommend drama. The model input breaks the exclusions, the raw query one of them."""
+    eng.set_requests([
+        {"qid": q, "position": n, "field": f, "value": v, "exclude": x}
+        for q, ents in {"e1": [("intent", "recommend", False), ("genre", "science fiction", False),
+                               ("actor", "Sigourney Weaver", True), ("year", "the 70s", True)],
+                        "e2": [("intent", "find_title", False), ("mood", "brooding", True),
+                               ("genre", "science fiction", False)],
+                        "e3": [("intent", "recommend", False), ("platform", "Netflix", True)],
+                        "e4": [("intent", "recommend", False), ("genre", "drama", False)]}.items()
+        for n, (f, v, x) in enumerate(ents)])
+    eng.con.execute("create or replace table gold_constraints as select * from request_constraints")
+    records = [("e1", "test", "recommend", "Solaris", "q"), ("e2", "test", "find_title", "Alien", "q"),
+               ("e3", "test", "recommend", "Dark", "q"), ("e4", "test", "recommend", "Solaris", "q")]
+    partial = [{"type": "genre", "value": "x"}]
+    results = [("gold", "e1", 1, SOLARIS_2002), ("gold", "e1", 2, DARK),
+               ("model", "e1", 1, ALIEN), ("model", "e1", 2, SOLARIS_1972), ("model", "e1", 3, SOLARIS_2002, partial),
+               ("raw_query", "e1", 1, ALIENS),
+               ("gold", "e2", 1, ALIEN), ("gold", "e2", 2, SOLARIS_1972),
+               ("model", "e2", 1, DARK), ("model", "e2", 2, ALIEN),
+               ("gold", "e4", 1, SOLARIS_1972), ("raw_query", "e4", 1, AMELIE)]
+    given_measure(eng, records, results, [("constraints", "recommend"), ("exclusions", "recommend"),
+                                          ("exclusions", "find_title")])
+
+
+def test_result_checks_judge_wishes_and_exclusions(eng: SearchEngine) -> None:
+    given_exclusions(eng)
+    # input, qid, title_id, rank, is_complete, position, is_excluded, meets
+    got = eng.con.execute("select * from result_checks where input = 'model' and qid = 'e1' "
+                          "order by rank, position").fetchall()
+    assert got == [("model", "e1", ALIEN, 1, True, 1, False, True), ("model", "e1", ALIEN, 1, True, 2, True, True),
+                   ("model", "e1", ALIEN, 1, True, 3, True, True),
+                   ("model", "e1", SOLARIS_1972, 2, True, 1, False, True),
+                   ("model", "e1", SOLARIS_1972, 2, True, 2, True, False),
+                   ("model", "e1", SOLARIS_1972, 2, True, 3, True, True),
+                   ("model", "e1", SOLARIS_2002, 3, False, 1, False, True),
+                   ("model", "e1", SOLARIS_2002, 3, False, 2, True, False),
+                   ("model", "e1", SOLARIS_2002, 3, False, 3, True, False)]
+    assert eng.con.execute("select count(*) from result_checks where qid = 'e3'").fetchone() == (0,)
+
+
+def test_retrieval_exclusions(eng: SearchEngine) -> None:
+    given_exclusions(eng)
+    # input, intent, n_queries, n_results, n_violating, violation_rate, share_of_queries_violating:
+    # e3's exclusion cannot be judged, e4 has none
+    same(run(eng, "retrieval_exclusions"), [
+        ("gold", "recommend", 1, 2, 0, 0.0, 0.0), ("gold", "find_title", 1, 2, 0, 0.0, 0.0),
+        ("gold", "(all)", 2, 4, 0, 0.0, 0.0),
+        ("model", "recommend", 1, 3, 2, 2 / 3, 1.0), ("model", "find_title", 1, 2, 1, 1 / 2, 1.0),
+        ("model", "(all)", 2, 5, 3, 3 / 5, 1.0),
+        ("raw_query", "recommend", 1, 1, 1, 1.0, 1.0), ("raw_query", "find_title", 1, 0, 0, None, 0.0),
+        ("raw_query", "(all)", 2, 1, 1, 1.0, 0.5),
+    ])
+
+
+def test_retrieval_answered_and_complete_precision(eng: SearchEngine) -> None:
+    given_exclusions(eng)
+    # input, intent, n_queries, n_answered, share_answered: every measured query, once
+    same(run(eng, "retrieval_answered"), [
+        ("gold", "recommend", 3, 2, 2 / 3), ("gold", "find_title", 1, 1, 1.0),
+        ("model", "recommend", 3, 1, 1 / 3), ("model", "find_title", 1, 1, 1.0),
+        ("raw_query", "recommend", 3, 2, 2 / 3), ("raw_query", "find_title", 1, 0, 0.0),
+    ])
+    # a recommend title is right when it meets every wish and no exclusion; the model's partial match
+    # (Solaris 2002) is right, its complete ones break an exclusion each
+    same(run(eng, "retrieval_precision"), [
+        ("gold", "recommend", 2, 2, 1.0, 1.0, 2, 1.0),
+        ("model", "recommend", 2, 1, 0.5, 1 / 3, 1, 0.0),
+        ("raw_query", "recommend", 2, 2, 1.0, 0.0, 0, None),
+    ])
+
+
+def test_gold_breaks_no_exclusion_and_the_others_do(small_data: Path, tmp_path: Path) -> None:
+    """Search treats a ruled-out value as a hard filter, so the gold extraction's titles never meet one;
+    an extraction that reads the exclusions as wishes, and the raw query's BM25, do."""
+    from eval.predictions import long_rows, write_predictions
+
+    tax = load_taxonomy()
+
+    def ruling_out(rec: dict) -> dict:
+        """The record with every other value of an excludable type ruled out instead of asked for."""
+        kinds = iter(range(len(rec["entities"])))
+        return dict(rec, entities=[dict(e, exclude=True) if e["type"] in tax.excludable and next(kinds) % 2 == 0
+                                   else e for e in rec["entities"]])
+
+    records = [json.loads(line) for line in (small_data / "test.jsonl").open(encoding="utf-8")]
+    records = [ruling_out(r) for r in records if r["intent"] in ("recommend", "find_title", "similar_to")][:160]
+    rows = []
+    for r in records:  # the "model" reads every exclusion as a wish
+        rows += long_rows(r, {"intent": r["intent"], "entities": [dict(e, exclude=False) for e in r["entities"]]},
+                          "ok")
+    block = measure_retrieval(write_predictions(tmp_path / "p.parquet", rows), records, tmp_path)
+    ex = block["exclusions"]
+    assert ex["gold"]["(all)"]["n_queries"] > len(records) / 2 and ex["gold"]["(all)"]["n_results"] > 100
+    assert ex["gold"]["(all)"]["n_violating"] == 0 and ex["gold"]["(all)"]["violation_rate"] == 0
+    assert ex["model"]["(all)"]["violation_rate"] > 0.05 and ex["raw_query"]["(all)"]["violation_rate"] > 0
+    # each gold title meets no exclusion, checked again in Python one query at a time
+    eng = engine_for(Path("search/config.yml"), None)
+    facts = {t.title.casefold(): {v.casefold() for v in (*t.genres, *t.moods, *t.directors,
+                                                         *(c["actor"] for c in t.cast))}
+             for t in eng.kg.titles}
+    ruled = 0
+    for r in records[:60]:
+        got = search({"intent": r["intent"], "entities": r["entities"]}, engine=eng)
+        banned = {e["value"].casefold() for e in r["entities"] if e.get("exclude")}
+        ruled += bool(banned)
+        assert not any(banned & facts.get(x["title"].casefold(), set()) for x in got["results"]), r["query"]
+    assert ruled > min(40, len(records) / 2)

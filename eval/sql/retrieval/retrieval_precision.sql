@@ -1,17 +1,17 @@
 -- recommend and similar_to (`measured_intents` measures 'constraints' and 'similar', by GOLD intent):
--- precision_at_10 = mean over queries WITH results of the share of their first 10 titles that satisfy
--- every gold constraint; share_with_results = share of queries with at least one title.
--- A title satisfies a gold constraint when its year lies in the constraint's span, or when it carries
--- the value in the constraint's pool after folding (search_key; one edit allowed from 5 letters,
--- for typo noise in the query); constraints the KG cannot check (platform, audience, unreadable
--- years: kind 'unused') are not judged, and a query with none left is not measured. For similar_to
--- the one test is sharing a genre with the seed title (any KG entry of that name), whatever else the
--- query asks. One row per input and intent. Reads measured_queries, results, gold_constraints,
--- kg_titles, kg_facts.
+-- precision_at_10 = mean over queries WITH results of the share of their first 10 titles that are
+-- right; share_with_results = share of queries with at least one title. complete_precision_at_10 is the
+-- same over the titles search listed as complete matches only (meeting every wish; n_with_complete
+-- queries have one), apart from the partial matches that follow them. A title is right for a
+-- recommend query when it meets every gold wish and no gold exclusion the KG can judge (result_checks:
+-- years by span, other values among its facts after folding, one edit allowed from 5 letters); a query
+-- with nothing to judge is not measured. For similar_to the one test is sharing a genre with the seed
+-- title (any KG entry of that name), whatever else the query asks. One row per input and intent.
+-- Reads measured_queries, results, result_checks, gold_constraints, kg_titles, kg_facts.
 with source as (select * from results),
 
-judged as (
-    select gc.*
+judged_queries as (
+    select gc.qid
     from gold_constraints as gc
     where gc.kind in ('hard', 'soft')
 ),
@@ -20,7 +20,7 @@ queries as (
     select mq.*
     from measured_queries as mq
     where
-        (mq.measure = 'constraints' and mq.qid in (select j.qid from judged as j))
+        (mq.measure = 'constraints' and mq.qid in (select jq.qid from judged_queries as jq))
         or (mq.measure = 'similar' and mq.seed_title is not null)
 ),
 
@@ -34,70 +34,38 @@ seed_genres as (
     where q.measure = 'similar'
 ),
 
-returned as (
-    select
-        src.input,
-        src.qid,
-        src.title_id,
-        q.measure
-    from source as src
-    inner join queries as q on src.input = q.input and src.qid = q.qid
-    where src.rank <= 10
-),
-
 constraint_checks as (
     select
-        r.input,
-        r.qid,
-        r.title_id,
-        case
-            when j.pool = 'year' then t.year between j.first_year and j.last_year
-            else exists (
-                select 1
-                from kg_facts as f
-                where
-                    f.title_id = r.title_id
-                    and f.pool = j.pool
-                    and (
-                        search_key(f.value) = j.value_key
-                        or (
-                            length(j.value_key) >= 5
-                            and damerau_levenshtein(search_key(f.value), j.value_key) <= 1
-                        )
-                    )
-            )
-        end as ok
-    from returned as r
-    inner join judged as j on r.qid = j.qid
-    inner join kg_titles as t on r.title_id = t.title_id
-    where r.measure = 'constraints'
+        rc.input,
+        rc.qid,
+        rc.title_id,
+        rc.is_complete,
+        -- a wish must be met, an exclusion must not be
+        bool_and(rc.meets != rc.is_excluded) as ok
+    from result_checks as rc
+    semi join queries as q on rc.input = q.input and rc.qid = q.qid and q.measure = 'constraints'
+    group by rc.input, rc.qid, rc.title_id, rc.is_complete
 ),
 
 genre_checks as (
     select
-        r.input,
-        r.qid,
-        r.title_id,
+        src.input,
+        src.qid,
+        src.title_id,
+        coalesce(len(src.unmet) = 0, false) as is_complete,
         count(sg.genre_key) > 0 as ok
-    from returned as r
-    left join kg_facts as f on r.title_id = f.title_id and f.pool = 'genre'
-    left join seed_genres as sg on r.qid = sg.qid and search_key(f.value) = sg.genre_key
-    where r.measure = 'similar'
-    group by r.input, r.qid, r.title_id
+    from source as src
+    semi join queries as q on src.input = q.input and src.qid = q.qid and q.measure = 'similar'
+    left join kg_facts as f on src.title_id = f.title_id and f.pool = 'genre'
+    left join seed_genres as sg on src.qid = sg.qid and search_key(f.value) = sg.genre_key
+    where src.rank <= 10
+    group by src.input, src.qid, src.title_id, src.unmet
 ),
 
-title_ok as (
-    select
-        c.input,
-        c.qid,
-        c.title_id,
-        bool_and(c.ok) as ok
-    from (
-        select * from constraint_checks
-        union all
-        select * from genre_checks
-    ) as c
-    group by c.input, c.qid, c.title_id
+title_checks as (
+    select * from constraint_checks
+    union all
+    select * from genre_checks
 ),
 
 per_query as (
@@ -106,9 +74,11 @@ per_query as (
         q.intent,
         q.sort_key,
         count(tok.title_id) as n_results,
-        avg(cast(tok.ok as double)) as precision_at_10
+        count(tok.title_id) filter (where tok.is_complete) as n_complete,
+        avg(cast(tok.ok as double)) as precision_at_10,
+        avg(cast(tok.ok as double)) filter (where tok.is_complete) as complete_precision_at_10
     from queries as q
-    left join title_ok as tok on q.input = tok.input and q.qid = tok.qid
+    left join title_checks as tok on q.input = tok.input and q.qid = tok.qid
     group by q.input, q.qid, q.intent, q.sort_key
 ),
 
@@ -119,7 +89,9 @@ final as (
         count(*) as n_queries,
         count(*) filter (where n_results > 0) as n_with_results,
         avg(case when n_results > 0 then 1.0 else 0.0 end) as share_with_results,
-        avg(precision_at_10) as precision_at_10
+        avg(precision_at_10) as precision_at_10,
+        count(*) filter (where n_complete > 0) as n_with_complete,
+        avg(complete_precision_at_10) as complete_precision_at_10
     from per_query
     group by input, intent, sort_key
     order by sort_key

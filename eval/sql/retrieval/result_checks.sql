@@ -1,0 +1,66 @@
+-- The third shared step (eval/retrieval.py builds it as a table after seed_answers): for every title in
+-- the first 10 results of each input and measured query, each gold constraint the KG can judge (kind
+-- hard or soft; platforms, audiences and unreadable years are not judged), whether the title meets it:
+-- its year lies in the constraint's span, or it carries the value in the constraint's pool after
+-- folding (search_key; one edit allowed from 5 letters, for typo noise in the query). is_excluded: the
+-- user rules the value out, so meeting it is a violation; is_complete: search listed the title as
+-- meeting every wish it asked for (no `unmet`; never for the raw-query baseline, which checks none).
+-- The check is search's own matching or narrower, so the gold input can never be judged to break an
+-- exclusion search applied. Reads measured_queries, results, gold_constraints, kg_titles, kg_facts.
+with queries as (
+    select distinct
+        mq.input,
+        mq.qid
+    from measured_queries as mq
+),
+
+returned as (
+    select
+        res.input,
+        res.qid,
+        res.title_id,
+        res.rank,
+        coalesce(len(res.unmet) = 0, false) as is_complete
+    from results as res
+    semi join queries as q on res.input = q.input and res.qid = q.qid
+    where res.rank <= 10
+),
+
+judged as (
+    select gc.*
+    from gold_constraints as gc
+    where gc.kind in ('hard', 'soft')
+),
+
+final as (
+    select
+        r.input,
+        r.qid,
+        r.title_id,
+        r.rank,
+        r.is_complete,
+        j.position,
+        j.is_excluded,
+        case
+            when j.pool = 'year' then coalesce(t.year between j.first_year and j.last_year, false)
+            else exists (
+                select 1
+                from kg_facts as f
+                where
+                    f.title_id = r.title_id
+                    and f.pool = j.pool
+                    and (
+                        search_key(f.value) = j.value_key
+                        or (
+                            length(j.value_key) >= 5
+                            and damerau_levenshtein(search_key(f.value), j.value_key) <= 1
+                        )
+                    )
+            )
+        end as meets
+    from returned as r
+    inner join judged as j on r.qid = j.qid
+    inner join kg_titles as t on r.title_id = t.title_id
+)
+
+select * from final
