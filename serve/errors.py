@@ -7,6 +7,7 @@ problem and a count of the rest; `errors` holds at most MAX_ERRORS locations and
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -16,6 +17,7 @@ from pydantic import BaseModel, Field
 
 MAX_ERRORS = 5
 MAX_MESSAGE_CHARS = 200
+_NOT_TEXT = re.compile("[\ud800-\udfff\U00040000-\U000dffff]")
 
 
 class ErrorItem(BaseModel):
@@ -52,12 +54,17 @@ def _message(error: dict[str, Any]) -> str:
 
 
 def unicode_problem(text: str) -> str | None:
-    """Why `text` is not valid Unicode (a lone surrogate: only a JSON \\u escape makes one), or None."""
-    bad = next((i for i, ch in enumerate(text) if "\ud800" <= ch <= "\udfff"), None)
-    if bad is None:
+    """Why `text` is not Unicode text the model can read, or None: a lone surrogate (only a JSON \\u
+    escape makes one, and no UTF-8 can carry it), or a code point of planes 4-13, which Unicode leaves
+    unassigned and which the model's tokenizer cannot spell (its grammar would admit no next token)."""
+    found = _NOT_TEXT.search(text)
+    if found is None:
         return None
-    return (f"not valid Unicode: unpaired surrogate U+{ord(text[bad]):04X} at character {bad}; send UTF-8 "
-            "text, or a character outside the BMP as a pair of \\u escapes")
+    i, code = found.start(), ord(found.group())
+    if code <= 0xDFFF:
+        return (f"not valid Unicode: unpaired surrogate U+{code:04X} at character {i}; send UTF-8 "
+                "text, or a character outside the BMP as a pair of \\u escapes")
+    return f"not text: U+{code:X} at character {i} is in an unassigned Unicode plane (4-13)"
 
 
 def validation_problem(errors: list[dict[str, Any]]) -> dict[str, Any]:
