@@ -6,6 +6,7 @@ Reused through fixtures in tests/conftest.py (`llama_server`, `fault_server`).
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import socket
@@ -98,7 +99,13 @@ def run_llama_server(gguf: Path, log_dir: Path, *, n_ctx: int = 2048, alias: str
 # --- scripted fault server ----------------------------------------------------------------------------
 
 # A step says how to answer one request: ("ok",), ("status", code, headers), ("malformed",),
-# ("slow", seconds) then ok, ("content", text). Requests beyond the script get `default`.
+# ("slow", seconds) then ok, ("content", text), and the endpoint misbehaving within HTTP:
+#   ("raw", body)             a 200 whose body is `body` as given (str or bytes): shapes no API returns
+#   ("drip", seconds)         an ok answer sent a few bytes at a time, spread over `seconds`
+#   ("huge", chars, framing)  an ok answer whose content is `chars` long; framing "length" declares
+#                             Content-Length, "close" ends the body by closing the connection, "gzip"
+#                             sends it gzip-compressed (a few KB on the wire)
+# Requests beyond the script get `default`.
 # On "ok", `answer(body)` gives the content, or a step of its own (to fault by request content).
 Step = tuple[Any, ...]
 
@@ -146,14 +153,36 @@ class FaultServer:
             def log_message(self, *args: Any) -> None:  # keep pytest output clean
                 pass
 
-            def _send(self, code: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
+            def _send(self, code: int, payload: bytes, headers: dict[str, str] | None = None,
+                      declare_length: bool = True) -> None:
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
+                if declare_length:
+                    self.send_header("Content-Length", str(len(payload)))
                 for k, v in (headers or {}).items():
                     self.send_header(k, v)
                 self.end_headers()
                 self.wfile.write(payload)
+
+            def _drip(self, payload: bytes, seconds: float) -> None:
+                # Each piece comes well inside any read timeout, so only a total deadline ends it.
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                pieces = max(1, int(seconds / 0.1))
+                size = -(-len(payload) // pieces)
+                for i in range(0, len(payload), size):
+                    self.wfile.write(payload[i:i + size])
+                    self.wfile.flush()
+                    time.sleep(seconds / pieces)
+
+            def _huge(self, body: dict[str, Any], chars: int, framing: str) -> None:
+                reply = chat_completion("x" * chars, body.get("model", "test"), *server.usage)
+                payload = json.dumps(reply).encode()
+                if framing == "gzip":
+                    return self._send(200, gzip.compress(payload), {"Content-Encoding": "gzip"})
+                self._send(200, payload, declare_length=framing == "length")
 
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -172,12 +201,18 @@ class FaultServer:
                     return self._send(code, json.dumps(err).encode(), headers)
                 if kind == "malformed":
                     return self._send(200, b'{"id": "chatcmpl-broken", "choices": [')
+                if kind == "raw":
+                    return self._send(200, step[1] if isinstance(step[1], bytes) else step[1].encode())
+                if kind == "huge":
+                    return self._huge(body, step[1], step[2] if len(step) > 2 else "length")
                 if kind == "slow":
                     time.sleep(step[1])
                 content = step[1] if kind == "content" else server.answer(body)
                 if isinstance(content, tuple):
                     return self._answer(content, body)
                 reply = chat_completion(content, body.get("model", "test"), *server.usage)
+                if kind == "drip":
+                    return self._drip(json.dumps(reply).encode(), step[1])
                 self._send(200, json.dumps(reply).encode())
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -16,6 +16,7 @@ from decoding.openai_client import (
     ChatRequest,
     ClientConfig,
     ResponseCache,
+    TokenBucket,
     arun_all,
     public_config,
     resolve_api_key,
@@ -61,6 +62,51 @@ def test_missing_key_env_var_is_a_clear_error(monkeypatch):
     assert resolve_api_key(make_cfg(api_key_env=None)) == LOCAL_DUMMY_KEY
 
 
+@pytest.mark.parametrize("url", ["http://api.example.com/v1", "http://10.0.0.5:8000/v1",
+                                 "http://127.0.0.1.example.com/v1", "http://localhost@api.example.com/v1"])
+def test_plain_http_to_a_remote_host_is_refused_unless_the_recipe_opts_out(url):
+    data = {"base_url": url, "model": "m", "api_key_env": "MI_TEST_API_KEY"}
+    with pytest.raises(ConfigError) as err:
+        ClientConfig.from_mapping(data, "recipes/data/llm.yml: openai")
+    [problem] = err.value.problems
+    assert problem.startswith(f"recipes/data/llm.yml: openai.base_url: '{url}' is plain http"), problem
+    assert "clear text" in problem and "allow_insecure_http: true" in problem and "\n" not in problem
+    assert ClientConfig.from_mapping({**data, "allow_insecure_http": True}, "x").allow_insecure_http
+
+
+@pytest.mark.parametrize("url", ["https://api.example.com/v1", "http://127.0.0.1:8080/v1",
+                                 "http://localhost:8080/v1", "http://[::1]:8080/v1", "http://127.0.0.2/v1"])
+def test_https_and_local_http_need_no_opt_out(url):
+    assert ClientConfig.from_mapping({"base_url": url, "model": "m"}, "x").base_url == url
+
+
+def test_plain_http_config_built_in_code_is_refused_before_any_request(monkeypatch):
+    monkeypatch.setenv("MI_TEST_API_KEY", "sk-test-not-for-clear-text")
+    cfg = make_cfg(base_url="http://api.example.com/v1", api_key_env="MI_TEST_API_KEY", max_retries=0)
+    with pytest.raises(ConfigError, match="allow_insecure_http"):
+        run_all(reqs(1), cfg, progress=False)
+
+
+@pytest.mark.parametrize("bad, expected", [
+    ({"request_deadline_s": 0}, "request_deadline_s: must be > 0, got 0"),
+    ({"request_deadline_s": "2m"}, "request_deadline_s: expected a number, got '2m'"),
+    ({"max_response_bytes": -1}, "max_response_bytes: must be > 0, got -1"),
+    ({"max_response_bytes": 1.5e6}, "max_response_bytes: expected an integer, got 1500000.0"),
+    ({"allow_insecure_http": "yes"}, "allow_insecure_http: expected true or false, got 'yes'"),
+])
+def test_new_limits_are_checked(bad, expected):
+    with pytest.raises(ConfigError) as err:
+        ClientConfig.from_mapping({"base_url": "http://127.0.0.1:8080/v1", "model": "m", **bad}, "r.yml: openai")
+    assert err.value.problems == [f"r.yml: openai.{expected}"]
+
+
+def test_deadline_defaults_to_twice_the_timeout_and_is_recorded():
+    cfg = ClientConfig.from_mapping({"base_url": "http://127.0.0.1:8080/v1", "model": "m", "timeout_s": 30}, "x")
+    assert cfg.request_deadline_s == 60 and public_config(cfg)["request_deadline_s"] == 60
+    assert make_cfg(request_deadline_s=7).request_deadline_s == 7
+    assert public_config(cfg)["max_response_bytes"] == 1_000_000
+
+
 def test_response_format_modes():
     schema = {"type": "object"}
     assert response_format_for("json_schema", schema, "x") == {
@@ -88,10 +134,117 @@ def test_retries_until_the_server_recovers(fault_server, faults):
 
 def test_retry_after_header_is_honoured(fault_server):
     fault_server.set_script([("status", 429, {"Retry-After": "1"})])
-    [result] = run_all(reqs(1), make_cfg(fault_server), progress=False)
+    [result] = run_all(reqs(1), make_cfg(fault_server, backoff_base_s=0.01, backoff_max_s=2), progress=False)
     first, second = (r["at"] for r in fault_server.requests)
     assert result.ok and result.attempts == 2
-    assert second - first >= 0.95  # backoff alone would wait <= 0.05 s
+    assert second - first >= 0.95  # backoff alone would wait <= 0.01 s
+
+
+@pytest.mark.parametrize("headers", [
+    {"Retry-After": "inf"},
+    {"Retry-After": "1e12"},
+    {"Retry-After": "Fri, 01 Jan 2999 00:00:00 GMT"},
+    {"retry-after-ms": "1e15"},
+], ids=["inf", "huge-number", "far-date", "huge-ms"])
+def test_retry_after_is_capped_by_backoff_max(fault_server, headers):
+    fault_server.set_script([("status", 429, headers)])
+    cfg = make_cfg(fault_server, backoff_max_s=0.3)
+    # wait_for: an uncapped wait would hang the test instead of failing it.
+    [result] = asyncio.run(asyncio.wait_for(arun_all(reqs(1), cfg, progress=False), 15))
+    first, second = (r["at"] for r in fault_server.requests)
+    assert result.ok and result.attempts == 2
+    assert 0.25 <= second - first < 5  # the server's wait, cut to backoff_max_s
+
+
+def test_unreadable_retry_after_falls_back_to_backoff(fault_server):
+    fault_server.set_script([("status", 503, {"Retry-After": "nan"}), ("status", 503, {"Retry-After": "-5"})])
+    [result] = asyncio.run(asyncio.wait_for(arun_all(reqs(1), make_cfg(fault_server), progress=False), 15))
+    assert result.ok and result.attempts == 3
+
+
+def test_slow_drip_is_cut_by_the_request_deadline(fault_server):
+    """Each piece comes well within timeout_s; the answer takes 8 s in all. The default deadline
+    (2 x timeout_s) ends the attempt, and it counts as a timeout."""
+    fault_server.set_script([("drip", 8.0)])
+    start = time.monotonic()
+    [result] = run_all(reqs(1), make_cfg(fault_server, timeout_s=1.0, max_retries=0), progress=False)
+    took = time.monotonic() - start
+    assert not result.ok and result.error_kind == "timeout", result
+    assert "request_deadline_s (2 s)" in result.error and took < 6, (result.error, took)
+
+
+def test_deadline_timeout_is_retried(fault_server):
+    fault_server.set_script([("drip", 8.0)])
+    cfg = make_cfg(fault_server, timeout_s=1.0, request_deadline_s=1.0, max_retries=1)
+    start = time.monotonic()
+    [result] = run_all(reqs(1), cfg, progress=False)
+    assert result.ok and result.attempts == 2 and time.monotonic() - start < 6
+    assert json.loads(result.content) == {"query": "ok", "entities": []}
+
+
+@pytest.mark.parametrize("framing", ["length", "close", "gzip"])
+def test_oversized_body_is_refused_and_the_run_goes_on(fault_server, framing):
+    """A 2 MB answer, with its length declared, ended by closing the connection, or gzipped to a few KB:
+    the default cap (1,000,000 bytes after gunzip) refuses each, once, and the other requests succeed."""
+    fault_server.set_script([("huge", 2_000_000, framing)])
+    results = run_all(reqs(3), make_cfg(fault_server, concurrency=1), progress=False)
+    bad, *good = results
+    assert not bad.ok and bad.error_kind == "response_too_large", bad
+    assert "max_response_bytes (1000000)" in bad.error and bad.attempts == 1
+    assert all(r.ok for r in good) and len(fault_server.requests) == 3
+    assert summarize(results, make_cfg(fault_server))["errors"] == {"response_too_large": 1}
+
+
+def test_body_under_the_cap_passes_and_only_gzip_is_offered(fault_server):
+    fault_server.set_script([("huge", 3000, "gzip"), ("huge", 3000, "close")])
+    results = run_all(reqs(2), make_cfg(fault_server, max_response_bytes=5000, concurrency=1), progress=False)
+    assert [len(r.content) for r in results] == [3000, 3000]
+    accept = {k.lower(): v for k, v in fault_server.requests[0]["headers"].items()}["accept-encoding"]
+    assert accept == "gzip"
+
+
+MALFORMED = {
+    "empty-object": "{}",
+    "choices-null": '{"choices": null}',
+    "choices-string": '{"choices": "abc"}',
+    "choice-null": '{"choices": [null]}',
+    "choice-empty": '{"choices": [{}]}',
+    "message-null": '{"choices": [{"message": null, "finish_reason": "stop"}]}',
+    "content-number": '{"choices": [{"message": {"content": 42}}]}',
+    "finish-number": '{"choices": [{"message": {"content": "x"}, "finish_reason": 1}]}',
+    "usage-string": '{"choices": [{"message": {"content": "x"}}], "usage": {"prompt_tokens": "many"}}',
+    "usage-negative": '{"choices": [{"message": {"content": "x"}}], "usage": {"completion_tokens": -5}}',
+    "array": "[]",
+    "string": '"an answer"',
+    "null": "null",
+    "deep-nesting": "[" * 100_000 + "]" * 100_000,
+    "not-utf8": b"\xff\xfe{",
+}
+
+
+@pytest.mark.parametrize("body", MALFORMED.values(), ids=MALFORMED.keys())
+def test_malformed_200_is_a_counted_failure_never_an_abort(fault_server, body):
+    """Only the request answered with the bad body fails (retried, then counted by kind); the others
+    are answered and cached as usual."""
+    fault_server.answer = lambda req: ("raw", body) if "number 1" in req["messages"][0]["content"] else "fine"
+    cfg = make_cfg(fault_server, max_retries=1)
+    results = run_all(reqs(3), cfg, progress=False)
+    assert [r.ok for r in results] == [True, False, True] and results[0].content == "fine"
+    bad = results[1]
+    assert bad.error_kind == "malformed_response" and bad.attempts == 2, bad
+    assert bad.error.startswith("malformed response (") and "\n" not in bad.error
+    assert bad.rejection == "malformed_response"
+    assert summarize(results, cfg)["errors"] == {"malformed_response": 1}
+
+
+@pytest.mark.parametrize("body", ['{"choices": []}', '{"choices": [{"message": {"content": null}}]}',
+                                  '{"choices": [{"message": {"content": null, "refusal": "I cannot"}}]}'],
+                         ids=["no-choices", "content-null", "refusal"])
+def test_well_formed_answer_without_content_is_an_empty_response(fault_server, body):
+    fault_server.set_script([("raw", body)])
+    [bad, good] = run_all(reqs(2), make_cfg(fault_server, concurrency=1), progress=False)
+    assert bad.error_kind == "empty_response" and bad.attempts == 1 and good.ok  # final: no retry
+    assert ("refusal: I cannot" in bad.error) == ("refusal" in body)
 
 
 def test_other_client_errors_are_not_retried(fault_server):
@@ -212,6 +365,12 @@ def test_tpm_is_corrected_with_reported_usage(fault_server):
     results = run_all(reqs(3), cfg, progress=False)
     assert all(r.ok for r in results)
     assert time.monotonic() - start >= 0.9  # 2 answers' debt of ~2000 tokens minus the 1000 burst
+
+
+def test_reported_usage_cannot_stall_the_run():
+    bucket = TokenBucket(per_minute=6000)
+    bucket.correct(10**15)  # a server claiming a quadrillion tokens for one answer
+    assert bucket.tokens >= -6000  # at most a minute's wait at this tpm
 
 
 def test_summary_counts_tokens_and_cost(fault_server, tmp_path):
