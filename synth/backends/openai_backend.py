@@ -3,10 +3,13 @@
 `prompt(frame, index) -> messages` renders synth/prompts/openai_system.jinja and openai_user.jinja;
 `parse(frame, result) -> Realized` checks the JSON answer against `realization_schema` (declared once,
 from the taxonomy). Bad answers become Realized with `error` set and are counted by reason in
-`rejections`; `synth.verify` then grounds the spans of the good ones.
+`rejections` (a body that is malformed, empty or too large under its own reason, every failure to get
+one as http_error); `synth.verify` then grounds the spans of the good ones.
 
 Config keys (YAML mapping; unknown keys are errors):
-  base_url             endpoint, e.g. https://api.openai.com/v1 or http://127.0.0.1:8080/v1
+  base_url             endpoint, e.g. https://api.openai.com/v1 or http://127.0.0.1:8080/v1; plain http
+                       only to this machine (localhost, loopback) unless allow_insecure_http is set
+  allow_insecure_http  true: allow http:// to a non-local host, sending the key in clear text (default false)
   model                model name sent with every request
   api_key_env          NAME of the env var holding the key (default OPENAI_API_KEY); null only for a
                        local server (a dummy key is sent). The key itself is never logged or stored.
@@ -16,10 +19,14 @@ Config keys (YAML mapping; unknown keys are errors):
   max_tokens           completion budget per query (default 256)
   concurrency          requests in flight at once (default 8)
   rpm, tpm             requests / tokens per minute; null = unlimited
-  max_retries          retries on 429, 5xx, timeouts, connection errors (default 5)
-  timeout_s            per-request timeout (default 60)
+  max_retries          retries on 429, 5xx, timeouts, connection errors, malformed bodies (default 5)
+  timeout_s            per-read timeout: the longest silence allowed within one request (default 60)
+  request_deadline_s   total time for one attempt, body included, then it counts as a timeout (default
+                       null = 2 x timeout_s): a server sending a byte at a time cannot hold a request
+  max_response_bytes   largest response body read, after gunzip (default 1000000); a larger one fails
+                       the request as response_too_large, without retry
   backoff_base_s       first retry waits up to this, doubling with full jitter (default 1)
-  backoff_max_s        cap on one backoff wait (default 60); a server's Retry-After is honoured as sent
+  backoff_max_s        cap on one wait (default 60), a server's Retry-After included
   price_per_1m_input   USD per 1M prompt tokens, for the cost summary (default 0)
   price_per_1m_output  USD per 1M completion tokens (default 0)
   few_shot             labelled example queries shown per prompt, rotated by frame index (default 3)
@@ -160,8 +167,8 @@ class OpenAIBackend:
                  "latency_s": round(result.latency_s, 3), "attempts": result.attempts,
                  "cached": result.cached, "finish_reason": result.finish_reason}
         if not result.ok:
-            reason = "empty_response" if result.error_kind == "empty_response" else "http_error"
-            return Realized(frame, None, error=reason, usage={**usage, "error_detail": result.error})
+            return Realized(frame, None, error=result.rejection,
+                            usage={**usage, "error_detail": result.error})
         answer, reason = result.json_answer()
         if reason:
             return Realized(frame, None, error=reason, usage=usage)

@@ -137,6 +137,41 @@ def test_bad_answers_are_counted_by_reason(fault_server: FaultServer, tmp_path):
     assert summary["config"]["few_shot"] == 3 and summary["config"]["api_key_env"] is None
 
 
+def test_broken_bodies_are_rejections_by_reason_and_the_run_goes_on(fault_server: FaultServer, tmp_path):
+    """A 200 with a null message, one with a 2 MB answer, one with no content: each frame is refused under
+    its own reason; the other frames are realized and cached."""
+    frames = frames_from_taxonomy(5)
+    faults = {frames[0].intent: ("raw", '{"choices": [{"message": null}]}'),
+              frames[1].intent: ("huge", 2_000_000, "length"),
+              frames[2].intent: ("raw", '{"choices": [{"message": {"content": null}}]}')}
+
+    def answer(body: dict) -> str | tuple:
+        first_line = body["messages"][1]["content"].splitlines()[0]
+        fault = next((v for k, v in faults.items() if first_line.startswith(f"Intent: {k}:")), None)
+        return fault or json.dumps({"query": "something to watch", "entities": []})
+
+    fault_server.answer = answer
+    backend = backend_for(fault_server.base_url, out_dir=tmp_path, concurrency=2)
+    out = {r.frame.id: r for r in backend.realize(frames)}
+    assert [out[f.id].error for f in frames[:3]] == ["malformed_response", "response_too_large",
+                                                     "empty_response"]
+    assert "choices[0].message" in out[frames[0].id].usage["error_detail"]
+    assert backend.rejections["malformed_response"] == 1 and backend.rejections["response_too_large"] == 1
+    usage = backend.usage_summary()["usage"]
+    assert usage["errors"] == {"malformed_response": 1, "response_too_large": 1, "empty_response": 1}
+    assert cached_rows(tmp_path / "openai_cache.sqlite") == 2  # the two answered frames, none of the faults
+
+
+def test_plain_http_to_a_remote_host_is_a_config_error_before_any_request(monkeypatch):
+    monkeypatch.setenv("MI_TEST_API_KEY", "sk-test-not-for-clear-text")
+    data = {"base_url": "http://llm.example.com/v1", "model": "m", "api_key_env": "MI_TEST_API_KEY"}
+    with pytest.raises(ConfigError) as err:
+        OpenAIBackend(data, TAX, where="recipes/data/llm.yml: openai")
+    [problem] = err.value.problems
+    assert problem.startswith("recipes/data/llm.yml: openai.base_url: 'http://llm.example.com/v1' is plain http")
+    assert OpenAIBackend({**data, "allow_insecure_http": True}, TAX).cfg.allow_insecure_http
+
+
 # --- a real LLM behind llama.cpp's server ----------------------------------------------------------------
 
 # The 135M model's text is poor; these tests check the plumbing (parseable JSON, cache, resume), and
