@@ -149,8 +149,8 @@ class Paraphraser:
     def rewrite(self, record: Mapping[str, Any], result: ChatResult, taken: set[str]
                 ) -> dict[str, Any] | str:
         """The rewritten record, or the reason it was refused."""
-        if not result.ok:
-            return "http_error"
+        if not result.ok:  # a malformed, empty or oversized body under its own reason, else http_error
+            return result.rejection
         answer, reason = result.json_answer()
         if reason:
             return reason

@@ -116,6 +116,31 @@ def test_share_and_splits_pick_a_seeded_subset(scripted: FaultServer, tmp_path: 
     assert len(scripted.requests) == 1 and out[0]["meta"].get("paraphrased") is True
 
 
+def test_broken_bodies_are_refusals_by_reason_and_keep_the_original(fault_server: FaultServer, tmp_path: Path):
+    broken = {"movies with tom hanks": ("raw", "{}"),
+              "play heat on netflix": ("huge", 2_000_000, "close"),
+              "something scary": ("raw", '{"choices": [{"message": {"content": null}}]}')}
+    fault_server.answer = lambda body: broken.get(query_of(body)) or json.dumps({"query": "x"})
+    para = stage(fault_server.base_url, tmp_path)
+    records = [dict(r) for r in RECORDS[:3]]
+    assert para.run(records) == records
+    assert para.rejections == {"malformed_response": 1, "response_too_large": 1, "empty_response": 1}
+    assert para.summary()["usage"]["errors"] == para.rejections
+
+
+def test_plain_http_to_a_remote_host_is_refused_at_load(monkeypatch):
+    monkeypatch.setenv("MI_TEST_API_KEY", "sk-test-not-for-clear-text")
+    block = {"share": 0.3, "openai": {"base_url": "http://llm.example.com/v1", "model": "m",
+                                      "api_key_env": "MI_TEST_API_KEY"}}
+    with pytest.raises(ConfigError) as err:
+        load_paraphrase_config(block, "r.yml: paraphrase")
+    assert err.value.problems == ["r.yml: paraphrase.openai.base_url: 'http://llm.example.com/v1' is plain http "
+                                  "to a non-local host and would send the API key in clear text: use https://, "
+                                  "or set allow_insecure_http: true to accept that"]
+    block["openai"]["allow_insecure_http"] = True
+    assert load_paraphrase_config(block, "r.yml: paraphrase").client.allow_insecure_http
+
+
 @pytest.mark.parametrize("block, expected", [
     ({"share": 1.5, "openai": {"base_url": "http://x/v1", "model": "m"}}, "paraphrase.share: must be a number in [0, 1]"),
     ({"share": 0.3}, "paraphrase.openai: share > 0 needs an endpoint"),
