@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
               f"(min_records allows {short['min_records']})", file=sys.stderr)
     for w in manifest["balance"]["warnings"]:
         print(f"warning: {w}", file=sys.stderr)
+    if why := c["exclusions"].get("skipped_reason"):
+        print(f"warning: {why}", file=sys.stderr)
     return 0
 
 

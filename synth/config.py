@@ -14,7 +14,7 @@ STRATEGIES = ("random", "heldout")
 TARGET_MODES = ("warn", "fit")  # entity_targets: only reported, or met by raising template weights
 TOP_KEYS = ("name", "seed", "n", "taxonomy", "kg", "out", "backend", "grammar", "openai", "local",
             "intents", "entity_targets", "entity_targets_mode", "oversample", "max_rounds", "min_records",
-            "dedup", "split", "chat", "open_pools", "paraphrase")
+            "dedup", "split", "chat", "open_pools", "paraphrase", "exclusions")
 SPLIT_KEYS = ("strategy", "validation", "test", "heldout", "heldout_templates", "heldout_entities",
               "heldout_templates_per_type")
 DEDUP_KEYS = ("near", "near_threshold")
@@ -62,6 +62,7 @@ class DataConfig:
     min_records: int | float | None = None  # None: all n; an int: a count; a float in (0, 1]: a share of n
     open_pools: dict[str, Any] = field(default_factory=dict)  # synth.pools.OpenPoolConfig, resolved
     paraphrase: dict[str, Any] = field(default_factory=dict)  # synth.paraphrase.ParaphraseConfig, resolved
+    exclusions: dict[str, Any] = field(default_factory=dict)  # synth.exclusions.ExclusionConfig, resolved
     tax: Taxonomy = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
 
     def resolved(self) -> dict[str, Any]:
@@ -242,6 +243,13 @@ def load_data_config(path: str | Path, overrides: dict[str, Any] | None = None) 
         paraphrase = load_paraphrase_config(raw.get("paraphrase"), f"{path}: paraphrase").resolved()
     except ConfigError as exc:
         problems += exc.problems
+    exclusions: dict[str, Any] = {}
+    try:
+        from synth.exclusions import ExclusionConfig
+
+        exclusions = ExclusionConfig.from_mapping(raw.get("exclusions"), tax, f"{path}: exclusions").to_dict()
+    except ConfigError as exc:
+        problems += exc.problems
     if problems:
         raise ConfigError(problems)
 
@@ -257,5 +265,6 @@ def load_data_config(path: str | Path, overrides: dict[str, Any] | None = None) 
         near_dedup=bool(dedup_raw.get("near", True)),
         near_threshold=float(dedup_raw.get("near_threshold", 0.95)),
         split=split, system_prompt=str((raw.get("chat") or {}).get("system_prompt", "")).strip(),
-        min_records=raw.get("min_records"), open_pools=open_pools, paraphrase=paraphrase, tax=tax,
+        min_records=raw.get("min_records"), open_pools=open_pools, paraphrase=paraphrase,
+        exclusions=exclusions, tax=tax,
     )

@@ -24,7 +24,10 @@ def normalize_query(q: str) -> str:
 
 
 def block_key(rec: dict[str, Any]) -> tuple:
-    return rec["intent"], tuple(sorted((e["type"], e["value"].lower()) for e in rec["entities"]))
+    # Ruled out or wished for is part of the key: "not a horror movie" is never a near duplicate of
+    # "a horror movie", whose text differs by one word.
+    return rec["intent"], tuple(sorted((e["type"], e["value"].lower(), bool(e.get("exclude")))
+                                       for e in rec["entities"]))
 
 
 class Deduper:

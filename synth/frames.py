@@ -7,7 +7,11 @@ the people of those titles are partitioned up front so heldout frames never shar
 An *open* frame (a share of frames set by the recipe's `open_pools.share`) takes every title and person
 slot from the open pools (synth/pools.py) instead: made-up names cannot contradict a fact, and no KG
 value is then paired with a wrong KG value, so KG frames keep their facts consistent. Slot forms
-(`{plot:clause}`, `{genre:phrase}`) always draw from their open pool; `bare` drops a leading article.
+(`{plot:clause}`, `{genre:phrase}`) always draw from their open pool; `bare` drops a leading article,
+`name` a character's leading role title.
+
+Exclusion and look-alike clauses (synth/exclusions.py) are dealt to heldout like templates, and a frame's
+excluded slots sit before or after its template slots, in query order.
 """
 
 from __future__ import annotations
@@ -17,14 +21,15 @@ import math
 import random
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from schemas import ConfigError
 from synth.config import DataConfig
-from synth.grammar import Grammar, Template
+from synth.exclusions import Excluder, ExclusionConfig, exclusion_config
+from synth.grammar import Clause, Grammar, SlotSpec, Template
 from synth.kg import KnowledgeGraph, TitleFacts, franchise_key
-from synth.pools import OPEN_POOLS, OpenPoolConfig, OpenPools, build_open_pools
+from synth.pools import OPEN_POOLS, OpenPoolConfig, OpenPools, build_open_pools, load_words
 from synth.rotation import Rotation
 from synth.types import Frame, Slot
 
@@ -71,10 +76,15 @@ def year_forms(year: int) -> list[str]:
     return out
 
 
-def shape(value: str, form: str) -> str:
-    """A value in a slot's form; `bare` drops a leading "the " ("the 1990s" -> "1990s")."""
+def shape(value: str, form: str, role_titles: frozenset[str] = frozenset()) -> str:
+    """A value in a slot's form; `bare` drops a leading "the " ("the 1990s" -> "1990s"), `name` a leading
+    role title when a name follows ("Captain Jack Sparrow" -> "Jack Sparrow"; `role_titles` lowercase)."""
     if form == "bare" and value.lower().startswith("the ") and len(value) > 4:
         return value[4:]
+    if form == "name":
+        first, _, rest = value.partition(" ")
+        if rest and first.lower() in role_titles:
+            return rest
     return value
 
 
@@ -85,6 +95,7 @@ class Partition:
     titles: dict[bool, list[TitleFacts]]
     people: dict[bool, set[str]]
     templates: dict[bool, dict[str, list[Template]]]
+    clauses: dict[bool, list[Clause]] = field(default_factory=lambda: {False: [], True: []})
 
 
 def hash_unit(key: str) -> float:
@@ -110,11 +121,12 @@ def partition(kg: KnowledgeGraph, grammar: Grammar, cfg: DataConfig) -> Partitio
     templates added re-dealt the split: 62 of 112 heldout templates stayed heldout).
     """
     intents = list(cfg.intents)
+    clauses = _clauses_in_use(grammar, exclusion_config(cfg))
     if cfg.split.strategy != "heldout":
         every = {i: grammar.for_intent(i) for i in intents}
         people = {v for t in kg.titles for p in PEOPLE_POOLS for v in title_values(t, p)}
         return Partition({False: kg.titles, True: kg.titles}, {False: people, True: people},
-                         {False: every, True: every})
+                         {False: every, True: every}, {False: clauses, True: clauses})
     # Partition franchises, not titles: a sequel (Blade Runner 2049) or a remake that shares its name
     # would otherwise put half of what a heldout query names into train (synth.kg.franchise_key).
     held_groups = hash_split(sorted({franchise_key(t) for t in kg.titles}), cfg.split.heldout_entities,
@@ -139,7 +151,32 @@ def partition(kg: KnowledgeGraph, grammar: Grammar, cfg: DataConfig) -> Partitio
             templates[h][intent] = [t for t in tpls if (t.id in held_ids) == h]
     if cfg.split.heldout_templates_per_type:
         cover_pools(templates, cfg.split.heldout_templates_per_type, f"{cfg.seed}:cover")
-    return Partition({False: kept, True: held}, {False: kept_people, True: held_people}, templates)
+    return Partition({False: kept, True: held}, {False: kept_people, True: held_people}, templates,
+                     deal_clauses(clauses, cfg))
+
+
+def _clauses_in_use(grammar: Grammar, ex: ExclusionConfig) -> list[Clause]:
+    """The grammar's clauses of the kinds the recipe turns on (an unused kind is never dealt)."""
+    kinds = {"exclusion"} if ex.share > 0 else set()
+    kinds |= {"lookalike"} if ex.lookalike_share > 0 else set()
+    return sorted((c for c in grammar.clauses.values() if c.kind in kinds), key=lambda c: c.id)
+
+
+def deal_clauses(clauses: list[Clause], cfg: DataConfig) -> dict[bool, list[Clause]]:
+    """Clauses to each side by the templates' hash and odds (split.heldout_templates), so heldout holds
+    exclusion phrasings that train never has. Exclusions are dealt within each excluded type and look-alikes
+    within each list of intents, so both sides can rule out every type and both sides of every intent get
+    look-alikes (a group of a single clause is an error under the heldout strategy)."""
+    groups: dict[tuple[str, str], list[Clause]] = {}
+    for c in clauses:
+        groups.setdefault((c.kind, c.slot.type if c.slot else ",".join(c.intents)), []).append(c)
+    held: set[str] = set()
+    for (kind, group_key), group in sorted(groups.items()):
+        what = f"{kind} clauses " + (f"of type '{group_key}'" if kind == "exclusion" else
+                                     f"for intents [{group_key}]")
+        held |= hash_split([c.id for c in group], cfg.split.heldout_templates, f"{cfg.seed}:template",
+                           "split.heldout_templates", what)
+    return {h: [c for c in clauses if (c.id in held) == h] for h in (False, True)}
 
 
 def pools_of(template: Template) -> set[str]:
@@ -252,6 +289,14 @@ class FrameSampler:
         self.open_cfg = OpenPoolConfig.from_mapping(cfg.open_pools)
         self.open = self._open_pools() if self._needs_open() else None
         self._open_rot: dict[tuple[bool, str], Rotation] = {}
+        self.exclusions = exclusion_config(cfg)
+        self.excluder = Excluder(self.exclusions, self.part.clauses, cfg.tax, cfg.seed)
+        self._check_clauses()
+        forms = {s.form for t in grammar.templates.values() for s in t.slots}
+        forms |= {c.slot.form for c in grammar.clauses.values() if c.slot is not None}
+        # `name` drops the role titles the open character pool puts before names ("Captain", "Dr.")
+        self.role_titles = frozenset(w.lower() for w in load_words(self.open_cfg.words)["character_titles"]) \
+            if "name" in forms else frozenset()
         # entity_targets_mode fit: each side's template weights are raised until the targets are met in
         # expectation; warn (the default) leaves the grammar's weights, and the targets only reported.
         self.weight_factors: dict[bool, dict[str, float]] = {False: {}, True: {}}
@@ -273,8 +318,24 @@ class FrameSampler:
                                              "target": self.cfg.entity_targets.get(e)}
                                          for e in sorted(before)}}
 
+    def _check_clauses(self) -> None:
+        """Exclusions on need clauses for every listed intent on both sides; refuse before any work."""
+        ex, problems = self.exclusions, []
+        where = f"{self.cfg.path}: exclusions"
+        for kind, share in (("exclusion", ex.share), ("lookalike", ex.lookalike_share)):
+            for intent in ex.intents if share > 0 else ():
+                for held in (False, True):
+                    if not self.excluder.eligible(held, self.cfg.tax.intents[intent], kind):
+                        side = "heldout" if held else "train"
+                        problems.append(f"{where}: no {kind} clause fits intent '{intent}' on the {side} "
+                                        f"side ({self.grammar.folder}/exclusions.yml); add one or drop the "
+                                        "intent from exclusions.intents")
+        if problems:
+            raise ConfigError(sorted(set(problems)))
+
     def _needs_open(self) -> bool:
         forms = {s.form for t in self.grammar.templates.values() for s in t.slots}
+        forms |= {c.slot.form for c in self.grammar.clauses.values() if c.slot is not None}
         return self.open_cfg.share > 0 or bool(forms & {"clause", "phrase"})
 
     def _open_pools(self) -> OpenPools:
@@ -286,16 +347,17 @@ class FrameSampler:
         held = self.cfg.split.heldout_entities if self.cfg.split.strategy == "heldout" else 0.0
         return build_open_pools(self.open_cfg, self.cfg.seed, taken, held)
 
-    def _open_rotation(self, held: bool, pool: str) -> Rotation:
+    def _open_rotation(self, held: bool, pool: str, purpose: str = "") -> Rotation:
+        """`purpose` "exclude": a rotation of its own, so excluded values leave the wishes' draws alone."""
         assert self.open is not None
-        key = (held, pool)
+        key = (held, pool + purpose)
         if key not in self._open_rot:
             self._open_rot[key] = Rotation(self.open.values[pool][held],
-                                           random.Random(f"{self.cfg.seed}:open:{pool}:{held}"))
+                                           random.Random(f"{self.cfg.seed}:open{purpose}:{pool}:{held}"))
         return self._open_rot[key]
 
-    def _rotation(self, held: bool, pool: str) -> Rotation:
-        key = (held, pool) if pool in PEOPLE_POOLS or pool == "title" else (False, pool)
+    def _rotation(self, held: bool, pool: str, purpose: str = "") -> Rotation:
+        key = (held, pool + purpose) if pool in PEOPLE_POOLS or pool == "title" else (False, pool + purpose)
         if key not in self._rot:
             if pool == "title":
                 items = sorted({t.title for t in self.part.titles[held]})
@@ -303,7 +365,7 @@ class FrameSampler:
                 items = sorted(set(self.kg.pools.get(pool, [])) & self.part.people[held])
             else:
                 items = list(self.kg.pools.get(pool, []))
-            self._rot[key] = Rotation(items, random.Random(f"{self.cfg.seed}:pool:{pool}:{held}"))
+            self._rot[key] = Rotation(items, random.Random(f"{self.cfg.seed}:pool{purpose}:{pool}:{held}"))
         return self._rot[key]
 
     def _allowed(self, held: bool, pool: str, value: str) -> bool:
@@ -325,10 +387,51 @@ class FrameSampler:
                 offered = [v for v in offered if v not in used and self._allowed(held, spec.pool, v)]
                 # A second slot of a pool (title2, actor2) falls through to the rotation.
                 value = rng.choice(offered) if offered else self._rotation(held, spec.pool).next(avoid=used)
-                value = shape(value, spec.form)
+            value = shape(value, spec.form, self.role_titles)
             used.add(value)
             slots.append(Slot(name=spec.name, type=spec.type, value=value))
         return slots
+
+    def _with_clauses(self, frame_id: str, intent: str, slots: list[Slot], seed: TitleFacts | None,
+                      held: bool, is_open: bool) -> tuple[tuple[str, ...], list[Slot]]:
+        """The frame's clause ids and its slots in query order: excluded slots of the clauses before the
+        template, the template's slots, those of the clauses after it."""
+        picked = self.excluder.pick(frame_id, self.cfg.tax.intents[intent], held, len(slots))
+        if not picked:
+            return (), slots
+        others = [(s.type, s.value) for s in slots]
+        if seed is not None:  # the seed's own facts are never ruled out
+            others += [(et.name, v) for et in self.cfg.tax.entity_types.values()
+                       for v in title_values(seed, et.source)]
+        before: list[tuple[str, Slot | None]] = []
+        after: list[tuple[str, Slot | None]] = []
+        for c in picked:
+            slot = None
+            if c.slot is not None:
+                value = self._excluded_value(c.slot, held, is_open, others)
+                if value is None:
+                    continue
+                others.append((c.slot.type, value))
+                slot = Slot(name=c.id, type=c.slot.type, value=value, exclude=True)
+            (before if c.where == "before" else after).append((c.id, slot))
+        ids = tuple(cid for cid, _ in before + after)
+        return ids, [s for _, s in before if s] + slots + [s for _, s in after if s]
+
+    def _excluded_value(self, spec: SlotSpec, held: bool, is_open: bool,
+                        others: list[tuple[str, str]]) -> str | None:
+        """A value for an excluded slot from its own rotation, skipping clashes (synth.exclusions);
+        None when a few dozen tries find none."""
+        if spec.form in ("clause", "phrase"):
+            rot = self._open_rotation(held, spec.form, "exclude")
+        elif is_open and spec.pool in OPEN_POOLS:
+            rot = self._open_rotation(held, spec.pool, "exclude")
+        else:
+            rot = self._rotation(held, spec.pool, "exclude")
+        for _ in range(min(len(rot), 40)):
+            value = shape(rot.next(), spec.form, self.role_titles)
+            if not self.excluder.clashes(spec.type, value, others):
+                return value
+        return None
 
     def sample(self, counts: dict[str, dict[str, int]], round_idx: int) -> Iterator[Frame]:
         """`counts[intent][split]` frames each; ids are stable for a given seed, round and order."""
@@ -345,8 +448,10 @@ class FrameSampler:
                     # Drawn only when open pools are on, so a recipe without them keeps its old frames.
                     is_open = self.open_cfg.share > 0 and rng.random() < self.open_cfg.share
                     slots = self._values(template, seed, held, rng, is_open)
-                    yield Frame(id=f"r{round_idx}-{i:06d}", intent=intent, template_id=template.id,
-                                slots=tuple(slots), split=split, seed_title=seed.title if seed else None)
+                    fid = f"r{round_idx}-{i:06d}"
+                    clauses, slots = self._with_clauses(fid, intent, slots, seed, held, is_open)
+                    yield Frame(id=fid, intent=intent, template_id=template.id, slots=tuple(slots),
+                                split=split, seed_title=seed.title if seed else None, clauses=clauses)
                     i += 1
 
 

@@ -7,7 +7,10 @@ Template language (synth/grammar/<intent>.yml; paraphrase sets in synth/grammar/
                    `tax.type_for_source(pool)`, so renaming a label needs no template change.
   {pool:form}      a slot whose value takes a shape (synth/frames.py): `bare` drops a leading article
                    ("a {year:bare} {media_type}" -> "a 1990s movie"), `clause` is a long plot told as a
-                   clause ("the one where {plot:clause}"), `phrase` a qualified genre ("classic western").
+                   clause ("the one where {plot:clause}"), `phrase` a qualified genre ("classic western"),
+                   `name` a character without a leading role title ("plays inspector {character:name}":
+                   "Inspector Jacques Clouseau" -> "Jacques Clouseau"), so a role noun in the text stays out
+                   of the span.
   [a|b|c]          alternatives, nestable; an empty alternative makes text optional: "[please |]".
   @name            a paraphrase set from lexicon.yml, itself made of alternatives and other @sets.
   a/an             "a" or "an", agreeing with the word that follows (often a slot value).
@@ -22,6 +25,15 @@ so splits, weights and audits treat it like any other; which clause orders are h
 hash draw.
 After realization, doubled spaces left by empty alternatives, spaces before punctuation and spaces at
 the ends are removed from template text; slot values are never touched, so entity spans stay exact.
+
+Clauses (synth/grammar/exclusions.yml, same language) go around a template's text, before or after it:
+an *exclusion* clause has exactly one slot, whose value the user rules out ("not a/an {genre}[ please|],",
+"[,|] but nothing too {mood}"); its segment is labelled excluded (synth.segments.EXCLUDE), so the record's
+entity carries "exclude": true. A *look-alike* clause has no slot: a negative word that rules nothing out
+("not sure what I want,", "can't remember the title but"). A clause is {id, text, where: before | after,
+weight, intents}; it is joined to the template by one space (write its punctuation in its text), and the
+template's closing ?/./! moves behind the last clause after it. synth/exclusions.py picks which frames get
+clauses.
 """
 
 from __future__ import annotations
@@ -37,10 +49,14 @@ from typing import Any, NamedTuple
 from schemas import ConfigError, Intent, Taxonomy, load_yaml, unknown_keys
 from schemas.config import did_you_mean
 from synth.noise import tidy_spaces
-from synth.segments import Segment
+from synth.segments import Segment, excluded
 
 DEFAULT_GRAMMAR = Path(__file__).with_name("grammar")
 LEXICON = "lexicon.yml"
+CLAUSES = "exclusions.yml"  # exclusion and look-alike clauses, not a template file
+CLAUSE_FILE_KEYS = ("exclusions", "lookalikes")
+CLAUSE_KEYS = ("id", "text", "where", "weight", "intents")
+WHERE = ("before", "after")
 FILE_KEYS = ("intent", "templates", "compositions")
 TEMPLATE_KEYS = ("id", "text", "weight")
 COMPOSITION_KEYS = ("id", "head", "clauses", "clauses_per_query", "variants", "weight")
@@ -50,11 +66,13 @@ JOIN_LAST = "[, | |, and | and ]"
 
 _TEXT = re.compile(r"[^\[\]|{}@]+")
 _SLOT = re.compile(r"\{([a-z][a-z_]*?)([0-9]?)(?::([a-z]+))?\}")
-FORMS = {"bare": None, "clause": "plot", "phrase": "genre"}  # slot form -> the pool it needs (None: any)
+# slot form -> the pool it needs (None: any); `name` is a character's name without a leading role title
+FORMS = {"bare": None, "clause": "plot", "phrase": "genre", "name": "character"}
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 _A_AN = re.compile(r"\b([Aa])/an\b")
 _AN_PREFIXES = ("hour", "honest", "honor", "heir", "8", "11", "18")
 _A_PREFIXES = ("eu", "one", "once", "uni", "use", "usu", "ufo")
+_END = re.compile(r"[?.!\u2026]+$")
 
 
 class _Slot(NamedTuple):
@@ -95,6 +113,26 @@ class Template:
     slots: tuple[SlotSpec, ...]
     tree: tuple[Any, ...] = field(default=(), repr=False, compare=False)
     composition: str = ""  # the composition this template is a variant of ("" for a written template)
+
+
+@dataclass(frozen=True)
+class Clause:
+    """Text put before or after a template's text (synth/grammar/exclusions.yml)."""
+
+    id: str
+    kind: str  # "exclusion": one slot, its value ruled out | "lookalike": no slot, a negative word only
+    text: str
+    where: str  # before | after the template's text
+    weight: float
+    intents: tuple[str, ...]  # () = any intent the recipe's exclusions section lists
+    slot: SlotSpec | None  # the excluded slot; None for a look-alike
+    tree: tuple[Any, ...] = field(default=(), repr=False, compare=False)
+
+    def fits(self, intent: Intent) -> bool:
+        """Usable in a frame of `intent`: listed (or no list), and its type not forbidden there."""
+        if self.intents and intent.name not in self.intents:
+            return False
+        return self.slot is None or self.slot.type not in intent.rules.forbids
 
 
 def parse(text: str, *, slots_allowed: bool, forms: dict[str, str] | None = None
@@ -261,7 +299,6 @@ def _load_templates(path: Path, tax: Taxonomy, lexicon: _Lexicon, problems: list
     if not isinstance(raw.get("templates"), list) or not raw["templates"]:
         problems.append(f"{path}: 'templates' must be a non-empty list")
         return []
-    pools = sorted({et.source for et in tax.entity_types.values()})
     out = []
     # (where, spec, composition id): written templates first, then each composition's variants
     specs: list[tuple[str, Any, str]] = [(f"{path}: templates[{i}]", spec, "")
@@ -298,14 +335,7 @@ def _load_templates(path: Path, tax: Taxonomy, lexicon: _Lexicon, problems: list
             continue
         except _Broken:
             continue  # the set's own problem is reported once, under lexicon.yml
-        slots = []
-        for name in names:
-            pool = name.rstrip("0123456789")
-            etype = tax.type_for_source(pool)
-            if etype is None:
-                found.append(f"{where}: slot {{{name}}}: pool '{pool}' supplies no entity type in "
-                             f"{tax.path}{did_you_mean(pool, pools)}; pools: {', '.join(pools)}")
-            slots.append(SlotSpec(name, pool, etype or "", forms.get(name, "")))
+        slots = _slot_specs(names, forms, tax, where, found)
         if dupes := sorted({n for n in names if names.count(n) > 1}):
             found.append(f"{where}: slot {{{dupes[0]}}} appears twice; "
                          f"number the second one ({{{dupes[0]}2}})")
@@ -316,6 +346,101 @@ def _load_templates(path: Path, tax: Taxonomy, lexicon: _Lexicon, problems: list
         types = {s.name: s.type for s in slots}
         out.append(Template(tid, intent, text, float(weight), tuple(slots), _typed(tree, types), composition))
     return out
+
+
+def _slot_specs(names: list[str], forms: dict[str, str], tax: Taxonomy, where: str,
+                found: list[str]) -> list[SlotSpec]:
+    pools = sorted({et.source for et in tax.entity_types.values()})
+    slots = []
+    for name in names:
+        pool = name.rstrip("0123456789")
+        etype = tax.type_for_source(pool)
+        if etype is None:
+            found.append(f"{where}: slot {{{name}}}: pool '{pool}' supplies no entity type in "
+                         f"{tax.path}{did_you_mean(pool, pools)}; pools: {', '.join(pools)}")
+        slots.append(SlotSpec(name, pool, etype or "", forms.get(name, "")))
+    return slots
+
+
+def _load_clauses(path: Path, tax: Taxonomy, lexicon: _Lexicon, taken: set[str],
+                  problems: list[str]) -> dict[str, Clause]:
+    """exclusions.yml -> clauses by id; problems collected. Every type the taxonomy lets users rule
+    out needs at least one exclusion clause, so no excludable type is missing from the data."""
+    try:
+        raw = load_yaml(path) or {}
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+        return {}
+    problems += unknown_keys(raw, CLAUSE_FILE_KEYS, str(path))
+    out: dict[str, Clause] = {}
+    for kind, key in (("exclusion", "exclusions"), ("lookalike", "lookalikes")):
+        specs = raw.get(key) or []
+        if not isinstance(specs, list):
+            problems.append(f"{path}: '{key}' must be a list of clauses")
+            continue
+        for i, spec in enumerate(specs):
+            clause = _clause(spec, kind, f"{path}: {key}[{i}]", tax, lexicon, problems)
+            if clause is None:
+                continue
+            if clause.id in out or clause.id in taken:
+                problems.append(f"{path}: {key}[{i}]: id '{clause.id}' is already used")
+                continue
+            out[clause.id] = clause
+    covered = {c.slot.type for c in out.values() if c.slot is not None}
+    if raw.get("exclusions"):
+        problems += [f"{path}: no exclusion clause for type '{t}' (schemas/taxonomy.yaml exclusion.types); "
+                     f"add one with a {{{tax.entity_types[t].source}}} slot" for t in tax.excludable
+                     if t not in covered]
+    return out
+
+
+def _clause(spec: Any, kind: str, where: str, tax: Taxonomy, lexicon: _Lexicon,
+            problems: list[str]) -> Clause | None:
+    if not isinstance(spec, dict):
+        problems.append(f"{where}: must be a mapping with {', '.join(CLAUSE_KEYS)}")
+        return None
+    where += f" ({spec.get('id')})"
+    found = unknown_keys(spec, CLAUSE_KEYS, where)
+    cid, text, side = spec.get("id"), spec.get("text"), spec.get("where")
+    weight, intents = spec.get("weight", 1), spec.get("intents") or []
+    if not isinstance(cid, str) or not cid or "." in cid:
+        found.append(f"{where}: 'id' must be a non-empty string without '.'")
+    if not isinstance(text, str) or not text.strip():
+        found.append(f"{where}: 'text' must be a non-empty string")
+    if side not in WHERE:
+        found.append(f"{where}: 'where' must be one of {', '.join(WHERE)}, got {side!r}")
+    found += _weight_problems(weight, where)
+    if not isinstance(intents, list) or any(i not in tax.intents for i in intents):
+        bad = next((i for i in intents if i not in tax.intents), intents) if isinstance(intents, list) \
+            else intents
+        found.append(f"{where}: 'intents' must be a list of intents from {tax.path}, got {bad!r}"
+                     f"{did_you_mean(str(bad), tax.intents)}")
+    if found:
+        problems += found
+        return None
+    try:
+        forms: dict[str, str] = {}
+        seq, names = parse(text, slots_allowed=True, forms=forms)
+        tree = lexicon.resolve(seq)
+    except _Syntax as exc:
+        problems.append(f"{where}: {exc}")
+        return None
+    except _Broken:
+        return None
+    slots = _slot_specs(names, forms, tax, where, found)
+    want = 1 if kind == "exclusion" else 0
+    if len(slots) != want:
+        found.append(f"{where}: an {kind} clause has exactly {want} slot{'s' if want != 1 else ''}, "
+                     f"found {len(slots)}")
+    elif slots and slots[0].type and slots[0].type not in tax.excludable:
+        found.append(f"{where}: type '{slots[0].type}' cannot be excluded (not in exclusion.types of "
+                     f"{tax.path})")
+    if found:
+        problems += found
+        return None
+    slot = slots[0] if slots else None
+    labels = {slot.name: excluded(slot.type)} if slot else {}
+    return Clause(cid, kind, text, side, float(weight), tuple(intents), slot, _typed(tree, labels))
 
 
 def _weight_problems(weight: Any, where: str) -> list[str]:
@@ -395,7 +520,8 @@ def _walk(seq: tuple[Any, ...], rng: random.Random, out: list[Any]) -> None:
             _walk(options[rng.randrange(len(options))] if len(options) > 1 else options[0], rng, out)
 
 
-def _article(following: str) -> str:
+def article(following: str) -> str:
+    """"a" or "an" before `following` (a word or a phrase)."""
     word = following.lower()
     if word.startswith(_AN_PREFIXES):
         return "an"
@@ -411,7 +537,7 @@ def _agree_articles(segments: list[Segment]) -> list[Segment]:
 
         def pick(m: re.Match[str], text: str = text, rest: str = rest) -> str:
             following = text[m.end():].lstrip() or rest
-            art = _article(following)
+            art = article(following)
             return art.capitalize() if m.group(1) == "A" else art
 
         out[i] = (_A_AN.sub(pick, text), None)
@@ -431,15 +557,17 @@ def count_variants(seq: tuple[Any, ...]) -> int:
 class Grammar:
     templates: dict[str, Template]
     folder: Path
+    clauses: dict[str, Clause] = field(default_factory=dict)  # exclusions.yml, when the folder has one
 
     @classmethod
     def load(cls, folder: str | Path, tax: Taxonomy, compositions: bool = True) -> Grammar:
-        """Every <intent>.yml in `folder` plus lexicon.yml; all problems raised at once as ConfigError.
-        compositions=False leaves the composition variants out (they are still checked)."""
+        """Every <intent>.yml in `folder` plus lexicon.yml and exclusions.yml (optional); all problems
+        raised at once as ConfigError. compositions=False leaves the composition variants out (they are
+        still checked)."""
         folder = Path(folder)
         problems: list[str] = []
         lexicon = _load_lexicon(folder / LEXICON, problems)
-        files = sorted(p for p in folder.glob("*.yml") if p.name != LEXICON)
+        files = sorted(p for p in folder.glob("*.yml") if p.name not in (LEXICON, CLAUSES))
         if not files:
             problems.append(f"{folder}: no template files; add one <intent>.yml per intent")
         templates: dict[str, Template] = {}
@@ -452,9 +580,11 @@ class Grammar:
                     problems.append(f"{path}: template id '{t.id}' is already used in {origin[t.id]}")
                     continue
                 templates[t.id], origin[t.id] = t, path
+        clauses = (_load_clauses(folder / CLAUSES, tax, lexicon, set(templates), problems)
+                   if (folder / CLAUSES).is_file() else {})
         if problems:
             raise ConfigError(problems)
-        return cls(templates, folder)
+        return cls(templates, folder, clauses)
 
     def for_intent(self, intent: str) -> list[Template]:
         return [t for t in self.templates.values() if t.intent == intent]
@@ -468,18 +598,45 @@ class Grammar:
                              f"unexpected {sorted(extra)}")
         if empty := sorted(n for n in names if not values[n]):
             raise ValueError(f"template {template.id}: empty value for slot {empty[0]}")
-        parts: list[Any] = []
-        _walk(template.tree, rng, parts)
-        segments: list[Segment] = []
-        buf: list[str] = []
-        for p in parts:
-            if isinstance(p, str):
-                buf.append(p)
-                continue
-            if buf:
-                segments.append(("".join(buf), None))
-                buf = []
-            segments.append((values[p.name], p.type))
+        return _segments(template.tree, values, rng)
+
+    def realize_with_clauses(self, template: Template, values: Mapping[str, str],
+                             clauses: list[tuple[Clause, str | None]], rng: random.Random) -> list[Segment]:
+        """`template` realized, each clause (with its slot's value; None for a look-alike) joined before
+        or after it by one space. The template's closing ?/./! moves behind the clauses after it:
+        "is there one with X, but not Y?" rather than "is there one with X?, but not Y"."""
+        main = self.realize(template, values, rng)
+        before: list[Segment] = []
+        after: list[Segment] = []
+        for clause, value in clauses:
+            if (clause.slot is None) != (value is None) or value == "":
+                raise ValueError(f"clause {clause.id}: needs {'a value' if clause.slot else 'no value'}")
+            segs = _segments(clause.tree, {clause.slot.name: value} if clause.slot and value else {}, rng)
+            if clause.where == "before":
+                before += [*segs, (" ", None)]
+            else:
+                after += [(" ", None), *segs]
+        end: list[Segment] = []
+        if after and main and main[-1][1] is None and (m := _END.search(main[-1][0])):
+            main = [*main[:-1], (main[-1][0][:m.start()], None)]
+            end = [(m.group(), None)]
+        return tidy_spaces([*before, *main, *after, *end])
+
+
+def _segments(tree: tuple[Any, ...], values: Mapping[str, str], rng: random.Random) -> list[Segment]:
+    """One walk of a typed tree with slot values filled in, as tidied segments."""
+    parts: list[Any] = []
+    _walk(tree, rng, parts)
+    segments: list[Segment] = []
+    buf: list[str] = []
+    for p in parts:
+        if isinstance(p, str):
+            buf.append(p)
+            continue
         if buf:
             segments.append(("".join(buf), None))
-        return tidy_spaces(_agree_articles(segments))
+            buf = []
+        segments.append((values[p.name], p.type))
+    if buf:
+        segments.append(("".join(buf), None))
+    return tidy_spaces(_agree_articles(segments))

@@ -354,9 +354,12 @@ def _weights_problems(value: Any, where: str, ok: Callable[[str], bool], allowed
 
 
 def apply_noise(segments: Sequence[Segment], cfg: NoiseConfig, rng: random.Random,
-                applied: list[str] | None = None) -> list[Segment]:
+                applied: list[str] | None = None,
+                entity_ok: Callable[[str, str], bool] | None = None) -> list[Segment]:
     """Draw and apply this query's noise; the draws happen in a fixed order, so a seed fixes the result.
-    `applied` (when given) collects the names of the transforms that changed the text, for the audit."""
+    `applied` (when given) collects the names of the transforms that changed the text, for the audit.
+    `entity_ok(label, text)` (when given) vetoes an entity typo whose result it refuses; the draws are
+    the same either way, so the rest of the query's noise does not move."""
     out = list(segments)
 
     def did(name: str, new: list[Segment]) -> list[Segment]:
@@ -372,8 +375,11 @@ def apply_noise(segments: Sequence[Segment], cfg: NoiseConfig, rng: random.Rando
         out = did("typo", typo(out, rng, kinds=cfg.typo_kinds, min_letters=cfg.typo_min_letters, count=n))
     # New draws only when their knob is on, so a recipe without them keeps its old text.
     if cfg.entity_typo and rng.random() < cfg.entity_typo:
-        out = did("entity_typo", typo(out, rng, kinds=cfg.typo_kinds, min_letters=cfg.typo_min_letters,
-                                      only_entities=True))
+        new = typo(out, rng, kinds=cfg.typo_kinds, min_letters=cfg.typo_min_letters, only_entities=True)
+        if entity_ok is not None and any(n != o and n[1] is not None and not entity_ok(n[1], n[0])
+                                         for n, o in zip(new, out, strict=True)):
+            new = out
+        out = did("entity_typo", new)
     if cfg.disfluency and rng.random() < cfg.disfluency:
         count = rng.randint(1, cfg.disfluency_max)
         out = did("disfluency", disfluencies(out, rng, count=count, words=cfg.disfluencies,

@@ -6,7 +6,9 @@ every entity value verbatim, and `synth.verify.Verifier` grounds the rewritten q
 own labels exactly as it grounds a backend's first realisation (word boundaries, one occurrence, no
 overlaps, the intent's rules). A rewrite that fails any check, repeats the original, duplicates another
 query or runs far longer is dropped and counted by reason; the record keeps its original query, so the
-dataset's size and balance never depend on the endpoint's quality.
+dataset's size and balance never depend on the endpoint's quality. A record that rules a value out
+("not a horror movie") is never sent: a rewrite that kept the words but dropped the "not" would pass
+every check with a wrong label (counted under `not_sent`).
 
 Recipe block (`paraphrase:` in recipes/data/*.yml; absent or share 0 = off):
   share       fraction of each listed split's records sent for a rewrite, chosen by a seeded hash of
@@ -139,6 +141,7 @@ class Paraphraser:
         self.rejections: Counter[str] = Counter()
         self.results: list[ChatResult] = []
         self.rewritten = 0
+        self.not_sent: Counter[str] = Counter()  # chosen but never asked, by reason
 
     def request(self, record: Mapping[str, Any]) -> ChatRequest:
         values = [e["value"] for e in record["entities"]]
@@ -167,7 +170,7 @@ class Paraphraser:
             return "duplicate"
         # Labels come from the record, never from the rewrite: each value must be found again.
         frame = Frame(record["id"], record["intent"], record["meta"].get("template_id", ""),
-                      tuple(Slot(f"{e['type']}{i}", e["type"], e["value"])
+                      tuple(Slot(f"{e['type']}{i}", e["type"], e["value"], bool(e.get("exclude")))
                             for i, e in enumerate(record["entities"])),
                       record["split"], record["meta"].get("seed_title"))
         reason, out = self.verifier.check(Realized(frame, query, []))
@@ -180,6 +183,9 @@ class Paraphraser:
         """Records in the same order, a chosen share rewritten; the rest (and every refusal) unchanged."""
         picks = [i for i, r in enumerate(records)
                  if r["split"] in self.cfg.splits and chosen(r["id"], self.seed, self.cfg.share)]
+        excluding = {i for i in picks if any(e.get("exclude") for e in records[i]["entities"])}
+        self.not_sent["has_exclusion"] += len(excluding)
+        picks = [i for i in picks if i not in excluding]
         if not picks:
             return records
         cache = ResponseCache(self.cache_path) if self.cache_path else None
@@ -213,4 +219,5 @@ class Paraphraser:
         return {**self.cfg.resolved(), "asked": asked, "rewritten": self.rewritten,
                 "rewrite_rate": round(self.rewritten / max(asked, 1), 4),
                 "rejections": dict(sorted(self.rejections.items())),
+                "not_sent": dict(sorted(self.not_sent.items())),
                 "usage": summarize(self.results, self.cfg.client) if self.results else {}}

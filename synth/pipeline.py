@@ -19,6 +19,7 @@ from schemas.atomic import atomic_folder, pause_point
 from schemas.outputs import check_output_folder
 from synth.config import DataConfig, required_records
 from synth.dedup import Deduper
+from synth.exclusions import skipped_reason
 from synth.frames import FrameSampler, largest_remainder, split_counts
 from synth.grammar import Grammar
 from synth.kg import kg_summary, load_kg
@@ -45,7 +46,8 @@ def make_backend(cfg: DataConfig, grammar: Grammar, progress: bool = True) -> Ba
         from synth.backends.grammar import GrammarBackend
         from synth.noise import NoiseConfig
 
-        return GrammarBackend(grammar, NoiseConfig.from_mapping(cfg.grammar.get("noise") or {}), cfg.seed)
+        return GrammarBackend(grammar, NoiseConfig.from_mapping(cfg.grammar.get("noise") or {}), cfg.seed,
+                              cfg.tax.closed_types)
     if cfg.backend == "openai":
         from synth.backends.openai_backend import OpenAIBackend
 
@@ -154,6 +156,8 @@ def build_dataset(cfg: DataConfig, progress: bool = True) -> dict[str, Any]:
             "by_intent": dict(sorted(Counter(r["intent"] for r in records).items())),
             "by_entity_type": dict(sorted(
                 Counter(e["type"] for r in records for e in r["entities"]).items())),
+            "exclusions": {**exclusion_counts(records),
+                           **({"skipped_reason": why} if (why := skipped_reason(cfg)) else {})},
         },
         "rejections": dict(sorted(verifier.rejections.items())),
         "rejection_rate": round(sum(verifier.rejections.values()) / max(n_frames_verified, 1), 4),
@@ -185,13 +189,30 @@ def build_dataset(cfg: DataConfig, progress: bool = True) -> dict[str, Any]:
     return manifest
 
 
+def exclusion_counts(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Excluded entities per type and per split, clause uses per id (exclusion and look-alike), and
+    how many records carry any."""
+    excluded = [(r, e) for r in records for e in r["entities"] if e.get("exclude")]
+    clauses = Counter(c for r in records for key in ("exclusion_clauses", "lookalike_clauses")
+                      for c in r["meta"].get(key, []))
+    return {
+        "records_with_exclusions": sum(any(e.get("exclude") for e in r["entities"]) for r in records),
+        "records_with_lookalikes": sum(bool(r["meta"].get("lookalike_clauses")) for r in records),
+        "excluded_entities": len(excluded),
+        "by_type": dict(sorted(Counter(e["type"] for _, e in excluded).items())),
+        "by_split": dict(sorted(Counter(r["split"] for r, _ in excluded).items())),
+        "by_clause": dict(sorted(clauses.items())),
+    }
+
+
 def _heldout_summary(sampler: FrameSampler, cfg: DataConfig) -> dict[str, Any]:
     """What the heldout split reserves; nothing under the random strategy (both sides share all)."""
     if cfg.split.strategy != "heldout":
-        return {"titles": 0, "people": 0, "templates": []}
+        return {"titles": 0, "people": 0, "templates": [], "clauses": []}
     part = sampler.part
     return {"titles": len(part.titles[True]), "people": len(part.people[True]),
-            "templates": sorted(t.id for ts in part.templates[True].values() for t in ts)}
+            "templates": sorted(t.id for ts in part.templates[True].values() for t in ts),
+            "clauses": sorted(c.id for c in part.clauses[True])}
 
 
 def _installed(pkg: str) -> bool:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from schemas import ConfigError, load_yaml, unknown_keys
+from synth.grammar import article
 
 DEFAULT_WORDS = "synth/pools.yml"  # relative to the project root, as the recipe's other paths
 OPEN_POOLS = ("title", "actor", "director", "character")  # slots whose values an open frame replaces
@@ -30,6 +31,7 @@ DEFAULT_SIZES = {"title": 6000, "actor": 6000, "director": 3000, "character": 60
 _LATIN = re.compile(r"^[A-Za-z\u00C0-\u024F][A-Za-z\u00C0-\u024F .'\-]*$")
 _FIELD = re.compile(r"\{(\w+)\}")
 _PUNCT = re.compile(r"[!-/:-@\[-`{-~‘’“”–—…]")
+_A_AN = re.compile(r"\ba/an (\S+)")
 
 
 def value_key(value: str) -> str:
@@ -150,7 +152,8 @@ def _title(rng: random.Random, w: dict[str, list[str]], names: list[tuple[str, s
             "name": lambda: rng.choice(names)[0], "last": lambda: rng.choice(names)[1],
             "city": lambda: rng.choice(cities), "n": lambda: rng.choice(("2", "3", "4", "II", "III"))}
     pattern = rng.choice(w["title_patterns"])
-    return _FIELD.sub(lambda m: fill[m.group(1)](), pattern)
+    title = _FIELD.sub(lambda m: fill[m.group(1)](), pattern)
+    return _A_AN.sub(lambda m: f"{article(m.group(1))} {m.group(1)}", title)
 
 
 def _clause(rng: random.Random, w: dict[str, list[str]]) -> str:

@@ -16,6 +16,7 @@ class Slot:
     name: str   # slot name in the template, e.g. "actor2"
     type: str   # entity type from the taxonomy, e.g. "actor"
     value: str  # canonical value drawn from the knowledge graph
+    exclude: bool = False  # the user rules this value out ("not a horror movie"); see synth/exclusions.py
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,9 @@ class Frame:
     slots: tuple[Slot, ...]
     split: str
     seed_title: str | None = None
+    # Exclusion and look-alike clauses (synth/grammar/exclusions.yml) around the template, in query order.
+    # An exclusion clause's slot is the frame slot named by the clause id; slots are in query order.
+    clauses: tuple[str, ...] = ()
 
 
 @dataclass

@@ -19,13 +19,16 @@ from schemas import SPLITS, extraction_json
 from schemas.atomic import pause_point
 
 CHAT_SPLITS = ("train", "validation")
+# exclude: true for an entity the user rules out, null for a wish (absent from the JSONL record)
 _ENTITY = pa.struct([("type", pa.string()), ("value", pa.string()),
-                     ("start", pa.int32()), ("end", pa.int32())])
+                     ("start", pa.int32()), ("end", pa.int32()), ("exclude", pa.bool_())])
+CLAUSE_COLUMNS = ("exclusion_clauses", "lookalike_clauses")  # meta: clause ids (synth/grammar/exclusions.yml)
 RECORD_SCHEMA = pa.schema([
     ("id", pa.string()), ("query", pa.string()), ("intent", pa.string()),
     ("entities", pa.list_(_ENTITY)), ("split", pa.string()),
     ("template_id", pa.string()), ("backend", pa.string()), ("seed_title", pa.string()),
     ("noise", pa.list_(pa.string())),
+    *((c, pa.list_(pa.string())) for c in CLAUSE_COLUMNS),
 ])
 
 
@@ -50,7 +53,8 @@ def _write_parquet(path: Path, rows: list[dict[str, Any]]) -> None:
     # meta is flattened into columns so the audit SQL can group by template without JSON functions.
     flat = [{**{k: r[k] for k in ("id", "query", "intent", "entities", "split")},
              **{k: r["meta"].get(k) for k in ("template_id", "backend", "seed_title")},
-             "noise": r["meta"].get("noise") or []} for r in rows]
+             "noise": r["meta"].get("noise") or [],
+             **{c: r["meta"].get(c) or [] for c in CLAUSE_COLUMNS}} for r in rows]
     pq.write_table(pa.Table.from_pylist(flat, schema=RECORD_SCHEMA), path, row_group_size=50_000)
 
 

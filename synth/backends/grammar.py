@@ -2,25 +2,37 @@
 
 Each frame gets its own `random.Random(f"{seed}:{frame.id}")`, so a frame's text depends only on the
 seed and the frame, never on which frames came before it (deterministic, order-independent).
+
+A frame's clauses (synth/grammar/exclusions.yml) are realized around the template; an excluded slot is
+labelled "!<type>" (synth.segments), so the entity carries "exclude": true. Given the taxonomy's closed
+types, an entity typo that leaves a closed value its lexicon refuses ("moie") is not applied: grounded
+decoding could never label that span, so the data must not teach it.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 
+from schemas.lexicon import Lexicon
 from synth.grammar import Grammar
 from synth.noise import NoiseConfig, apply_noise
-from synth.segments import join_segments
+from synth.segments import join_segments, read_label
 from synth.types import Frame, Realized
 
 
 class GrammarBackend:
     name = "grammar"
 
-    def __init__(self, grammar: Grammar, noise: NoiseConfig, seed: int):
+    def __init__(self, grammar: Grammar, noise: NoiseConfig, seed: int,
+                 closed: Mapping[str, Lexicon] | None = None):
         self.grammar, self.noise, self.seed = grammar, noise, seed
+        self.closed = dict(closed or {})  # entity type -> lexicon (Taxonomy.closed_types)
+
+    def _accepts(self, label: str, text: str) -> bool:
+        lex = self.closed.get(read_label(label)[0])
+        return lex is None or lex.accepts(text)
 
     def realize(self, frames: Iterable[Frame]) -> Iterator[Realized]:
         for frame in frames:
@@ -41,13 +53,21 @@ class GrammarBackend:
         if wrong := [s.name for s in frame.slots if s.name in types and s.type != types[s.name]]:
             return Realized(frame, None, error=f"slot type mismatch: {wrong[0]} is {types[wrong[0]]} in "
                                                f"template {template.id}")
+        if unknown := [c for c in frame.clauses if c not in self.grammar.clauses]:
+            return Realized(frame, None, error=f"unknown clause: {unknown[0]}")
         rng = random.Random(f"{self.seed}:{frame.id}")
         try:
-            segments = self.grammar.realize(template, values, rng)
+            if frame.clauses:
+                # an exclusion clause's value is the frame slot named by the clause id
+                clauses = [(self.grammar.clauses[c], values.pop(c, None)) for c in frame.clauses]
+                segments = self.grammar.realize_with_clauses(template, values, clauses, rng)
+            else:
+                segments = self.grammar.realize(template, values, rng)
         except ValueError as exc:
             return Realized(frame, None, error=f"slot values: {exc}")
         applied: list[str] = []
-        query, entities = join_segments(apply_noise(segments, self.noise, rng, applied))
+        noisy = apply_noise(segments, self.noise, rng, applied, self._accepts if self.closed else None)
+        query, entities = join_segments(noisy)
         # Noise may respell an entity (a typo, no punctuation): the label is what the user typed, so the
         # frame's values follow the text. Segments keep slot order, so entities[i] is frame.slots[i].
         if len(entities) == len(frame.slots):

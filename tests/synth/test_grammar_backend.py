@@ -76,7 +76,7 @@ def test_misspelled_entities_become_the_gold_value_and_pass_verification(grammar
     from synth.verify import Verifier
 
     noisy = NoiseConfig(entity_typo=1.0, strip_punctuation=0.5)
-    backend = GrammarBackend(grammar, noisy, seed=13)
+    backend = GrammarBackend(grammar, noisy, seed=13, closed=TAX.closed_types)
     verifier = Verifier(TAX, "grammar")
     respelled = kept = 0
     for r in backend.realize(iter(frames[:400])):

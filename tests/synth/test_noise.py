@@ -277,3 +277,22 @@ def test_typo_max_and_counts_are_checked():
         NoiseConfig.from_mapping({"typo_max": 0, "disfluency_max": True, "chatter_before": [""],
                                   "disfluency_repeat_share": 2})
     assert len(exc.value.problems) == 4, exc.value.problems
+
+
+def test_an_entity_typo_the_lexicon_would_refuse_is_not_applied():
+    """The grammar backend vetoes entity typos on closed values their lexicon refuses; the draws are the
+    same either way, so the rest of the query's noise does not move."""
+    from dataclasses import replace
+
+    segs = [("a ", None), ("movie", "media_type"), (" about ", None), ("dire wolves", "plot")]
+    cfg = replace(NoiseConfig.off(), entity_typo=1.0)
+    vetoed = 0
+    for seed in range(40):
+        a = apply_noise(segs, cfg, random.Random(seed))
+        b = apply_noise(segs, cfg, random.Random(seed), entity_ok=lambda label, text: label != "media_type")
+        if a[1] != segs[1]:
+            assert b == segs
+            vetoed += 1
+        else:
+            assert b == a and a[3] != segs[3]
+    assert 0 < vetoed < 40

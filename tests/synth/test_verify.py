@@ -44,3 +44,46 @@ def test_word_boundaries_prevent_matches_inside_words():
     f = frame("play", (("title", "Up"),))
     assert v(Realized(f, "play supper", [])) is None
     assert v(Realized(f, "play Up", []))["entities"][0]["start"] == 5
+
+
+# ---- exclusions and closed types ------------------------------------------------------------------
+
+def test_an_excluded_slot_becomes_an_entity_with_exclude_true_in_query_order():
+    v = Verifier(TAX, "grammar")
+    f = Frame("f2", "recommend", "t1", (Slot("excl-genre-01", "genre", "horror", exclude=True),
+                                        Slot("mood", "mood", "cozy")), "train", clauses=("excl-genre-01",))
+    rec = v(Realized(f, "no horror please, something cozy", []))
+    assert rec["entities"] == [{"type": "genre", "value": "horror", "start": 3, "end": 9, "exclude": True},
+                               {"type": "mood", "value": "cozy", "start": 28, "end": 32}]
+    assert rec["meta"]["exclusion_clauses"] == ["excl-genre-01"] and "lookalike_clauses" not in rec["meta"]
+
+
+def test_a_claimed_span_counts_only_with_the_same_exclude_flag():
+    v = Verifier(TAX, "grammar")
+    f = Frame("f3", "recommend", "t1", (Slot("x", "genre", "horror", exclude=True),), "train")
+    rec = v(Realized(f, "not horror", [{"type": "genre", "value": "horror", "start": 4, "end": 10}]))
+    assert rec["entities"][0]["exclude"] is True and v.repairs == {"span_repaired:genre": 1}
+
+
+def test_only_excludable_types_may_be_excluded_and_requires_any_counts_wishes():
+    from dataclasses import replace
+
+    v = Verifier(TAX, "grammar")
+    excluded_title = Frame("f4", "similar_to", "t1", (Slot("t", "title", "Alien", exclude=True),), "train")
+    assert v(Realized(excluded_title, "not Alien", [])) is None
+    # a taxonomy that lets users rule out titles: the intent's rule still wants a wished-for one
+    loose = Verifier(replace(TAX, excludable=(*TAX.excludable, "title")), "grammar")
+    assert loose(Realized(excluded_title, "not Alien", [])) is None
+    wished = Frame("f5", "similar_to", "t1", (Slot("t", "title", "Alien"),
+                                              Slot("g", "genre", "horror", exclude=True)), "train")
+    assert loose(Realized(wished, "like Alien but not horror", [])) is not None
+    assert v.rejections == {"exclude_not_allowed:title": 1}
+    assert loose.rejections == {"rule:similar_to:requires_title": 1}
+
+
+def test_a_closed_value_its_lexicon_refuses_is_rejected_by_reason():
+    v = Verifier(TAX, "grammar")
+    media = TAX.type_for_source("media_type")
+    assert v(Realized(frame(slots=((media, "moie"),)), "a moie please", [])) is None
+    assert v(Realized(frame(slots=((media, "mofie"),)), "a mofie please", [])) is not None  # a typo it forgives
+    assert v.rejections == {f"lexicon_refused:{media}": 1}
