@@ -160,11 +160,20 @@ def test_every_problem_is_reported_at_once(tmp_path):
     assert all(p.startswith(str(tmp_path)) for p in problems)  # each line names its file
 
 
-def test_a_renamed_label_needs_no_template_change(tmp_path):
+def renamed_taxonomy(folder: Path, old: str, new: str) -> Path:
+    """The shipped taxonomy (with its lexicons) in `folder`, entity type `old` renamed to `new`."""
+    import shutil
+
     raw = yaml.safe_load(Path(TAX.path).read_text())
-    plot_type = TAX.type_for_source("plot")
-    raw["entity_types"]["story_element"] = {**raw["entity_types"].pop(plot_type), "source": "plot"}
-    (tmp_path / "tax.yaml").write_text(yaml.safe_dump(raw))
+    raw["entity_types"][new] = {**raw["entity_types"].pop(old), "source": TAX.entity_types[old].source}
+    raw["exclusion"]["types"] = [new if t == old else t for t in raw["exclusion"]["types"]]
+    shutil.copytree(Path(TAX.path).parent / "lexicons", folder / "lexicons")
+    (folder / "tax.yaml").write_text(yaml.safe_dump(raw))
+    return folder / "tax.yaml"
+
+
+def test_a_renamed_label_needs_no_template_change(tmp_path):
+    renamed_taxonomy(tmp_path, TAX.type_for_source("plot"), "story_element")
     tax = load_taxonomy(tmp_path / "tax.yaml")
     folder = write_grammar(tmp_path / "g", {"t.yml": {"intent": FREE.name, "templates": [
         {"id": "t-1", "text": "something with {plot}"}]}})
@@ -376,3 +385,108 @@ def test_compositions_can_be_left_out(tmp_path):
         write_grammar(folder, {"t.yml": {"intent": FREE.name, "templates": [{"id": "t-1", "text": "x"}],
                                          "compositions": [composition(variants=0)]}})
         Grammar.load(folder, TAX, compositions=False)
+
+
+# ---- clauses (exclusions.yml) ---------------------------------------------------------------------
+
+EXCL = TAX.excludable
+
+
+def clause_file(folder: Path, exclusions: list[dict], lookalikes: list[dict] | None = None) -> Grammar:
+    write_grammar(folder, {"t.yml": {"intent": FREE.name, "templates": [
+        {"id": "t-1", "text": "[I want|show me] something {mood}?"}]}})
+    (folder / "exclusions.yml").write_text(yaml.safe_dump({"exclusions": exclusions,
+                                                            "lookalikes": lookalikes or []}))
+    return Grammar.load(folder, TAX)
+
+
+def every_type(where: str = "after") -> list[dict]:
+    return [{"id": f"x-{t}", "where": where, "text": f"[,|] but not {{{TAX.entity_types[t].source}}}"}
+            for t in EXCL]
+
+
+def test_clauses_realize_before_and_after_with_exact_excluded_spans(tmp_path):
+    g = clause_file(tmp_path / "g", [*every_type(), {"id": "b-1", "where": "before",
+                                                      "text": "no {genre}[ please|],"}],
+                    [{"id": "l-1", "where": "before", "text": "not sure what I want,"}])
+    t, mood = g.templates["t-1"], TAX.type_for_source("mood")
+    genre = TAX.type_for_source("genre")
+    clauses = [(g.clauses["b-1"], "horror"), (g.clauses[f"x-{mood}"], "scary")]
+    for i in range(30):
+        query, ents = join_segments(g.realize_with_clauses(t, {"mood": "cozy"}, clauses, random.Random(i)))
+        assert re.fullmatch(r"no horror( please)?, (I want|show me) something cozy,? but not scary\?", query), query
+        assert [(e["type"], e["value"], e.get("exclude", False)) for e in ents] == [
+            (genre, "horror", True), (mood, "cozy", False), (mood, "scary", True)]
+        assert all(query[e["start"]:e["end"]] == e["value"] for e in ents)
+    query, ents = join_segments(g.realize_with_clauses(t, {"mood": "cozy"}, [(g.clauses["l-1"], None)],
+                                                       random.Random(0)))
+    assert query.startswith("not sure what I want, ") and not any(e.get("exclude") for e in ents)
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"id": "z", "where": "after", "text": "not {genre} or {mood}"}, "exactly 1 slot, found 2"),
+    ({"id": "z", "where": "after", "text": "not at all"}, "exactly 1 slot, found 0"),
+    ({"id": "z", "where": "after", "text": "not {title}"}, "type 'title' cannot be excluded"),
+    ({"id": "z", "where": "inside", "text": "not {genre}"}, "'where' must be one of before, after"),
+    ({"id": "z", "where": "after", "text": "not {genre}", "wieght": 2}, "unknown key 'wieght'"),
+    ({"id": "z", "where": "after", "text": "not {genre}", "intents": ["recomend"]}, "(did you mean 'recommend'?)"),
+    ({"id": "t-1", "where": "after", "text": "not {genre}"}, "id 't-1' is already used"),
+    ({"id": "z", "where": "after", "text": "not [{genre}|x]"}, "inside [...]"),
+])
+def test_bad_clauses_are_reported_with_file_and_id(tmp_path, bad, message):
+    with pytest.raises(ConfigError) as err:
+        clause_file(tmp_path / "g", [*every_type(), bad])
+    assert any(message in p and "exclusions.yml" in p for p in err.value.problems), err.value.problems
+
+
+def test_every_excludable_type_needs_an_exclusion_clause(tmp_path):
+    missing = EXCL[0]
+    with pytest.raises(ConfigError) as err:
+        clause_file(tmp_path / "g", [c for c in every_type() if c["id"] != f"x-{missing}"])
+    assert any(f"no exclusion clause for type '{missing}'" in p for p in err.value.problems)
+
+
+def test_shipped_clauses_cover_every_excludable_type_on_both_sides_of_the_template(shipped):
+    excl = [c for c in shipped.clauses.values() if c.kind == "exclusion"]
+    per_type = {t: [c for c in excl if c.slot.type == t] for t in EXCL}
+    assert all(len(cs) >= 5 for cs in per_type.values()), {t: len(cs) for t, cs in per_type.items()}
+    assert all({c.where for c in cs} == {"before", "after"} for cs in per_type.values())
+    assert len({c.text for c in excl}) == len(excl)  # no phrasing twice under two ids
+    looks = [c for c in shipped.clauses.values() if c.kind == "lookalike"]
+    assert len(looks) >= 10 and all(c.slot is None for c in looks)
+
+
+def test_shipped_clauses_keep_entity_words_out_of_plain_text(shipped):
+    examples = {e.lower() for et in TAX.entity_types.values() for e in et.examples}
+    word = re.compile(r"(?<!\w)(" + "|".join(map(re.escape, sorted(examples, key=len, reverse=True)))
+                      + r")s?(?!\w)", re.I)
+    rng = random.Random(3)
+    leaks = set()
+    for c in shipped.clauses.values():
+        for _ in range(30):
+            segs = shipped.realize_with_clauses(shipped.templates["recommend-004"], {"mood": "\x00"},
+                                                [(c, "\x00" if c.slot else None)], rng)
+            leaks |= {(c.id, m.group()) for text, label in segs if label is None for m in word.finditer(text)}
+    assert not leaks
+
+
+def test_the_name_form_is_for_characters_and_the_levers_are_identifiable(shipped):
+    named = [t for t in shipped.templates.values() for s in t.slots if s.form == "name"]
+    assert named and all(s.pool == "character" for t in named for s in t.slots if s.form == "name")
+    ids = list(shipped.templates)
+    counts = {lever: sum(f"-{lever}-" in i for i in ids) for lever in ("named", "role", "plotname", "lookalike")}
+    assert counts["named"] >= 20 and counts["role"] >= 10 and counts["plotname"] >= 8 and counts["lookalike"] >= 15
+    texts = " ".join(shipped.templates[i].text for i in ids if "-named-" in i)
+    for phrase in ("find|search for|look up", "showtimes for {title}", "{title} showtimes", "book",
+                   "at AMC", "at the Regal", "at the cinema", "when is {title} on"):
+        assert phrase in texts, phrase
+
+
+def test_a_role_noun_stays_outside_the_character_span():
+    from synth.frames import shape
+
+    titles = frozenset({"captain", "inspector", "dr."})
+    assert shape("Captain Jack Sparrow", "name", titles) == "Jack Sparrow"
+    assert shape("Dr. Grant", "name", titles) == "Grant"
+    assert shape("Captain", "name", titles) == "Captain"  # no name left: unchanged
+    assert shape("Ahab", "name", titles) == "Ahab"
