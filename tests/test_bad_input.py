@@ -147,6 +147,8 @@ TABLE = [
     ("synth", SYNTH, set_key("recipe", "split.test", "0,05"), "split.test: must be a number in [0, 1)"),
     ("synth", SYNTH, set_key("recipe", "dedup", True), "dedup: must be a mapping, got True"),
     ("synth", SYNTH, set_key("recipe", "split", "heldout"), "split: must be a mapping, got 'heldout'"),
+    ("synth", SYNTH, set_key("recipe", "exclusions.share", "0,15"), "exclusions.share: must be a number in [0, 1]"),
+    ("synth", SYNTH, set_key("recipe", "exclusions.per_query", [2, 1]), "exclusions.per_query: must be [min, max]"),
     # eval: splits, config, baseline data
     ("eval", EVAL, corrupt_line("data/test.jsonl"), "data/test.jsonl:3: invalid JSON"),
     ("eval", EVAL, corrupt_line("data/heldout.jsonl", 2), "data/heldout.jsonl:2: invalid JSON"),

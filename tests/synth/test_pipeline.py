@@ -89,12 +89,26 @@ def test_same_seed_gives_byte_identical_output_and_other_seed_differs(tmp_path):
             left, right = left.read_bytes(), right.read_bytes()
         assert left == right, rel
     assert (Path(a.out) / "train.jsonl").read_bytes() != (Path(c.out) / "train.jsonl").read_bytes()
+    assert b'"exclude": true' in (Path(a.out) / "train.jsonl").read_bytes()  # exclusions were drawn too
+
+
+def test_every_data_recipe_checks_ok():
+    recipes = sorted((ROOT / "recipes/data").glob("*.yml"))
+    for path in recipes:
+        proc = subprocess.run([sys.executable, "-m", "synth", "--config", str(path), "--check"],
+                              capture_output=True, text=True, cwd=ROOT)
+        assert proc.returncode == 0 and proc.stdout.startswith("OK "), (path, proc.stderr)
+    assert len(recipes) == 6
 
 
 def test_renamed_labels_flow_through_without_code_change(tmp_path):
+    import shutil
+
     tax = yaml.safe_load((ROOT / "schemas/taxonomy.yaml").read_text())
     tax["entity_types"]["story_element"] = {**tax["entity_types"].pop("plot"), "source": "plot"}
+    tax["exclusion"]["types"] = ["story_element" if t == "plot" else t for t in tax["exclusion"]["types"]]
     tax["intents"]["start_playback"] = tax["intents"].pop("play")
+    shutil.copytree(ROOT / "schemas/lexicons", tmp_path / "lexicons")
     (tmp_path / "tax.yaml").write_text(yaml.safe_dump(tax))
     grammar = tmp_path / "grammar"
     grammar.mkdir()
@@ -142,6 +156,9 @@ def test_renamed_labels_flow_through_without_code_change(tmp_path):
     ({"dedup": True}, "dedup: must be a mapping, got True"),
     ({"split": "heldout"}, "split: must be a mapping, got 'heldout'"),
     ({"grammar": {"templates": "synth/grammar", "noise": "heavy"}}, "grammar.noise: must be a mapping"),
+    ({"exclusions": {"share": 0.15, "intents": ["recomend"]}},
+     "exclusions.intents: unknown intent 'recomend' (did you mean 'recommend'?)"),
+    ({"exclusions": {"share": 1.5, "intents": ["recommend"]}}, "exclusions.share: must be a number in [0, 1], got 1.5"),
 ])
 def test_bad_recipe_gives_one_line_error_naming_file_and_problem(tmp_path, patch, expected):
     recipe = yaml.safe_load(DEFAULT.read_text())
@@ -241,15 +258,15 @@ def test_heldout_templates_per_type_covers_rare_types_without_leaking(seed, k):
 
 
 def test_default_recipe_partition_holds_out_at_least_six_director_and_character_templates():
-    """The figures README quotes: the default recipe's own seed and setting (6) against the draw alone (0)."""
+    """The figures the recipe quotes: the default recipe's own seed and setting (6) against the draw alone (0)."""
     cfg = load_data_config(DEFAULT)
     assert cfg.split.heldout_templates_per_type == 6
     # written templates only: composition variants never count towards the 6 (synth/frames.cover_pools)
     plain, covered = ({i: [t for t in ts if not t.composition] for i, ts in _partition(k, cfg.seed)[2].templates[True].items()}
                       for k in (0, 6))
-    assert (_pool_counts(plain)["director"], _pool_counts(plain)["character"]) == (5, 10)
-    assert (_pool_counts(covered)["director"], _pool_counts(covered)["character"]) == (6, 10)
-    assert sum(map(len, plain.values())) == 111 and sum(map(len, covered.values())) == 116
+    assert (_pool_counts(plain)["director"], _pool_counts(plain)["character"]) == (5, 11)
+    assert (_pool_counts(covered)["director"], _pool_counts(covered)["character"]) == (6, 11)
+    assert sum(map(len, plain.values())) == 121 and sum(map(len, covered.values())) == 126
 
 
 def test_adding_templates_moves_no_drawn_template_across_sides(tmp_path):
@@ -294,7 +311,7 @@ def test_adding_templates_moves_no_drawn_template_across_sides(tmp_path):
 
 def test_compositions_leave_the_written_templates_partition_alone():
     """Composition variants are dealt by the same hash, but never counted or moved by cover_pools, so
-    adding a composition (stop 22) kept the 116 written heldout templates of the default recipe."""
+    adding a composition keeps the written heldout templates of the default recipe (126 of them)."""
     from synth.frames import partition
     from synth.grammar import Grammar
     from synth.kg import load_kg
@@ -311,4 +328,4 @@ def test_compositions_leave_the_written_templates_partition_alone():
 
     with_c, without = held(full), held(written)
     assert {i for i in with_c if not full.templates[i].composition} == without
-    assert len(without) == 116 and 0 < len(with_c - without) < len(full.templates) - len(written.templates)
+    assert len(without) == 126 and 0 < len(with_c - without) < len(full.templates) - len(written.templates)
