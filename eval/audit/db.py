@@ -1,9 +1,11 @@
 """The DuckDB relations every audit SQL file may read.
 
   records                     every split's Parquet rows (id, query, intent, entities, split,
-                              template_id, backend, seed_title, noise: the surface transforms applied)
+                              template_id, backend, seed_title, noise: the surface transforms applied,
+                              exclusion_clauses, lookalike_clauses: ids of synth/grammar/exclusions.yml)
   train, validation, test, heldout   records of one split (empty when the split was not written)
-  entities                    one row per gold span: id, split, intent, type, value, start, end
+  entities                    one row per gold span: id, split, intent, type, value, start, end, exclude
+                              (true when the user rules the value out, false for a wish)
   targets                     kind ('intent' | 'entity_type'), label, label_order, target: every
                               taxonomy label with the manifest's target share (NULL when none)
   type_sources                type, source: the KG pool behind each entity type (taxonomy)
@@ -104,14 +106,19 @@ def connect(data_dir: Path, tax: Taxonomy, cfg: AuditConfig,
         con.execute(f"create or replace macro {name}() as cast({value!r} as double)")
     con.execute("create table records as select * from read_parquet(?, union_by_name = true)",
                 [[str(p) for p in files]])
-    # Datasets written before the noise column existed read as "no transform recorded".
-    con.execute("alter table records add column if not exists noise varchar[]")
+    # Datasets written before the noise, clause and exclude columns existed read as "no transform
+    # recorded", "no clause" and "every entity a wish".
+    for column in ("noise", "exclusion_clauses", "lookalike_clauses"):
+        con.execute(f"alter table records add column if not exists {column} varchar[]")
     for split in SPLITS:
         con.execute(f"create view {split} as select * from records where split = '{split}'")
-    con.execute("""
+    entity_type = con.execute("select data_type from information_schema.columns where table_name = 'records' "
+                              "and column_name = 'entities'").fetchone()
+    exclude = "coalesce(u.e.exclude, false)" if entity_type and "exclude" in entity_type[0] else "false"
+    con.execute(f"""
         create view entities as
         select r.id, r.split, r.intent, u.e.type as type, u.e.value as value,
-               u.e.start as start, u.e."end" as "end"
+               u.e.start as start, u.e."end" as "end", {exclude} as exclude
         from records as r cross join unnest(r.entities) as u(e)""")
     records = con.execute("select id, split, intent, query, entities from records").fetchall()
     phrasings, nearest = phrasing_tables(records)

@@ -24,13 +24,15 @@ TAX = load_taxonomy()
 
 
 def rec(rid: str, split: str, intent: str, query: str, ents=(), tpl: str = "t1", seed: str | None = None,
-        noise: list[str] | None = None) -> dict:
-    """A record with spans found in the query: ents = [(type, value), ...], each value occurring once."""
+        noise: list[str] | None = None, clauses: dict[str, list[str]] | None = None) -> dict:
+    """A record with spans found in the query: ents = [(type, value), ...] or (type, value, True) for a
+    value ruled out, each value occurring once; clauses = {"exclusion_clauses": [...], ...} into meta."""
     spans = []
-    for etype, value in ents:
+    for etype, value, *excluded in ents:
         start = query.index(value)
-        spans.append({"type": etype, "value": value, "start": start, "end": start + len(value)})
-    meta = {"template_id": tpl, "backend": "grammar", "seed_title": seed}
+        spans.append({"type": etype, "value": value, "start": start, "end": start + len(value),
+                      **({"exclude": True} if excluded and excluded[0] else {})})
+    meta = {"template_id": tpl, "backend": "grammar", "seed_title": seed, **(clauses or {})}
     if noise:
         meta["noise"] = noise
     return {"id": rid, "query": query, "intent": intent, "entities": spans, "split": split, "meta": meta}
@@ -519,12 +521,74 @@ def case_diversity_compositions(tmp_path):
          "compositions": 1, "mean_clauses": 1.5}])
 
 
+EXCLUDING = [
+    rec("a", "train", "recommend", "no horror please, something cozy", [("genre", "horror", True), ("mood", "cozy")],
+        clauses={"exclusion_clauses": ["excl-genre-01"]}),
+    rec("b", "train", "recommend", "a horror film, but not with Ed Asner",
+        [("genre", "horror"), ("actor", "Ed Asner", True)], clauses={"exclusion_clauses": ["excl-actor-01"]}),
+    rec("c", "train", "recommend", "not sure what I want, maybe horror", [("genre", "horror")],
+        clauses={"lookalike_clauses": ["lookalike-01"]}),
+    rec("d", "heldout", "recommend", "drama, as long as it's not western, nothing by Ang Lee",
+        [("genre", "drama"), ("genre", "western", True), ("director", "Ang Lee", True)],
+        clauses={"exclusion_clauses": ["excl-genre-06", "excl-director-02"]}),
+    rec("e", "heldout", "recommend", "I hate thrillers. anything cozy", [("genre", "thrillers", True), ("mood", "cozy")],
+        clauses={"exclusion_clauses": ["excl-genre-01"]})]
+
+
+def case_values_exclusions_per_type(tmp_path):
+    got = run_one(tmp_path, "values_exclusions_per_type", EXCLUDING)
+    assert_rows(got, [
+        {"split": "heldout", "type": "director", "excluded": 1, "mentions": 1, "excluded_share": 1.0,
+         "records_with_exclusion": 1, "record_share": 0.5},
+        {"split": "heldout", "type": "genre", "excluded": 2, "mentions": 3, "excluded_share": 0.6667,
+         "distinct_excluded": 2, "records_with_exclusion": 2, "record_share": 1.0},
+        {"split": "train", "type": "actor", "excluded": 1, "mentions": 1, "record_share": 0.3333},
+        {"split": "train", "type": "genre", "excluded": 1, "mentions": 3, "excluded_share": 0.3333,
+         "distinct_excluded": 1, "records_with_exclusion": 1}])
+
+
+def case_diversity_exclusion_clauses(tmp_path):
+    got = run_one(tmp_path, "diversity_exclusion_clauses", EXCLUDING)
+    assert_rows(got, [
+        {"split": "heldout", "kind": "exclusion", "clause_id": "excl-director-02", "n_records": 1, "in_train": False},
+        {"split": "heldout", "kind": "exclusion", "clause_id": "excl-genre-01", "n_records": 1, "in_train": True},
+        {"split": "heldout", "kind": "exclusion", "clause_id": "excl-genre-06", "n_records": 1, "in_train": False},
+        {"split": "train", "kind": "exclusion", "clause_id": "excl-actor-01", "n_records": 1, "in_train": True},
+        {"split": "train", "kind": "exclusion", "clause_id": "excl-genre-01", "n_records": 1, "in_train": True},
+        {"split": "train", "kind": "lookalike", "clause_id": "lookalike-01", "n_records": 1, "in_train": True}])
+
+
+def case_check_leakage_heldout_clauses(tmp_path):
+    got = run_one(tmp_path, "check_leakage_heldout_clauses", EXCLUDING)
+    assert_rows(got, [{"clause_id": "excl-genre-01", "heldout_records": 1, "heldout_leaked_share": 0.5}])
+    assert run_one(tmp_path / "strict", "check_leakage_heldout_clauses", EXCLUDING, threshold=0.6) == []
+
+
+def test_datasets_without_exclude_or_clause_columns_still_audit(tmp_path):
+    """A dataset written before exclusions existed: every entity a wish, no clause used."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ds = dataset(tmp_path / "old", [rec("a", "train", "play", "play Up", [("title", "Up")])])
+    table = pq.read_table(ds / "train.parquet").drop(["exclusion_clauses", "lookalike_clauses"])
+    old_entity = pa.list_(pa.struct([("type", pa.string()), ("value", pa.string()), ("start", pa.int32()),
+                                     ("end", pa.int32())]))
+    entities = pa.array([[{k: e[k] for k in ("type", "value", "start", "end")} for e in row]
+                         for row in table.column("entities").to_pylist()], type=old_entity)
+    pq.write_table(table.set_column(table.schema.get_field_index("entities"), "entities", entities),
+                   ds / "train.parquet")
+    con = connect(ds, TAX, load_audit_config())
+    for name in ("values_exclusions_per_type", "diversity_exclusion_clauses", "check_leakage_heldout_clauses"):
+        result = run_file(con, parse_header(SQL_DIR / f"{name}.sql"))
+        assert result.error is None and result.rows == [], (name, result.error)
+
+
 CASES = {name[len("case_"):]: fn for name, fn in dict(globals()).items() if name.startswith("case_")}
 
 
 def test_every_sql_file_has_a_fixture_case():
     files = sorted(p.stem for p in SQL_DIR.glob("*.sql"))
-    assert len(files) == 32
+    assert len(files) == 35
     assert sorted(CASES) == files
 
 
