@@ -24,8 +24,17 @@ Transforms (configured per severity in eval/robustness.yml):
                      a compound split with a space
   coordinate         `count` entities of the listed `types` each get a second value of their type joined by
                      "and" / "or" ("themes of loyalty" -> "themes of loyalty and grief"): names from the
-                     unseen pool of swap_names, other types from the KG's pools. The only transform that
-                     adds entities: the added value is gold too.
+                     unseen pool of swap_names, other types from the KG's pools; the added value is gold
+                     too, with the polarity of the one it joins ("not horror or thrillers")
+  negate             `count` exclusion clauses ("..., just not {value}", "please no {value}, ...") added to
+                     a record of one of `intents`, each ruling out a value of one of `types` (types the
+                     taxonomy lets users exclude; one the query does not hold first) that the query does
+                     not contain: names from the unseen pool of swap_names, other types from the KG's
+                     pools (closed types: only values their lexicon accepts). The gold gains the value
+                     with "exclude": true. The phrasings are this file's own (eval/robustness.yml), apart
+                     from the training grammar's clauses (synth/grammar/exclusions.yml; a test keeps them
+                     disjoint), so the set measures exclusions said in words the model never saw.
+An entity the user rules out stays ruled out through every transform (synth.segments labels it "!type").
 A record's random draws depend only on (seed, perturbation name, severity, record id).
 """
 
@@ -42,7 +51,7 @@ from typing import Any
 
 from synth import noise
 from synth.kg import DEFAULT_KG
-from synth.segments import Segment, join_segments, split_segments
+from synth.segments import Segment, excluded, join_segments, read_label, split_segments
 
 SEVERITIES = ("low", "med", "high")
 
@@ -93,7 +102,7 @@ def spoken_years(segments: Sequence[Segment], rng: random.Random) -> list[Segmen
 
     out: list[Segment] = []
     for text, etype in segments:
-        parsed = _year_of(text) if etype == "year" else None
+        parsed = _year_of(text) if etype and read_label(etype)[0] == "year" else None
         if parsed is None:
             out.append((text, etype))
             continue
@@ -127,7 +136,9 @@ def swap_names(segments: Sequence[Segment], rng: random.Random, *,
                types: Sequence[str] = ("title", "actor", "director", "character"), pool_seed: int = 9001
                ) -> list[Segment]:
     names = _open_names(pool_seed)
-    return [(rng.choice(names[e]) if e in types and e in names else t, e) for t, e in segments]
+    kind = lambda e: read_label(e)[0] if e else None  # noqa: E731 - an excluded name is a name too
+    return [(rng.choice(names[kind(e)]) if kind(e) in types and kind(e) in names else t, e)
+            for t, e in segments]
 
 
 def split_merge(segments: Sequence[Segment], rng: random.Random, *, count: int = 1) -> list[Segment]:
@@ -168,14 +179,103 @@ def coordinate(segments: Sequence[Segment], rng: random.Random, *, count: int = 
                types: Sequence[str] = COORDINABLE, joiners: Sequence[str] = (" and ", " or "),
                pool_seed: int = 9001, kg: str | Path = DEFAULT_KG) -> list[Segment]:
     out = list(segments)
-    spots = [i for i, (_, e) in enumerate(out) if e in types]
+    spots = [i for i, (_, e) in enumerate(out) if e and read_label(e)[0] in types]
     names, pools = _open_names(pool_seed), _kg_pools(kg)
     for i in sorted(rng.sample(spots, min(count, len(spots))), reverse=True):  # from the end: indices hold
-        text, etype = out[i]
+        text, label = out[i]
+        etype = read_label(label)[0]
         pool = [v for v in names.get(etype) or pools.get(etype, []) if v.casefold() != text.casefold()]
-        if pool:
-            out[i + 1:i + 1] = [(rng.choice(joiners), None), (_like(rng.choice(pool), text), etype)]
+        if pool:  # the label, polarity included: "not horror or thrillers" rules both out
+            out[i + 1:i + 1] = [(rng.choice(joiners), None), (_like(rng.choice(pool), text), label)]
     return out
+
+
+@lru_cache(maxsize=1)
+def _lexicons() -> dict[str, Any]:
+    from schemas import load_taxonomy
+
+    return load_taxonomy().closed_types
+
+
+def _rule_out_candidates(etype: str, query: str, pool_seed: int, kg: str | Path) -> list[str]:
+    """Values of `etype` a clause may rule out: unseen names for people, the KG's pool otherwise (a
+    closed type's only where its lexicon accepts them), none the query already contains."""
+    lexicon = _lexicons().get(etype)
+    pool = _open_names(pool_seed).get(etype) or _kg_pools(kg).get(etype, [])
+    folded = query.casefold()
+    return [v for v in pool if v.casefold() not in folded and (lexicon is None or lexicon.accepts(v))]
+
+
+def _with_clause(segments: list[Segment], phrase: str, value: str, label: str) -> list[Segment]:
+    """`phrase` ("{query}, just not {value}" or "please no {value}, {query}") around the segments; a
+    clause after the query goes before its closing ?/./! ("... tonight, just not horror?")."""
+    head, tail = phrase.split("{value}")
+    clause: list[Segment] = [(head.replace("{query}", ""), None), (value, label),
+                             (tail.replace("{query}", ""), None)]
+    if phrase.startswith("{query}"):
+        last, kind = segments[-1] if segments else ("", None)
+        stop = re.search(r"[?.!]+\s*$", last) if kind is None else None
+        if stop:
+            return [*segments[:-1], (last[:stop.start()], None), *clause, (stop.group(), None)]
+        return [*segments, *clause]
+    first, kind = segments[0] if segments else ("", None)
+    if kind is None and first[:1].isupper() and not re.match(r"I\b", first):
+        # the sentence now starts with the clause: "Please no horror, give me ..."
+        clause[0] = (clause[0][0][:1].upper() + clause[0][0][1:], None)
+        segments = [(first[:1].lower() + first[1:], None), *segments[1:]]
+    return [*clause, *segments]
+
+
+def negate(record: Mapping[str, Any], grammar: Any, rng: random.Random, *, count: int = 1,
+           phrases: Sequence[str] = ("{query}, just not {value}",), types: Sequence[str] = ("genre",),
+           intents: Sequence[str] = ("recommend",), pool_seed: int = 9001,
+           kg: str | Path = DEFAULT_KG) -> list[Segment] | None:
+    """`count` exclusion clauses around the record's query (None: not one of `intents`, or no value)."""
+    if record["intent"] not in intents:
+        return None
+    segments = split_segments(record["query"], record["entities"])
+    present = {e["type"] for e in record["entities"]}
+    added = 0
+    for _ in range(count):
+        query = join_segments(segments)[0]
+        # a type the query does not hold first: ruling out a second genre is less telling
+        order = sorted(types, key=lambda t: (t in present, rng.random()))
+        for etype in order:
+            values = _rule_out_candidates(etype, query, pool_seed, kg)
+            if values:
+                value = _like(rng.choice(values), query)
+                segments = _with_clause(segments, rng.choice(list(phrases)), value, excluded(etype))
+                present.add(etype)
+                added += 1
+                break
+    return segments if added else None
+
+
+def check_negate(params: Mapping[str, Any], where: str) -> list[str]:
+    """One line per bad `negate` parameter: count is a positive integer; each phrase holds {query} once,
+    at its start or end, and {value} once; types are ones the taxonomy lets users rule out; intents are
+    the taxonomy's."""
+    from schemas import load_taxonomy
+
+    tax = load_taxonomy()
+    count = params.get("count", 1)
+    problems = [] if type(count) is int and count >= 1 else [f"{where}.count: expected an integer >= 1, "
+                                                             f"got {count!r}"]
+    for key in ("phrases", "types", "intents"):
+        if key in params and (not isinstance(params[key], list) or not params[key]):
+            problems.append(f"{where}.{key}: expected a non-empty list")
+            return problems
+    for phrase in params.get("phrases", ()):
+        text = str(phrase)
+        if text.count("{value}") != 1 or text.count("{query}") != 1 or not (
+                text.startswith("{query}") or text.endswith("{query}")):
+            problems.append(f"{where}.phrases: '{text}' must hold {{value}} once and start or end with "
+                            "{query}")
+    problems += [f"{where}.types: '{t}' cannot be ruled out; choose from {', '.join(tax.excludable)}"
+                 for t in params.get("types", ()) if t not in tax.excludable]
+    problems += [f"{where}.intents: unknown intent '{i}'; choose from {', '.join(tax.intent_names)}"
+                 for i in params.get("intents", ()) if i not in tax.intent_names]
+    return problems
 
 
 TRANSFORMS: dict[str, Callable[..., list[Segment]]] = {
@@ -187,8 +287,7 @@ TRANSFORMS: dict[str, Callable[..., list[Segment]]] = {
 # Transforms that only touch entities of some types: a record without one is left as it is.
 TARGET_TYPES = {"spoken_years": ("year",), "swap_names": ("title", "actor", "director", "character"),
                 "coordinate": COORDINABLE}
-ADDS_ENTITIES = ("coordinate",)
-RECORD_TRANSFORMS = ("paraphrase",)  # need the record and the grammar, not only its segments
+ADDS_ENTITIES = ("coordinate", "negate")
 
 
 def _slot_values(template: Any, entities: Sequence[Mapping[str, Any]]) -> dict[str, str] | None:
@@ -203,7 +302,10 @@ def _slot_values(template: Any, entities: Sequence[Mapping[str, Any]]) -> dict[s
 
 def paraphrase(record: Mapping[str, Any], grammar: Any, rng: random.Random, *, other_template: bool = False,
                tries: int = 5) -> list[Segment] | None:
-    """The record's values in a fresh realization of a grammar template; None when no template fits."""
+    """The record's values in a fresh realization of a grammar template; None when no template fits (or
+    no grammar is known)."""
+    if grammar is None:
+        return None
     own = grammar.templates.get((record.get("meta") or {}).get("template_id") or "")
     if own is None or own.intent != record["intent"]:
         return None
@@ -222,6 +324,13 @@ def paraphrase(record: Mapping[str, Any], grammar: Any, rng: random.Random, *, o
         if join_segments(best)[0] != record["query"]:
             break
     return best
+
+
+# Transforms that need the record (its intent, the grammar), not only its segments.
+RECORD_TRANSFORMS: dict[str, Callable[..., list[Segment] | None]] = {"paraphrase": paraphrase,
+                                                                    "negate": negate}
+# Checks of a transform's parameters beyond their names (eval/robustness/config.py), one line per problem.
+PARAM_CHECKS: dict[str, Callable[[Mapping[str, Any], str], list[str]]] = {"negate": check_negate}
 
 
 @dataclass(frozen=True)
@@ -243,7 +352,7 @@ def perturb_record(record: Mapping[str, Any], p: Perturbation, seed: int,
     rng = random.Random(f"{seed}:{p.name}:{p.severity}:{record['id']}")
     segments = split_segments(record["query"], record["entities"])
     if p.transform in RECORD_TRANSFORMS:
-        new = paraphrase(record, grammar, rng, **p.params) if grammar is not None else None
+        new = RECORD_TRANSFORMS[p.transform](record, grammar, rng, **p.params)
     else:
         new = TRANSFORMS[p.transform](segments, rng, **p.params)
     query, entities = join_segments(new) if new is not None else (record["query"], record["entities"])

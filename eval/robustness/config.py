@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eval.perturb import RECORD_TRANSFORMS, SEVERITIES, TRANSFORMS, Perturbation, paraphrase
+from eval.perturb import PARAM_CHECKS, RECORD_TRANSFORMS, SEVERITIES, TRANSFORMS, Perturbation
 from schemas import SPLITS, ConfigError, load_yaml, unknown_keys
 from schemas.config import did_you_mean
 
@@ -27,7 +27,7 @@ class RobustnessConfig:
 
 
 def _accepted(transform: str) -> list[str]:
-    fn = paraphrase if transform in RECORD_TRANSFORMS else TRANSFORMS[transform]
+    fn = RECORD_TRANSFORMS[transform] if transform in RECORD_TRANSFORMS else TRANSFORMS[transform]
     return [p.name for p in inspect.signature(fn).parameters.values() if p.kind is p.KEYWORD_ONLY]
 
 
@@ -54,6 +54,8 @@ def _perturbations(raw: Any, where: str, problems: list[str]) -> list[Perturbati
                 problems.append(f"{at}.{sev}: must be a mapping of parameters")
                 continue
             problems += unknown_keys(params, _accepted(transform), f"{at}.{sev}")
+            if transform in PARAM_CHECKS:
+                problems += PARAM_CHECKS[transform](params, f"{at}.{sev}")
             out.append(Perturbation(str(name), transform, sev, dict(params)))
     return out
 

@@ -11,7 +11,7 @@ from schemas import Taxonomy
 CLEAN = "clean"
 COLUMNS = ("system", "perturbation", "severity", "n", "changed", "mean_edits", "intent_macro_f1",
            "intent_drop", "intent_drop_lo", "intent_drop_hi", "entity_macro_f1", "entity_drop",
-           "entity_drop_lo", "entity_drop_hi", "exact_match")
+           "entity_drop_lo", "entity_drop_hi", "exact_match", "exclusion_f1")
 
 
 def drop_plot(rows: list[dict[str, Any]], dpi: int) -> bytes:
@@ -40,7 +40,9 @@ def write_report(result: dict[str, Any], out: Path, tax: Taxonomy, dpi: int) -> 
              "Drop = clean minus perturbed Macro-F1 on the same ids (positive = worse). Macro-F1 "
              "averages the classes present in gold or predictions (of the taxonomy's "
              f"{len(tax.entity_names)} entity types), as `make eval` does. Typos and casing inside "
-             "entities change the gold value to the perturbed text."]
+             "entities change the gold value to the perturbed text. exclusion_f1: micro F1 of the values "
+             "the user rules out, on sets that hold some (negation adds them in phrasings training never "
+             "used)."]
     table = Table(list(COLUMNS), [tuple(r[c] for c in COLUMNS) for r in result["rows"]])
     examples = Table(["set", "clean query", "perturbed query"],
                      [(k, a, b) for k, pairs in result["examples"].items() for a, b in pairs])

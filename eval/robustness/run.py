@@ -80,7 +80,9 @@ def metrics_row(system: str, key: str, p: Perturbation | None, records: list[dic
             "severity": p.severity if p else "", "n": m["n_queries"],
             **(edit_stats(records) if p else {"changed": 0.0, "mean_edits": 0.0}),
             "intent_macro_f1": m["intent"]["macro_avg"]["f1"],
-            "entity_macro_f1": m["entities"]["macro_avg"]["f1"], "exact_match": m["exact_match"]}
+            "entity_macro_f1": m["entities"]["macro_avg"]["f1"], "exact_match": m["exact_match"],
+            # the negation sets' own figure: values ruled out, read as ruled out (None: the set has none)
+            "exclusion_f1": m["exclusions"]["micro_avg"]["f1"] if m["exclusions"]["support"] else None}
 
 
 def add_drops(rows: list[dict[str, Any]]) -> None:

@@ -61,11 +61,11 @@ def assert_exact(rec: dict) -> None:
 
 
 def test_shipped_config_lists_every_perturbation_and_severity():
-    assert len(CFG.perturbations) == 27
+    assert len(CFG.perturbations) == 29
     assert {p.name for p in CFG.perturbations} == {"typos", "lowercase", "uppercase", "strip_punctuation",
                                                    "fillers", "distractor", "paraphrase", "entity_typos",
                                                    "as_typed", "spoken_years", "swap_names", "split_merge",
-                                                   "coordinate"}
+                                                   "coordinate", "negation"}
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -82,6 +82,12 @@ def test_spans_stay_exact_after_every_perturbation(data, seed):
                 added = types(after) - types(before)
                 assert not types(before) - types(after) and set(added) <= set(TARGET_TYPES["coordinate"])
                 assert sum(added.values()) <= p.params["count"]
+            elif p.transform == "negate":  # exclusions of the configured types, nothing else
+                ruled_out = lambda r: Counter(e["type"] for e in r["entities"] if e.get("exclude"))  # noqa: E731
+                added = ruled_out(after) - ruled_out(before)
+                assert types(after) - types(before) == added and set(added) <= set(p.params["types"])
+                assert sum(added.values()) <= p.params["count"]
+                assert after["meta"]["perturbed"] == bool(added)
             else:
                 assert types(after) == types(before)
             assert after["intent"] == before["intent"] and after["meta"]["original_query"] == before["query"]
@@ -89,6 +95,8 @@ def test_spans_stay_exact_after_every_perturbation(data, seed):
         # a transform aimed at some entity types is measured on the records that have one
         targets = TARGET_TYPES.get(p.transform)
         eligible = [r for r in records if targets is None or any(e["type"] in targets for e in r["entities"])]
+        if p.transform == "negate":
+            eligible = [r for r in records if r["intent"] in p.params["intents"]]
         if p.transform == "strip_punctuation":  # a quarter of generated queries carry none (issue 10)
             eligible = [r for r in eligible if any(c in r["query"] for c in ".,?!;:\"")]
         assert eligible and changed > len(eligible) * 0.2, f"{p.key} changed only {changed} of {len(eligible)}"
@@ -133,7 +141,7 @@ def test_entities_untouched_unless_the_severity_reaches_into_them(data):
         out = perturb_records(records, p, 4, grammar)
         inside = p.params.get("inside_entities", p.name in ("lowercase", "uppercase", "entity_typos",
                                                             "spoken_years", "swap_names", "split_merge",
-                                                            "coordinate"))
+                                                            "coordinate", "negation"))
         if p.name == "paraphrase":
             # the same values, in the new template's order
             assert all(Counter(map(str, a)) == Counter(map(str, b)) for a, b in zip(values(records), values(out), strict=True))
@@ -243,3 +251,101 @@ def test_coordinate_joins_a_second_value_of_the_same_type_in_the_spans_casing():
     assert len(two["entities"]) == 7
     play = span_rec("p", "play Heat", [("title", "Heat")], "play")
     assert not perturb_record(play, p, 0)["meta"]["perturbed"]
+
+
+# ---- exclusions: negation, and exclusions kept through every transform ------------------------------
+
+NEGATE = next(p for p in CFG.perturbations if p.key == "negation-low")
+
+
+def test_negation_rules_out_a_value_of_a_type_the_query_lacks():
+    rec = span_rec("n", "Any uplifting comedies from the 90s for a family night?",
+                   [("mood", "uplifting"), ("genre", "comedies"), ("year", "the 90s"),
+                    ("audience", "a family night")])
+    seen_types, seen_phrases = Counter(), set()
+    for seed in range(60):
+        out = perturb_record(rec, NEGATE, seed)
+        assert_exact(out)
+        new = [e for e in out["entities"] if e.get("exclude")]
+        assert len(new) == 1 and out["meta"]["perturbed"]
+        assert new[0]["value"].casefold() not in rec["query"].casefold()
+        assert new[0]["type"] in ("language", "platform", "actor", "director")  # types the query lacks
+        kept = [(e["type"], e["value"]) for e in out["entities"] if not e.get("exclude")]
+        assert kept == [(e["type"], e["value"]) for e in rec["entities"]]
+        # the closing ? stays last; a clause put first takes the capital
+        assert out["query"].endswith("?") and out["query"][0].isupper()
+        seen_types[new[0]["type"]] += 1
+        seen_phrases.add(out["query"].replace(new[0]["value"], "{value}"))
+    assert len(seen_types) == 4 and len(seen_phrases) >= 5
+    other = perturb_record(span_rec("o", "play Amélie", [("title", "Amélie")], "play"), NEGATE, 0)
+    assert other["meta"]["perturbed"] is False  # not an intent that takes exclusions here
+
+
+def test_negation_phrases_are_not_the_training_grammars():
+    """The robustness set says exclusions in words the training data never used: no phrasing of
+    eval/robustness.yml equals a clause of synth/grammar/exclusions.yml, alternatives expanded."""
+    import itertools
+    import re
+
+    import yaml
+
+    path = ROOT / "synth/grammar/exclusions.yml"
+    if not path.is_file():
+        pytest.skip("no training exclusion clauses yet")
+
+    def variants(text: str) -> set[str]:
+        parts = re.split(r"(\[[^\]]*\])", text)
+        options = [p[1:-1].split("|") if p.startswith("[") else [p] for p in parts]
+        return {"".join(c) for c in itertools.product(*options)}
+
+    def key(text: str) -> str:  # slots as one placeholder, spaces and outer punctuation folded
+        text = re.sub(r"\{[a-z_]+\}", "{}", text.replace("{query}", ""))
+        return " ".join(text.split()).strip(" ,.-;:!?").casefold()
+
+    clauses = yaml.safe_load(path.read_text())["exclusions"]
+    training = {key(v) for c in clauses for v in variants(c["text"])}
+    phrases = {key(p) for q in CFG.perturbations if q.transform == "negate" for p in q.params["phrases"]}
+    assert len(training) > 100 and len(phrases) == 6
+    assert not phrases & training, sorted(phrases & training)
+
+
+def test_exclusions_stay_exclusions_through_every_transform(data):
+    """An entity the user rules out keeps "exclude": true under every perturbation (its value may change);
+    a value coordinated with it is ruled out too."""
+    records, grammar = data
+    rec = span_rec("x", "a dark korean thriller but not horror, without Tom Hanks",
+                   [("mood", "dark"), ("language", "korean"), ("genre", "thriller"), ("genre", "horror"),
+                    ("actor", "Tom Hanks")])
+    rec["entities"][3]["exclude"] = rec["entities"][4]["exclude"] = True
+    for p in CFG.perturbations:
+        out = perturb_record(rec, p, 3, grammar)
+        assert_exact(out)
+        ruled_out = [e for e in out["entities"] if e.get("exclude")]
+        assert len(ruled_out) >= 2, (p.key, out)
+        if p.transform == "coordinate":
+            joined = [b for a, b in zip(out["entities"], out["entities"][1:], strict=False)
+                      if a["type"] == b["type"] and a.get("exclude") and out["query"][a["end"]:b["start"]]
+                      in (" and ", " or ")]
+            assert all(b.get("exclude") for b in joined)
+
+
+def test_bad_negation_parameters_are_reported(tmp_path):
+    path = tmp_path / "r.yml"
+    path.write_text("seed: 1\nsplit: test\nlimit: 5\nsystems: [finetuned]\nperturbations:\n"
+                    "  negation: {transform: negate, low: {phrases: ['no {value} in {query} here', '{query} not"
+                    " {value}'], types: [genre, title], intents: [recommend, chitchat]}}\n")
+    with pytest.raises(ConfigError) as exc:
+        load_robustness_config(path)
+    text = str(exc.value)
+    assert len(exc.value.problems) == 3, text
+    for part in ("'no {value} in {query} here' must hold", "types: 'title' cannot be ruled out",
+                 "unknown intent 'chitchat'"):
+        assert part in text, part
+    path.write_text("seed: 1\nsplit: test\nlimit: 5\nsystems: [finetuned]\nperturbations:\n"
+                    "  negation: {transform: negate, low: {count: 0, types: genre}}\n")
+    with pytest.raises(ConfigError) as exc:
+        load_robustness_config(path)
+    assert [p.split(": ", 1)[1] for p in exc.value.problems] == [
+        "perturbations.negation.low.count: expected an integer >= 1, got 0",
+        "perturbations.negation.low.types: expected a non-empty list"]
+
