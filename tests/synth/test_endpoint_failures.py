@@ -159,12 +159,28 @@ def test_kill_mid_run_keeps_previous_and_resume_matches_clean_run(fault_server: 
 @pytest.mark.parametrize("bad, expected", [
     ({"max_error_share": 1.5}, "max_error_share: must be a share in (0, 1]"),
     ({"max_consecutive_failures": 0}, "max_consecutive_failures: must be > 0"),
+    ({"request_deadline_s": -1}, "request_deadline_s: must be > 0"),
+    ({"max_response_bytes": "1MB"}, "max_response_bytes: expected a number"),
+    ({"allow_insecure_http": "no"}, "allow_insecure_http: expected true or false"),
 ])
-def test_breaker_keys_are_checked(tmp_path, bad, expected):
+def test_client_keys_are_checked(tmp_path, bad, expected):
     config = recipe(tmp_path, "http://127.0.0.1:9/v1", openai=bad)
     proc = subprocess.run(synth_cmd(tmp_path / "x", 1, config=config) + ["--check"], capture_output=True,
                           text=True, cwd=ROOT, env=env(), timeout=60)
     assert proc.returncode == 2 and expected in proc.stderr, proc.stderr
+
+
+def test_plain_http_to_a_remote_host_is_refused_before_any_request(tmp_path):
+    """The key would travel in clear text: one line naming the recipe, the key and the opt-out."""
+    remote = "http://llm.example.com/v1"
+    config = recipe(tmp_path, remote, openai={"api_key_env": "MI_TEST_API_KEY"})
+    run_env = {**env(), "MI_TEST_API_KEY": "sk-test-not-for-clear-text"}
+    proc = subprocess.run(synth_cmd(tmp_path / "x", seed=13, n=20, config=config), capture_output=True,
+                          text=True, cwd=ROOT, env=run_env, timeout=60)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    [line] = [ln for ln in proc.stderr.splitlines() if "base_url" in ln]
+    assert f"{config}: openai.base_url: '{remote}' is plain http" in line and "allow_insecure_http: true" in line
+    assert not (tmp_path / "x").exists()
 
 
 def test_progress_shows_counts_and_failures_are_one_summary_line(fault_server: FaultServer, tmp_path):
