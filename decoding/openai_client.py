@@ -14,9 +14,10 @@ one `ChatResult` per request, in input order. It never raises for a failed reque
   bounds each read, so a server dripping a byte at a time would never time out without it. An attempt
   past the deadline counts as a timeout (retried, and seen by the circuit breaker).
 - Every response body, error bodies included, is read up to `max_response_bytes` (default 1,000,000),
-  counted after gunzip so a small compressed body cannot inflate in memory; only gzip is accepted as
-  an encoding. A larger body is final (`response_too_large`): for completions bounded by max_tokens
-  only a broken server sends one, and retrying would pay for it again.
+  counted after gunzip so a small compressed body cannot inflate in memory. A larger body is refused
+  as `response_too_large`; one in an encoding we did not offer (only gzip is) or in broken gzip as
+  `malformed_response`. Both refusals are final: for completions bounded by max_tokens only a broken
+  server sends such a body, and retrying would pay for it again.
 - Trust nothing in a 200: the body is parsed here, not by the SDK. Anything the chat completions API
   does not return (not JSON, not an object, no `choices` list, a choice or message that is not an
   object, content that is not a string, token counts that are not non-negative integers) is a
@@ -488,7 +489,7 @@ def _token_count(usage: Mapping[str, Any], key: str) -> int | None:
     return value
 
 
-def read_answer(body: bytes) -> _Answer:
+def _read_answer(body: bytes) -> _Answer:
     """The parts of a 200 body that we use, each checked; raises a malformed_response fault for any shape
     the chat completions API does not return (the SDK's models would let it through half-built)."""
     try:
@@ -593,7 +594,7 @@ async def _call(client: openai.AsyncOpenAI, req: ChatRequest, cfg: ClientConfig,
                 raise outcome from None
             return outcome
     latency = time.monotonic() - start
-    answer = read_answer(raw.http_response.content)
+    answer = _read_answer(raw.http_response.content)
     prompt = estimate if answer.prompt_tokens is None else answer.prompt_tokens
     completion = answer.completion_tokens or 0
     if limits.tpm:
@@ -663,11 +664,11 @@ async def arun_all(requests: Sequence[ChatRequest], cfg: ClientConfig, cache: Re
         elif key not in results:
             pending[key] = req
     counts = Counter(keys)
+    client = make_client(cfg) if pending else None  # a config error here leaves no progress bar behind
     bar = tqdm(total=len(requests), disable=not progress, desc=f"chat {cfg.model}", unit="req")
     bar.update(sum(counts[k] for k in results))
     limits = _Limits(asyncio.Semaphore(cfg.concurrency), cfg.rpm and TokenBucket(cfg.rpm),
                      cfg.tpm and TokenBucket(cfg.tpm))
-    client = make_client(cfg) if pending else None
     breaker = CircuitBreaker(cfg)
 
     async def one(key: str, req: ChatRequest) -> None:

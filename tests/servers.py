@@ -98,7 +98,7 @@ def run_llama_server(gguf: Path, log_dir: Path, *, n_ctx: int = 2048, alias: str
 
 # --- scripted fault server ----------------------------------------------------------------------------
 
-# A step says how to answer one request: ("ok",), ("status", code, headers), ("malformed",),
+# A step says how to answer one request: ("ok",), ("status", code, headers[, message chars]), ("malformed",),
 # ("slow", seconds) then ok, ("content", text), and the endpoint misbehaving within HTTP:
 #   ("raw", body)             a 200 whose body is `body` as given (str or bytes): shapes no API returns
 #   ("drip", seconds)         an ok answer sent a few bytes at a time, spread over `seconds`
@@ -197,7 +197,8 @@ class FaultServer:
                 kind = step[0]
                 if kind == "status":
                     code, headers = step[1], (step[2] if len(step) > 2 else {})
-                    err = {"error": {"message": f"scripted {code}", "type": "test", "code": code}}
+                    message = f"scripted {code}" + ("!" * step[3] if len(step) > 3 else "")
+                    err = {"error": {"message": message, "type": "test", "code": code}}
                     return self._send(code, json.dumps(err).encode(), headers)
                 if kind == "malformed":
                     return self._send(200, b'{"id": "chatcmpl-broken", "choices": [')

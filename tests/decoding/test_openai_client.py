@@ -195,6 +195,13 @@ def test_oversized_body_is_refused_and_the_run_goes_on(fault_server, framing):
     assert summarize(results, make_cfg(fault_server))["errors"] == {"response_too_large": 1}
 
 
+def test_oversized_error_body_is_refused_too(fault_server):
+    fault_server.set_script([("status", 503, {}, 2_000_000)])
+    [result] = run_all(reqs(1), make_cfg(fault_server), progress=False)
+    assert result.error_kind == "response_too_large" and len(fault_server.requests) == 1
+    assert result.error.startswith("HTTP 503 body of") and "max_response_bytes" in result.error
+
+
 def test_body_under_the_cap_passes_and_only_gzip_is_offered(fault_server):
     fault_server.set_script([("huge", 3000, "gzip"), ("huge", 3000, "close")])
     results = run_all(reqs(2), make_cfg(fault_server, max_response_bytes=5000, concurrency=1), progress=False)
