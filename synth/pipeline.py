@@ -16,7 +16,7 @@ from typing import Any
 from tqdm import tqdm
 
 from schemas.atomic import atomic_folder, pause_point
-from schemas.outputs import check_output_folder
+from schemas.outputs import check_output_folder, mark_output_folder
 from synth.config import DataConfig, required_records
 from synth.dedup import Deduper
 from synth.exclusions import skipped_reason
@@ -38,6 +38,13 @@ DATASET_MARK = (("manifest.json", "\"sha256\""),)
 
 class Shortfall(Exception):
     """Fewer records than the recipe asked for, and fewer than its `min_records` allows."""
+
+
+def _cache_beside_dataset(cfg: DataConfig) -> bool:
+    """Whether the openai backend or the paraphrase stage keeps its answer cache in the output folder."""
+    openai_here = cfg.backend == "openai" and not (cfg.openai or {}).get("cache_dir")
+    paraphrase = ParaphraseConfig.from_resolved(cfg.paraphrase)
+    return openai_here or (paraphrase.on and not paraphrase.client.cache_dir)
 
 
 def make_backend(cfg: DataConfig, grammar: Grammar, progress: bool = True) -> Backend:
@@ -86,6 +93,8 @@ def build_dataset(cfg: DataConfig, progress: bool = True) -> dict[str, Any]:
     """Generate, verify, dedup and balance `cfg.n` records; write them to `cfg.out`. Returns the manifest."""
     t0 = time.perf_counter()
     check_output_folder(cfg.out, DATASET_MARK)  # before any work: a foreign --out is refused at once
+    if _cache_beside_dataset(cfg):  # an answer cache is written into the folder before the dataset is
+        mark_output_folder(cfg.out)
     kg = load_kg(Path(cfg.kg), cfg.tax)
     grammar = Grammar.load(Path(cfg.grammar.get("templates", "synth/grammar")), cfg.tax,
                            compositions=cfg.grammar.get("compositions", True))
