@@ -246,8 +246,11 @@ def predict_openai(records: Sequence[Mapping[str, Any]], cfg: ClientConfig, syst
     out.mkdir(parents=True, exist_ok=True)
     bounded = cfg.response_format == "json_object_schema"
     bounds = {"max_value_chars": max_value_chars, "max_entities": max_entities} if bounded else {}
-    schema = extraction_schema(tax, **bounds, strict=cfg.response_format == "json_schema")
-    fmt = response_format_for(cfg.response_format, schema, "extraction")
+    # Sent in the form the endpoint accepts; every answer is then checked against the same rules as a
+    # local model's (strict answers carry "exclude": false on every wish, which those rules allow).
+    sent = extraction_schema(tax, **bounds, strict=cfg.response_format == "json_schema")
+    schema = extraction_schema(tax, **bounds)
+    fmt = response_format_for(cfg.response_format, sent, "extraction")
     requests = [ChatRequest(chat_prompt(system_prompt, r["query"]), temperature=0.0, response_format=fmt)
                 for r in records]
     cache = ResponseCache.in_dir(cache_dir or cfg.cache_dir or out)

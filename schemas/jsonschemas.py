@@ -16,7 +16,7 @@ def extraction_schema(tax: Taxonomy, *, max_value_chars: int | None = None,
 
     `exclude: true` marks an entity the user rules out ("not a horror movie"); it is written only when
     true, after value and type (extraction_json), and only types in the taxonomy's `exclusion.types`
-    may carry it. Keys are listed in that order (value, type, exclude), the order schema-mode decoding
+    may carry it as true. Keys are listed in that order (value, type, exclude), the order schema-mode decoding
     writes them. Local constrained decoding passes bounds, because a small model can otherwise loop
     inside one string until max_new_tokens runs out. `strict` gives the form OpenAI strict structured
     outputs accept: every key required (`exclude` then false for a wish), no bounds, no conditionals.
@@ -26,18 +26,22 @@ def extraction_schema(tax: Taxonomy, *, max_value_chars: int | None = None,
     value: dict[str, Any] = {"type": "string", "minLength": 1}
     if max_value_chars:
         value["maxLength"] = max_value_chars
-    item: dict[str, Any] = {
-        "type": "object",
-        "properties": {"value": value, "type": {"type": "string", "enum": tax.entity_names},
-                       "exclude": {"type": "boolean"}},
-        "required": ["value", "type", "exclude"] if strict else ["value", "type"],
-        "additionalProperties": False,
-    }
-    fixed = sorted(set(tax.entity_names) - set(tax.excludable))
-    if fixed and not strict:  # these types cannot be ruled out
-        item["allOf"] = [{"if": {"properties": {"type": {"enum": fixed}}},
-                          "then": {"not": {"required": ["exclude"]}}}]
-    entities: dict[str, Any] = {"type": "array", "items": item}
+
+    def item(types: list[str], exclude: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "object",
+                "properties": {"value": value, "type": {"type": "string", "enum": types}, "exclude": exclude},
+                "required": ["value", "type", "exclude"] if strict else ["value", "type"],
+                "additionalProperties": False}
+
+    fixed = [t for t in tax.entity_names if t not in tax.excludable]
+    if strict or not fixed:
+        items = item(tax.entity_names, {"type": "boolean"})
+    else:
+        # anyOf rather than if/then: grammar compilers (xgrammar, llama.cpp) drop conditionals and
+        # would then accept any object. A type that cannot be ruled out may only say exclude false.
+        items = {"anyOf": [item([t for t in tax.entity_names if t in tax.excludable], {"type": "boolean"}),
+                           item(fixed, {"const": False})]}
+    entities: dict[str, Any] = {"type": "array", "items": items}
     if max_entities is not None:
         entities["maxItems"] = max_entities
     return {
