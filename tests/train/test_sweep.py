@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from schemas.config import ConfigError
+from schemas.outputs import mark_output_folder
 from train.run import RunRequest, resolve
 from train.sweep import expand, load_grid, run_sweep
 
@@ -54,6 +55,7 @@ def test_finished_points_are_skipped_and_summarised(chat_data: Path, tmp_path: P
         (out / name).mkdir(parents=True)
         (out / name / "run_card.json").write_text(
             f'{{"final_train_loss": 0.{i + 1}, "final_eval_loss": 0.{i + 2}, "wall_time_s": 60}}')
+    mark_output_folder(out)  # as an earlier sweep into this folder left it
     summary = run_sweep(Path("recipes/tiny-test.yml"), chat_data, Path("recipes/sweep.yml"), out)
     lines = summary.read_text().splitlines()
     assert lines[0] == "point,run_dir,final_train_loss,final_eval_loss,train_tokens_per_s,wall_time_s"
