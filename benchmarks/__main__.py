@@ -11,9 +11,12 @@
    on the same heldout queries: queries/s, ratio, agreement (every differing query listed), the cost
    of the grounded grammar (vs unconstrained on the same engine), jump-forward and bf16 separately.
 5. service: `make serve`'s app over loopback HTTP, latency p50/p95 at concurrency 1 and 8, throughput.
+6. load: `python -m serve` under load and faults for --duration seconds (default 300) at --concurrency
+   clients (default 16): valid, expensive, oversize, invalid-Unicode and drip-fed requests mixed; latency
+   percentiles, 5xx counts and resident memory (benchmarks/load.py). Needs a trained run.
 
 Usage: python -m benchmarks [--run runs/x] [--data data/default] [--n 128]
-                            [--only synth,scoring,grammar,decoding,service]
+                            [--only synth,scoring,grammar,decoding,service,load] [--duration 300]
 """
 
 from __future__ import annotations
@@ -137,7 +140,28 @@ def bench_grammar(n_queries: int, model_dir: Path = DEFAULT_DIR) -> str:
             f"{len(ms) / sum(times):,.0f} grammars/s |")
 
 
-SECTIONS = ("synth", "scoring", "grammar", "decoding", "service")
+SECTIONS = ("synth", "scoring", "grammar", "decoding", "service", "load")
+
+
+def bench_load(run: Path | None, data: Path, duration_s: float, concurrency: int) -> list[str]:
+    """benchmarks/load.py against the run's service, on distinct heldout queries of `data`."""
+    from benchmarks.decode_report import _free_port
+    from benchmarks.engine import load_queries
+    from benchmarks.load import report, run_load
+    from eval.__main__ import newest_run
+    from schemas import ConfigError
+
+    try:
+        run = run or newest_run()
+    except ConfigError:
+        return ["## Service under load and faults", "",
+                "Skipped: no trained run (make train, or RUN=runs/x).", ""]
+    queries = list(dict.fromkeys(load_queries(data, "heldout", 2000)))
+    with tempfile.TemporaryDirectory() as tmp:
+        figures = run_load(run, queries, duration_s, concurrency, _free_port(), Path(tmp) / "serve.log")
+    command = (f"python -m benchmarks --only load --run {run} --duration {duration_s:g} "
+               f"--concurrency {concurrency}")
+    return report(figures, command)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -149,6 +173,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--data", type=Path, default=Path("data/default"), help="its dataset (heldout split)")
     ap.add_argument("--n", type=int, default=128, help="heldout queries for the decoding benchmarks")
     ap.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated, from {', '.join(SECTIONS)}")
+    ap.add_argument("--duration", type=float, default=300, help="seconds of the load run (load section)")
+    ap.add_argument("--concurrency", type=int, default=16, help="clients of the load run")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args(argv)
     only = {s.strip() for s in args.only.split(",")}
@@ -171,6 +197,8 @@ def main(argv: list[str] | None = None) -> None:
 
         lines += bench_decoding(args.run, args.data, args.n, args.repeat, "decoding" in only,
                                 "service" in only)
+    if "load" in only:
+        lines += bench_load(args.run, args.data, args.duration, args.concurrency)
     args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
