@@ -12,6 +12,7 @@ their length in characters and words, valid Unicode); errors are one line (serve
 # No `from __future__ import annotations`: the request models are built per config inside create_app,
 # and FastAPI resolves string annotations in the module's globals only.
 import asyncio
+import ctypes
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -146,14 +147,32 @@ def with_offsets(query: str, parsed: dict[str, Any]) -> dict[str, Any]:
     return {"query": query, **parsed, "entities": entities}
 
 
+def _malloc_trim() -> Callable[[], None]:
+    """glibc keeps memory freed by a decode (every batch has other tensor shapes) in its arenas, so a
+    long-running service's resident size creeps up; malloc_trim hands it back. A no-op elsewhere."""
+    try:
+        trim = ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return lambda: None
+    return lambda: trim(0) and None
+
+
+release_freed_memory = _malloc_trim()
+
+
 def create_app(parse_many: Callable[..., list[dict[str, Any]]], cfg: ServeConfig,
                info: dict[str, Any] | None = None,
                search_one: Callable[[dict[str, Any], str], dict[str, Any]] | None = None,
                api_key: str | None = None, health: Callable[[], dict[str, Any]] | None = None) -> FastAPI:
     """`parse_many(queries, deadline=...)`; `api_key`: every /v1/ request must send it as a bearer token;
     `health`: more fields for /healthz (e.g. the grammar cache size)."""
-    batcher = Batcher(lambda qs, deadline: parse_many(qs, deadline=deadline), cfg.max_batch, cfg.max_wait_ms,
-                      cfg.queue_limit, cfg.request_timeout_s)
+    def decode_batch(queries: list[str], deadline: float) -> list[dict[str, Any]]:
+        try:
+            return parse_many(queries, deadline=deadline)
+        finally:
+            release_freed_memory()
+
+    batcher = Batcher(decode_batch, cfg.max_batch, cfg.max_wait_ms, cfg.queue_limit, cfg.request_timeout_s)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -233,7 +252,8 @@ def create_app(parse_many: Callable[..., list[dict[str, Any]]], cfg: ServeConfig
         parsed = await parse(ParseRequest(query=req.query))
         t0 = time.perf_counter()
         extraction = {"intent": parsed["intent"],
-                      "entities": [{"type": e["type"], "value": e["value"]} for e in parsed["entities"]]}
+                      "entities": [{k: e.get(k) for k in ("type", "value", "exclude", "canonical")}
+                                   for e in parsed["entities"]]}
         found = (await asyncio.to_thread(search_one, extraction, req.query) if parsed["status"] == "ok"
                  else {"intent": None, "route": None, "results": [], "unused": []})
         return {**parsed, "search": found, "search_ms": round((time.perf_counter() - t0) * 1000, 1)}

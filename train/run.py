@@ -161,8 +161,8 @@ def resume_point(cfg: dict[str, Any], run_dir: Path, mode: str) -> Path | None:
             return ckpt
         why = "has no config stamp" if stamp is None else f"was written under another config ({stamp[:12]})"
         if mode == "yes":
-            raise ConfigError([f"--resume yes: {ckpt} {why} than this one ({want[:12]}); pass --resume no "
-                               "to start at step 0, or another --run"])
+            raise ConfigError([f"--resume yes: {ckpt} {why}, not this config ({want[:12]}); pass --resume "
+                               "no to start at step 0, or another --run"])
         print(f"not resuming from {ckpt}: it {why}, not this config ({want[:12]})", flush=True)
     print("no checkpoint of this config: starting at step 0", flush=True)
     return None

@@ -47,7 +47,9 @@ def test_typing_a_query_highlights_the_returned_spans(service: Service, browser:
         time.sleep(0.2)
     assert state == "done", browser.text(browser.find("#error"))
     assert browser.text(browser.find("#intent")) == expected["intent"]
-    assert browser.script(SPANS_JS) == [[e["type"], e["value"], e["type"]] for e in expected["entities"]]
+    # a value the user rules out is labelled "not <type>" (and struck through)
+    assert browser.script(SPANS_JS) == [[e["type"], e["value"], ("not " if e.get("exclude") else "") + e["type"]]
+                                        for e in expected["entities"]]
     # The query reads whole, with the spans in place, and the latency is shown.
     assert browser.script("return document.getElementById('text').firstChild.textContent") == \
         QUERY[:expected["entities"][0]["start"]]

@@ -96,8 +96,10 @@ def test_search_parses_then_ranks_kg_titles_as_search_does(service: Service) -> 
         assert status == 200, body
         parsed = post(service.url, {"query": query})[1]
         assert (body["intent"], body["entities"]) == (parsed["intent"], parsed["entities"])
+        # exclusions and canonical values reach search as the parser gave them
         extraction = {"intent": body["intent"],
-                      "entities": [{"type": e["type"], "value": e["value"]} for e in body["entities"]]}
+                      "entities": [{k: e.get(k) for k in ("type", "value", "exclude", "canonical")}
+                                   for e in body["entities"]]}
         assert body["search"] == json.loads(json.dumps(search(extraction, query)))
         assert body["search_ms"] >= 0 and body["latency_ms"] > 0
     status, body = post(service.url, {"query": "play Alien"}, "/v1/search")
