@@ -46,7 +46,7 @@ LLAMA_CPP_VERSION := 0.3.36
 LLAMA_WHEELS ?= $(HOME)/.cache/media-intent/llama-cpp-python-$(LLAMA_CPP_VERSION)-x86-64-avx2
 
 .PHONY: setup setup-server setup-browser serve gguf model schemas data check train sweep eval compare audit \
-        robustness eval-external shared search test lint bench gpu-check all clean
+        robustness eval-external shared results search test lint bench gpu-check all clean
 
 setup: $(SETUP_STAMP)
 $(SETUP_STAMP): pyproject.toml
@@ -107,6 +107,10 @@ gguf: setup setup-server
 
 compare: setup
 	$(PY) -m eval.compare runs
+
+# docs/results.json, docs/results.md and the README's results table from one scored run (default: RECIPE's run).
+results: setup
+	$(PY) -m eval.results --run $(or $(RUN),runs/$(basename $(notdir $(RECIPE))))
 
 # Two runs trained on different dataset versions, scored on the same unseen records, with template-bootstrap
 # intervals for each figure and each difference (eval/shared_records.py, eval/uncertainty.py).
