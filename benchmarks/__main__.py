@@ -148,7 +148,7 @@ def bench_load(run: Path | None, data: Path, duration_s: float, concurrency: int
     from benchmarks.decode_report import _free_port
     from benchmarks.engine import load_queries
     from benchmarks.load import report, run_load
-    from eval.__main__ import newest_run
+    from eval.runs import newest_run
     from schemas import ConfigError
 
     try:

@@ -25,8 +25,8 @@ def _free_port() -> int:
 
 def _model(run: Path | None, data: Path) -> tuple[Path, Path | None, str | None, str]:
     """(base model, adapter, system prompt, description): the run, else the newest, else the base model."""
-    from eval.__main__ import newest_run
     from eval.predict import manifest_system_prompt
+    from eval.runs import newest_run
     from schemas import ConfigError
 
     if run is None:

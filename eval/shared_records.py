@@ -126,7 +126,7 @@ def training_data(run: Path, card: Mapping[str, Any]) -> Path:
     folder has since been rebuilt, a sibling folder with the recorded manifest hash (a dataset kept
     under another name, e.g. data/default-prev). Anything else is refused: its templates would not be
     the ones the run saw."""
-    from eval.__main__ import data_hash, trained_hash
+    from eval.runs import data_hash, trained_hash
 
     recorded = Path((card.get("data") or {}).get("dir") or "data/default")
     want = trained_hash(dict(card))
@@ -149,7 +149,8 @@ def training_data(run: Path, card: Mapping[str, Any]) -> Path:
 
 def run_inputs(run: Path, tax: Taxonomy) -> tuple[dict[str, Any], Path, dict[str, Any]]:
     """(run card, training data folder, predict inputs)."""
-    from eval.__main__ import model_inputs, read_run_card
+    from eval.pipeline import model_inputs
+    from eval.runs import read_run_card
 
     card = read_run_card(run)
     data = training_data(run, card)
@@ -158,7 +159,7 @@ def run_inputs(run: Path, tax: Taxonomy) -> tuple[dict[str, Any], Path, dict[str
 
 def reuse_own_eval(run: Path, split: str, out: Path, stamp: Mapping[str, Any]) -> bool:
     """Copy the run's own make-eval predictions when they were made from exactly these inputs."""
-    from eval.__main__ import REUSED
+    from eval.pipeline import REUSED
 
     own = run / "eval" / "finetuned" / split
     path = own / "predict_inputs.json"
@@ -207,7 +208,7 @@ def markdown(rows: Sequence[Mapping[str, Any]], sets: Sequence[Shared], runs: Se
 
 def compare(runs: Sequence[Path], splits: Sequence[str], out: Path, cfg: EvalConfig, tax: Taxonomy,
             force: bool = False) -> list[dict[str, Any]]:
-    from eval.__main__ import predict, stamp_for
+    from eval.pipeline import predict, stamp_for
 
     names = {t for t in tax.entity_names if entity_group(tax, t) == "names"}
     inputs = [run_inputs(r, tax) for r in runs]

@@ -57,12 +57,12 @@ def main(argv: list[str] | None = None) -> int:
             out = args.out or Path("data/external") / lmap.name
         else:
             if args.run is None:
-                from eval.__main__ import newest_run
+                from eval.runs import newest_run
 
                 args.run = newest_run()
             out = args.out or args.run / "external" / lmap.name
         # Built beside the previous output and swapped in whole; unchanged predictions are reused.
-        from eval.__main__ import REUSED, SELF_PATHS
+        from eval.pipeline import REUSED, SELF_PATHS
 
         check_output_folder(out, EXTERNAL_MARK)  # before the corpus is decoded
         with atomic_folder(out, carry=[f"**/{n}" for n in REUSED],

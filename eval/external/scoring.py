@@ -31,7 +31,7 @@ def system_inputs(system: str, run: Path, card: dict[str, Any], data: Path, tax:
         from eval.baselines import Baseline
 
         return {}, Baseline(tax, ecfg.baseline).fit(read_jsonl(data / "train.jsonl"))
-    from eval.__main__ import model_inputs
+    from eval.pipeline import model_inputs
 
     return model_inputs(system, run, card, data, tax), None
 
@@ -60,8 +60,8 @@ def score_external(records: list[dict[str, Any]], lmap: LabelMap, summary: dict[
     `train_data` (else the run card's data.dir, else data/default) is what the baseline fits on and
     where the fine-tuned run's prompt comes from when its card lacks one; as in `make eval`, the
     fine-tuned run is refused on a dataset it was not trained on unless `allow_other_data`."""
-    from eval.__main__ import check_same_data, read_run_card
     from eval.robustness.run import predict_set
+    from eval.runs import check_same_data, read_run_card
     from eval.score import score_predictions
 
     sub = mapped_taxonomy(tax, lmap)

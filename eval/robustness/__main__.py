@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise ConfigError([f"--systems: '{args.systems}' must list some of {', '.join(SYSTEMS)}"])
             cfg = replace(cfg, systems=systems)
         if args.run is None:
-            from eval.__main__ import newest_run
+            from eval.runs import newest_run
 
             args.run = newest_run()
         result = run_robustness(args.run, args.data, cfg, load_eval_config(args.eval_config), load_taxonomy(),

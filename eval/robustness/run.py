@@ -59,13 +59,14 @@ def predict_set(system: str, records: list[dict[str, Any]], out: Path, ecfg: Eva
                 inputs: dict[str, Any], baseline: Any, tax: Taxonomy, force: bool) -> Path:
     """eval's prediction step; its stamp covers ids, query texts and model inputs, so a changed
     perturbation decodes again and an unchanged one is reused."""
-    from eval.__main__ import predict
+    from eval.pipeline import predict
 
     return predict(system, records, out, ecfg, inputs, baseline, tax, force)
 
 
 def system_inputs(system: str, run: Path, data: Path, ecfg: EvalConfig, tax: Taxonomy) -> tuple[dict, Any]:
-    from eval.__main__ import model_inputs, read_run_card
+    from eval.pipeline import model_inputs
+    from eval.runs import read_run_card
 
     if system == "baseline":
         from eval.baselines import Baseline
@@ -111,7 +112,8 @@ def run_robustness(run: Path, data: Path, cfg: RobustnessConfig, ecfg: EvalConfi
                    force: bool = False, allow_other_data: bool = False) -> dict[str, Any]:
     """run/robustness/, built beside the previous one and swapped in whole (schemas.atomic); its
     unchanged predictions are carried over and reused."""
-    from eval.__main__ import REUSED, SELF_PATHS, check_same_data, read_run_card
+    from eval.pipeline import REUSED, SELF_PATHS
+    from eval.runs import check_same_data, read_run_card
 
     if "finetuned" in cfg.systems:  # as make eval: never perturb queries the adapter may have trained on
         check_same_data(run, read_run_card(run), data, allow_other_data)
@@ -123,7 +125,7 @@ def run_robustness(run: Path, data: Path, cfg: RobustnessConfig, ecfg: EvalConfi
 
 def _run_robustness(run: Path, data: Path, cfg: RobustnessConfig, ecfg: EvalConfig, tax: Taxonomy,
                     force: bool, out: Path) -> dict[str, Any]:
-    from eval.__main__ import load_split
+    from eval.pipeline import load_split
     from eval.score import score_predictions
     from eval.uncertainty import query_counts
 

@@ -17,6 +17,8 @@ from fabricate import make_records, write_jsonl
 from decoding.smollm2 import ensure_smollm2
 from eval import __main__ as eval_main
 from eval import compare
+from eval.pipeline import load_split
+from eval.runs import short_hash
 from schemas import ConfigError, load_taxonomy
 
 TAX = load_taxonomy()
@@ -83,7 +85,7 @@ def test_eval_writes_the_documented_layout(runs: Path) -> None:
         worst = json.loads((out / "tables/worst_errors.json").read_text())
         assert all(w["query"] for w in worst)
         iv = m["intervals"]  # resampled by template: fabricated records have one per intent
-        scored = eval_main.load_split(runs.parent / "data" / "fab", "test", n if n < 60 else None, 0)[0]
+        scored = load_split(runs.parent / "data" / "fab", "test", n if n < 60 else None, 0)[0]
         templates = {r["meta"]["template_id"] for r in scored}
         assert iv["clusters"] == len(templates) > 1
         assert iv["metrics"]["entity_f1"]["value"] == pytest.approx(m["entities"]["macro_avg"]["f1"])
@@ -97,12 +99,12 @@ def test_subsets_are_seeded_and_nested(runs: Path) -> None:
     data = runs.parent / "data" / "fab"
 
     def ids(limit: int | None, seed: int) -> list[str]:
-        return [r["id"] for r in eval_main.load_split(data, "test", limit, seed)[0]]
+        return [r["id"] for r in load_split(data, "test", limit, seed)[0]]
 
     assert ids(30, 0) == ids(30, 0) != ids(30, 1)
     assert ids(30, 0) == sorted(ids(30, 0))  # file order kept
     assert set(ids(10, 0)) < set(ids(30, 0)) < set(ids(None, 0))  # a slower system's subset is nested
-    assert eval_main.load_split(data, "test", 30, 0)[1] == 60
+    assert load_split(data, "test", 30, 0)[1] == 60
 
 
 def test_leaderboard_is_one_query_over_all_metrics(runs: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -120,7 +122,7 @@ def test_leaderboard_is_one_query_over_all_metrics(runs: Path, capsys: pytest.Ca
     assert by_run["run-a"]["heldout_intent_f1"] == m["intent"]["macro_avg"]["f1"]
     assert by_run["run-a"]["heldout_exact_match"] == m["exact_match"]
     assert by_run["run-a"]["test_n"] == 30 and by_run["run-b"]["test_n"] == 60
-    assert by_run["run-a"]["data_manifest"] == eval_main.short_hash({"train.jsonl": "ab"})
+    assert by_run["run-a"]["data_manifest"] == short_hash({"train.jsonl": "ab"})
     md = (runs / "leaderboard.md").read_text()
     assert "| run | system | recipe |" in md and "run-a" in printed and "run-b" in md
 
@@ -145,7 +147,7 @@ def test_refuses_data_other_than_the_training_data(tmp_path: Path, capsys: pytes
         eval_main.main(args)
     assert err.value.code == 2
     lines = capsys.readouterr().err.strip().splitlines()
-    want, got = eval_main.short_hash({"train.jsonl": "ab"}), eval_main.short_hash({"train.jsonl": "cd"})
+    want, got = short_hash({"train.jsonl": "ab"}), short_hash({"train.jsonl": "cd"})
     assert len(lines) == 1 and want in lines[0] and got in lines[0] and "--allow-other-data" in lines[0]
     assert not (run / "eval").exists()
     eval_main.main(args + ["--allow-other-data"])

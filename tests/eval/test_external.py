@@ -209,7 +209,7 @@ def test_train_data_is_honoured_for_the_finetuned_run(tmp_path, capsys):
     args = ["--corpus", str(JSONL), "--map", str(SPANS_MAP), "--run", str(run), "--systems", "finetuned"]
     assert main(args + ["--train-data", str(other)]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
-    from eval.__main__ import short_hash
+    from eval.runs import short_hash
 
     assert len(lines) == 1 and str(other) in lines[0]
     assert short_hash({"train.jsonl": "aa"}) in lines[0] and short_hash({"train.jsonl": "bb"}) in lines[0]

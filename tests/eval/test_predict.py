@@ -177,9 +177,9 @@ def test_cached_predictions_are_keyed_on_labels_taxonomy_and_training_data(
 
     from fabricate import make_records as fabricated
 
-    from eval.__main__ import predict
     from eval.baselines import Baseline
     from eval.config import load_eval_config
+    from eval.pipeline import predict
 
     cfg = load_eval_config()
     train, test = fabricated(TAX, 60, "train", seed=1), fabricated(TAX, 10, "test", seed=2)

@@ -13,8 +13,8 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from eval.__main__ import evaluate
 from eval.config import load_eval_config
+from eval.pipeline import evaluate
 from eval.retrieval import INPUTS, SHARED_STEPS, SQL_DIR, engine_for, measure_retrieval, retrieval_table
 from schemas import load_taxonomy
 from search import search
