@@ -114,7 +114,7 @@ def prediction_key(records: Sequence[Mapping[str, Any]], tax: Taxonomy,
     from their labels, so a relabelled record must not reuse stale gold), the taxonomy's content (a
     renamed label changes prompts, schema and gold alike) and the training data the system learned from
     (the run card's manifest hash, or the baseline's training records)."""
-    taxonomy = {k: v for k, v in dataclasses.asdict(tax).items() if k != "path"}
+    taxonomy = {k: v for k, v in dataclasses.asdict(tax).items() if k not in ("path", "unsearchable")}
     return {"records_sha256": sha256_json(list(records)), "n": len(records),
             "taxonomy_sha256": sha256_json(taxonomy), "train_data": train_data}
 

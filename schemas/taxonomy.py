@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +44,9 @@ class Taxonomy:
     path: str = str(DEFAULT_TAXONOMY)
     excludable: tuple[str, ...] = ()  # types a user can rule out ("exclude": true)
     exclusion_description: str = ""
+    # Intents search answers with no titles (`searchable: false`). A field of its own rather than one per
+    # Intent: it changes no prompt, schema or gold, so eval's prediction key leaves it out.
+    unsearchable: tuple[str, ...] = ()
 
     @property
     def intent_names(self) -> list[str]:
@@ -51,6 +55,11 @@ class Taxonomy:
     @property
     def entity_names(self) -> list[str]:
         return list(self.entity_types)
+
+    @property
+    def searchable_intents(self) -> list[str]:
+        """Intents search must route to a ranking (every intent but those marked `searchable: false`)."""
+        return [i for i in self.intents if i not in self.unsearchable]
 
     @property
     def closed_types(self) -> dict[str, Lexicon]:
@@ -105,7 +114,9 @@ def load_taxonomy(path: str | Path = DEFAULT_TAXONOMY) -> Taxonomy:
     for name, spec in raw["intents"].items():
         spec = spec or {}
         where = f"{path}: intents.{name}"
-        problems += unknown_keys(spec, ("description", "examples", "rules"), where)
+        problems += unknown_keys(spec, ("description", "examples", "rules", "searchable"), where)
+        if not isinstance(spec.get("searchable", True), bool):
+            problems.append(f"{where}.searchable: must be true or false, got {spec['searchable']!r}")
         rules = spec.get("rules") or {}
         problems += unknown_keys(rules, _RULE_KEYS, f"{where}.rules")
         for key in ("requires_any", "forbids"):
@@ -124,5 +135,24 @@ def load_taxonomy(path: str | Path = DEFAULT_TAXONOMY) -> Taxonomy:
         )
     if problems:
         raise ConfigError(problems)
+    unsearchable = tuple(n for n, spec in raw["intents"].items() if (spec or {}).get("searchable") is False)
     return Taxonomy(intents=intents, entity_types=entity_types, path=str(path), excludable=excludable,
-                    exclusion_description=str(exclusion.get("description", "")).strip())
+                    exclusion_description=str(exclusion.get("description", "")).strip(),
+                    unsearchable=unsearchable)
+
+
+def dataset_taxonomy(data: str | Path) -> Taxonomy:
+    """The taxonomy dataset folder `data` was generated with (its manifest's `config.taxonomy`), so every
+    stage after synth scores, searches and reports the same labels. The default taxonomy when the manifest
+    names none or names the default file; a named file that is gone is refused."""
+    manifest = Path(data) / "manifest.json"
+    config = json.loads(manifest.read_text(encoding="utf-8")).get("config") if manifest.is_file() else None
+    named = str((config or {}).get("taxonomy") or "")
+    if not named:
+        return load_taxonomy()
+    # recipes name it relative to the repository root, where `make` runs
+    path = next((p for p in (Path(named), DEFAULT_TAXONOMY.parents[1] / named) if p.is_file()), None)
+    if path is None:
+        raise ConfigError([f"{manifest}: config.taxonomy: '{named}' not found; restore it, or regenerate "
+                           "the dataset with a recipe whose `taxonomy:` exists"])
+    return load_taxonomy() if path.resolve() == DEFAULT_TAXONOMY.resolve() else load_taxonomy(path)

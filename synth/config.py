@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from schemas import ConfigError, Taxonomy, load_taxonomy, load_yaml, unknown_keys
+from synth.intent_weights import missing_templates, missing_weights
 
 BACKENDS = ("grammar", "openai", "local")
 STRATEGIES = ("random", "heldout")
@@ -217,10 +218,14 @@ def load_data_config(path: str | Path, overrides: dict[str, Any] | None = None) 
     templates = Path((raw.get("grammar") or {}).get("templates", "synth/grammar"))
     if not templates.is_dir():
         problems.append(f"{path}: grammar.templates folder '{templates}' not found")
-    intents = _share_map(raw.get("intents", {i: 1 for i in tax.intent_names}), tax.intent_names,
-                         f"{path}: intents", problems)
+    # No `intents:` at all: an even share of every taxonomy intent; a mapping must weigh each one.
+    raw_intents = raw.get("intents", {i: 1 for i in tax.intent_names})
+    problems += missing_weights(raw_intents, tax, path)
+    intents = _share_map(raw_intents, tax.intent_names, f"{path}: intents", problems)
     if intents and sum(intents.values()) <= 0:
         problems.append(f"{path}: intents: shares must not all be zero")
+    intents = {k: v for k, v in intents.items() if v > 0}  # weight 0 leaves an intent out
+    problems += missing_templates(intents, templates, path)
     targets = _share_map(raw.get("entity_targets", {}), tax.entity_names, f"{path}: entity_targets", problems,
                          hi=1)
     mode = raw.get("entity_targets_mode", "warn")

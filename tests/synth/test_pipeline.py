@@ -17,6 +17,7 @@ from synth.pipeline import build_dataset
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT = ROOT / "recipes/data/default.yml"
 PEOPLE = ("title", "actor", "director", "character")
+INTENTS = yaml.safe_load(DEFAULT.read_text())["intents"]
 
 
 def build(tmp_path: Path, n=600, seed=13, name="ds", **over):
@@ -131,7 +132,7 @@ def test_renamed_labels_flow_through_without_code_change(tmp_path):
 
 @pytest.mark.parametrize("patch, expected", [
     ({"seeed": 3}, "unknown key 'seeed' (did you mean 'seed'?)"),
-    ({"intents": {"recomend": 1}}, "intents: unknown label 'recomend'"),
+    ({"intents": {**INTENTS, "recomend": 1}}, "intents: unknown label 'recomend'"),
     ({"kg": "no/such/folder"}, "kg folder 'no/such/folder' not found"),
     ({"split": {"strategy": "heldout", "stratgy": "x"}}, "split: unknown key 'stratgy' (did you mean 'strategy'?)"),
     # Every share is range-checked at load, naming the key and the allowed range.
@@ -140,7 +141,7 @@ def test_renamed_labels_flow_through_without_code_change(tmp_path):
     ({"split": {"test": "0,05"}}, "split.test: must be a number in [0, 1), got '0,05'"),
     ({"split": {"validation": -0.1}}, "split.validation: must be a number in [0, 1), got -0.1"),
     ({"entity_targets": {"title": 1.5}}, "entity_targets.title: must be a number in [0, 1], got 1.5"),
-    ({"intents": {"play": -1}}, "intents.play: must be a number in [0, inf), got -1"),
+    ({"intents": {**INTENTS, "play": -1}}, "intents.play: must be a number in [0, inf), got -1"),
     ({"entity_targets_mode": "enforce"}, "entity_targets_mode: must be one of warn, fit, got 'enforce'"),
     ({"dedup": {"near_threshold": 95}}, "dedup.near_threshold: must be a number in (0, 1], got 95"),
     ({"oversample": 0.5}, "oversample: must be a number in [1, inf), got 0.5"),
