@@ -157,8 +157,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.render:
             res = json.loads(RESULTS_JSON.read_text(encoding="utf-8"))
         elif args.run:
-            res = collect(Path(args.run), f"make results RUN={args.run}")
-            write_text_atomic(RESULTS_JSON, json.dumps(res, indent=1, sort_keys=True) + "\n")
+            collected = collect(Path(args.run), f"make results RUN={args.run}")
+            text = json.dumps(collected, indent=1, sort_keys=True)
+            write_text_atomic(RESULTS_JSON, text + "\n")
+            res = json.loads(text)  # render what --render will read back, key order included
         else:
             ap.error("give --run runs/x or --render")
         render(res)
