@@ -22,13 +22,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from decoding.openai_client import EndpointDown
+from apiclient import EndpointDown
 from eval.config import DEFAULT_CONFIG, SYSTEMS, load_eval_config
 from eval.pipeline import evaluate
 from eval.report import headline_rows, headline_table, write_report
-from eval.retrieval import retrieval_table
+from eval.retrieval import load_retrieval_config, retrieval_table
 from eval.runs import newest_run
-from schemas import SPLITS, ConfigError, load_taxonomy
+from schemas import SPLITS, ConfigError
+from schemas.taxonomy import dataset_taxonomy
 
 
 def parse_list(text: str | None, allowed: tuple[str, ...], flag: str) -> tuple[str, ...] | None:
@@ -66,7 +67,8 @@ def main(argv: list[str] | None = None) -> None:
             overrides |= {"limit": args.limit or None, "limit_by_system": {}}
         cfg = dataclasses.replace(cfg, **overrides)
         run = args.run or newest_run(args.runs_root)
-        tax = load_taxonomy()
+        tax = dataset_taxonomy(args.data)  # the labels its manifest says it was generated with
+        load_retrieval_config(tax=tax)  # refused before any decoding when it leaves out an intent
         metrics = evaluate(run, args.data, cfg, tax, args.force, args.allow_other_data)
         report = write_report(run / "eval", cfg.report, tax)
     except ConfigError as exc:

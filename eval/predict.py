@@ -43,7 +43,7 @@ from schemas import ConfigError, Taxonomy, extraction_json, extraction_schema, l
 from schemas.outputs import claim_output_folder
 
 if TYPE_CHECKING:
-    from decoding.openai_client import ClientConfig
+    from apiclient import ClientConfig
 
 log = logging.getLogger(__name__)
 PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
@@ -239,7 +239,7 @@ def predict_openai(records: Sequence[Mapping[str, Any]], cfg: ClientConfig, syst
     OpenAI strict mode gets the unbounded schema (the form it accepts); llama.cpp's json_object
     schema gets the bounds, since a small model can loop inside a string there too.
     """
-    from decoding.openai_client import ChatRequest, ResponseCache, response_format_for, run_all, summarize
+    from apiclient import ChatRequest, ResponseCache, response_format_for, run_all, summarize
 
     tax = tax or load_taxonomy()
     out = Path(out_dir)

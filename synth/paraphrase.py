@@ -16,7 +16,7 @@ Recipe block (`paraphrase:` in recipes/data/*.yml; absent or share 0 = off):
   splits      which splits to rewrite (default all four; the held-out split stays held out: its
               templates, titles and people are still unseen in train, only the wording is new)
   max_growth  a rewrite may be at most this many times the original's length, plus 40 characters
-  openai      any OpenAI-compatible endpoint, the keys of decoding.openai_client.ClientConfig (base_url,
+  openai      any OpenAI-compatible endpoint, the keys of apiclient.ClientConfig (base_url,
               model, api_key_env, response_format, concurrency, rpm, ...); answers are cached in
               paraphrase_cache.sqlite beside the dataset, so a rerun or a resume costs no requests
 """
@@ -33,7 +33,7 @@ from typing import Any
 
 import jinja2
 
-from decoding.openai_client import (
+from apiclient import (
     ChatRequest,
     ChatResult,
     ClientConfig,

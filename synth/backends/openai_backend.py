@@ -52,7 +52,7 @@ from typing import Any
 import jinja2
 import jsonschema
 
-from decoding.openai_client import (
+from apiclient import (
     CACHE_FILE,
     ChatRequest,
     ChatResult,

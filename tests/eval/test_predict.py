@@ -134,7 +134,7 @@ def test_schema_and_unconstrained_modes_count_statuses(tmp_path: Path) -> None:
 # --- served model -------------------------------------------------------------------------------------
 
 def test_predict_openai_scores_a_served_model(fault_server: Any, tmp_path: Path) -> None:
-    from decoding.openai_client import ClientConfig
+    from apiclient import ClientConfig
 
     records = make_records(4)
 

@@ -1,4 +1,4 @@
-"""decoding/openai_client.py over real HTTP: a scripted fault server on 127.0.0.1 (tests/servers.py)."""
+"""apiclient over real HTTP: a scripted fault server on 127.0.0.1 (tests/servers.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from servers import FaultServer, free_port
 
-from decoding.openai_client import (
+from apiclient import (
     LOCAL_DUMMY_KEY,
     ChatRequest,
     ClientConfig,
