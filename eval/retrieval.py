@@ -21,7 +21,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from schemas import ConfigError, load_yaml, unknown_keys
+from schemas import DEFAULT_TAXONOMY, ConfigError, Taxonomy, load_taxonomy, load_yaml, unknown_keys
+from schemas.config import did_you_mean
+from schemas.taxonomy import dataset_taxonomy
 from search.config import load_search_config
 from search.engine import SearchEngine
 
@@ -32,17 +34,47 @@ MEASURES = ("seed_title", "constraints", "similar", "exclusions")
 SHARED_STEPS = ("measured_queries", "seed_answers", "result_checks")  # tables, in this order
 
 
-def load_retrieval_config(path: Path = DEFAULT_CONFIG) -> dict[str, Any]:
+TITLE_MEASURES = ("seed_title", "constraints", "similar")  # which titles answer an intent
+
+
+def measure_problems(measures: dict[str, Any], tax: Taxonomy, where: str) -> list[str]:
+    """Every searchable intent of the taxonomy is measured (by a title measure and by exclusions), and no
+    intent that is not: an intent added to the taxonomy is never silently left out of the retrieval block."""
+    listed = {m: v for m, v in measures.items() if isinstance(v, list)}
+    problems = [f"{where}: measures.{m}: unknown intent '{i}'{did_you_mean(str(i), tax.intents)}"
+                for m, v in listed.items() for i in v if i not in tax.intents]
+    problems += [f"{where}: measures.{m}: intent '{i}' is marked `searchable: false` in {tax.path}, so "
+                 "search returns it no titles; remove it"
+                 for m, v in listed.items() for i in v if i in tax.unsearchable]
+    titled = {i for m in TITLE_MEASURES for i in listed.get(m, ())}
+    problems += [f"{where}: measures: intent '{i}' ({tax.path}) is in none of {', '.join(TITLE_MEASURES)}; "
+                 f"list it under the one that judges its titles, or mark it `searchable: false` in {tax.path}"
+                 for i in tax.searchable_intents if i not in titled]
+    problems += [f"{where}: measures.exclusions: intent '{i}' ({tax.path}) is missing; list every searchable "
+                 "intent there" for i in tax.searchable_intents if i not in listed.get("exclusions", ())]
+    return problems
+
+
+def load_retrieval_config(path: Path = DEFAULT_CONFIG, tax: Taxonomy | None = None) -> dict[str, Any]:
+    """eval/retrieval.yml, checked against `tax` (default: schemas/taxonomy.yaml)."""
     raw = load_yaml(path) or {}
     problems = unknown_keys(raw, ("enabled", "search_config", "measures"), str(path))
     measures = raw.get("measures") or {}
     problems += unknown_keys(measures, MEASURES, f"{path}: measures")
     problems += [f"{path}: measures.{m}: must be a list of intents" for m, v in measures.items()
                  if not isinstance(v, list)]
+    tax = tax or load_taxonomy()
+    problems += measure_problems(measures, tax, str(path))
+    search_config = Path(raw.get("search_config") or "search/config.yml")
+    enabled = raw.get("enabled", True) is not False
+    try:
+        if enabled:  # its routes and pools too, so a missing intent is refused before any decoding
+            load_search_config(search_config, tax)
+    except ConfigError as exc:
+        problems += exc.problems
     if problems:
         raise ConfigError(problems)
-    return {"enabled": raw.get("enabled", True) is not False,
-            "search_config": Path(raw.get("search_config") or "search/config.yml"), "measures": measures}
+    return {"enabled": enabled, "search_config": search_config, "measures": measures}
 
 
 def _sql(name: str) -> str:
@@ -101,10 +133,13 @@ def block(tables: Mapping[str, list[dict[str, Any]]]) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=2)
-def engine_for(search_config: Path, kg_dir: Path | None) -> SearchEngine:
-    """One engine per (settings, KG) for the whole eval: loading the KG and its BM25 weights is ~1 s."""
-    cfg = load_search_config(search_config)
-    return SearchEngine(dataclasses.replace(cfg, kg=kg_dir) if kg_dir else cfg)
+def engine_for(search_config: Path, kg_dir: Path | None, taxonomy: str = str(DEFAULT_TAXONOMY)
+               ) -> SearchEngine:
+    """One engine per (settings, KG, taxonomy) for the whole eval: loading the KG and its BM25 weights is
+    ~1 s."""
+    tax = load_taxonomy(taxonomy)
+    cfg = load_search_config(search_config, tax)
+    return SearchEngine(dataclasses.replace(cfg, kg=kg_dir) if kg_dir else cfg, tax)
 
 
 def data_kg(data: Path) -> Path | None:
@@ -119,10 +154,11 @@ def data_kg(data: Path) -> Path | None:
 def add_retrieval(metrics: dict[str, Any], predictions: Path, records: list[Mapping[str, Any]],
                   out_dir: Path, data: Path, config: Path = DEFAULT_CONFIG) -> dict[str, Any]:
     """The hook of `python -m eval`: measure, put the block into metrics and out_dir/metrics.json."""
-    cfg = load_retrieval_config(config)
+    tax = dataset_taxonomy(data)  # the labels the records carry
+    cfg = load_retrieval_config(config, tax)
     if not cfg["enabled"]:
         return metrics
-    eng = engine_for(cfg["search_config"], data_kg(data))
+    eng = engine_for(cfg["search_config"], data_kg(data), tax.path)
     metrics["retrieval"] = measure_retrieval(predictions, records, out_dir, config, eng)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n",
                                           encoding="utf-8")
@@ -134,7 +170,8 @@ def measure_retrieval(predictions: str | Path, records: Iterable[Mapping[str, An
     """Search with the three inputs, run eval/sql/retrieval/retrieval_*.sql, write tables; the block."""
     from eval.score import Table, write_table  # the same table files as every other metric
 
-    cfg = load_retrieval_config(config)
+    tax = engine.tax if engine else None
+    cfg = load_retrieval_config(config, tax)
     eng = engine or SearchEngine(load_search_config(cfg["search_config"]))
     measured = [{"intent": i, "measure": m, "intent_order": n}
                 for n, (m, i) in enumerate((m, i) for m, intents in cfg["measures"].items() for i in intents)]

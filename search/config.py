@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from schemas import ConfigError, load_yaml, unknown_keys
+from schemas import ConfigError, Taxonomy, load_taxonomy, load_yaml, unknown_keys
 from schemas.config import did_you_mean
 
 DEFAULT_CONFIG = Path(__file__).with_name("config.yml")
@@ -25,6 +25,7 @@ class SearchConfig:
     partial: tuple[str, ...]
     person: tuple[str, ...]
     closed: tuple[str, ...]
+    unused: tuple[str, ...]    # pools the KG holds no data for: their values are reported, never ranked
     relax: tuple[str, ...]     # hard and soft pools, first relaxed first (partial matches' ranking)
     ranking: dict[str, float]
     similar_weights: dict[str, float]
@@ -70,7 +71,26 @@ def relax_problems(cons: dict[str, Any], where: str) -> list[str]:
     return problems
 
 
-def load_search_config(path: str | Path = DEFAULT_CONFIG) -> SearchConfig:
+def taxonomy_problems(routes: dict[str, list[str]], cons: dict[str, Any], tax: Taxonomy, where: str
+                      ) -> list[str]:
+    """Every intent of the taxonomy has one route unless it is marked `searchable: false` there, and every
+    entity type's pool is ranked (hard, soft) or declared unused: a label added to the taxonomy is never
+    silently left out of search."""
+    routed = {i: r for r, intents in routes.items() for i in intents}
+    problems = [f"{where}: routes: intent '{i}' ({tax.path}) has no route; list it under one of "
+                f"{', '.join(ROUTES)}, or mark it `searchable: false` in {tax.path}"
+                for i in tax.searchable_intents if i not in routed]
+    problems += [f"{where}: routes.{routed[i]}: intent '{i}' is marked `searchable: false` in {tax.path}; "
+                 "remove it from one of the two" for i in tax.unsearchable if i in routed]
+    placed = {"title", *(cons.get("hard") or ()), *(cons.get("soft") or ()), *(cons.get("unused") or ())}
+    problems += [f"{where}: constraints: entity type '{n}' ({tax.path}) has pool '{et.source}', which is in "
+                 "none of hard, soft, unused; add it to one" for n, et in tax.entity_types.items()
+                 if et.source not in placed]
+    return problems
+
+
+def load_search_config(path: str | Path = DEFAULT_CONFIG, tax: Taxonomy | None = None) -> SearchConfig:
+    """search/config.yml, checked on its own and against `tax` (default: schemas/taxonomy.yaml)."""
     path = Path(path)
     raw = load_yaml(path) or {}
     where = str(path)
@@ -79,7 +99,7 @@ def load_search_config(path: str | Path = DEFAULT_CONFIG) -> SearchConfig:
     problems = unknown_keys(raw, TOP, where)
     problems += [f"{where}: missing key '{k}'" for k in TOP if k not in raw]
     cons = raw.get("constraints") or {}
-    problems += unknown_keys(cons, ("hard", "soft", "partial", "person", "closed", "relax"),
+    problems += unknown_keys(cons, ("hard", "soft", "partial", "person", "closed", "relax", "unused"),
                              f"{where}: constraints")
     problems += relax_problems(cons, f"{where}: constraints.relax")
     rank = raw.get("ranking") or {}
@@ -106,6 +126,7 @@ def load_search_config(path: str | Path = DEFAULT_CONFIG) -> SearchConfig:
     # one ranking answers an intent: search() and request_routes.sql would otherwise disagree
     problems += [f"{where}: routes: intent '{i}' is listed under {listed.count(i)} routes; keep it under one"
                  for i in dict.fromkeys(listed) if listed.count(i) > 1]
+    problems += taxonomy_problems(routes, cons, tax or load_taxonomy(), where)
     parse = raw.get("parse") or {}
     problems += unknown_keys(parse, PARSE_KEYS, f"{where}: parse")
     problems += [f"{where}: parse: missing key '{k}'" for k in PARSE_KEYS if k not in parse]
@@ -116,7 +137,8 @@ def load_search_config(path: str | Path = DEFAULT_CONFIG) -> SearchConfig:
     return SearchConfig(kg=Path(raw["kg"]), hard=tuple(cons.get("hard") or ()),
                         soft=tuple(cons.get("soft") or ()),
                         partial=tuple(cons.get("partial") or ()), person=tuple(cons.get("person") or ()),
-                        closed=tuple(cons.get("closed") or ()), relax=tuple(cons["relax"]),
+                        closed=tuple(cons.get("closed") or ()), unused=tuple(cons.get("unused") or ()),
+                        relax=tuple(cons["relax"]),
                         ranking=numbers, similar_weights=weights, stopwords=tuple(str(s) for s in stop),
                         media_type=media, genre=genre, year_phrases=years, routes=routes, parse=dict(parse),
                         path=str(path))
