@@ -118,7 +118,7 @@ shared: setup
 	$(PY) -m eval.shared_records $(foreach r,$(RUNS),--run $(r))
 
 audit: setup
-	$(PY) -m eval.audit --data $(DATA)
+	$(PY) -m audit --data $(DATA)
 
 robustness: setup
 	$(PY) -m eval.robustness $(if $(RUN),--run $(RUN)) --data $(DATA)
@@ -142,7 +142,7 @@ test: setup setup-server setup-browser model
 
 lint: setup
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/sqlfluff lint eval/sql eval/audit/sql search/sql
+	$(VENV)/bin/sqlfluff lint sql
 
 # Engines old vs new (speed, agreement, grammar cost) and service latency need a trained run: RUN=runs/x.
 bench: setup model

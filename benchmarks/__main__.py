@@ -83,7 +83,7 @@ def bench_scoring(n_queries: int, repeat: int) -> str:
     rows, _, _ = fabricate(n_queries)
     with tempfile.TemporaryDirectory() as tmp:
         path = write_predictions(Path(tmp) / "predictions.parquet", rows)
-        sql_file = Path("eval/sql/per_class_intent.sql")
+        sql_file = Path("sql/scoring/per_class_intent.sql")
 
         def with_sql():
             con = connect(path, tax)

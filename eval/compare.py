@@ -1,4 +1,4 @@
-"""Leaderboard of every evaluated run: ONE SQL query (eval/sql/compare/leaderboard.sql) over all metrics.json.
+"""Leaderboard of every evaluated run: ONE SQL query (sql/compare/leaderboard.sql) over all metrics.json.
 
 Usage: python -m eval.compare [runs]        (make compare)
 
@@ -19,10 +19,10 @@ from typing import Any
 import duckdb
 
 from eval.report import md_escape
-from eval.score import SQL_DIR
 from schemas import SPLITS, ConfigError
+from schemas.sql_project import SQL_ROOT
 
-LEADERBOARD_SQL = SQL_DIR / "compare" / "leaderboard.sql"
+LEADERBOARD_SQL = SQL_ROOT / "compare" / "leaderboard.sql"
 # Only what the leaderboard reads, typed: files from other versions may carry more keys.
 COLUMNS = {"meta": "json", "intent": "json", "entities": "json", "exact_match": "double",
            "n_queries": "bigint"}
@@ -89,7 +89,7 @@ def write_leaderboard(root: Path) -> tuple[Path, str]:
     table = markdown(columns, rows)
     text = (f"# Leaderboard\n\n{len(rows)} run x system rows from {len(metric_files(root))} metrics.json "
             f"files under `{root}`, ranked by exact match averaged over splits "
-            f"({LEADERBOARD_SQL.relative_to(SQL_DIR.parent.parent)}). "
+            f"({LEADERBOARD_SQL.relative_to(SQL_ROOT.parent)}). "
             "`*_n` is the number of queries scored.\n\n" + table + "\n")
     path = root / "leaderboard.md"
     path.write_text(text, encoding="utf-8")

@@ -1,11 +1,12 @@
 """End-to-end retrieval: search the KG with gold, model and no extraction; measure the titles in SQL.
 
-`measure_retrieval(predictions, records, out_dir)` runs search/sql's rankings three times over one
-predictions.parquet (inputs gold, model, raw_query), builds the shared steps `measured_queries`,
-`seed_answers` and `result_checks` (each title of the first 10 judged against every gold constraint,
-wishes and exclusions), then runs every eval/sql/retrieval/retrieval_*.sql over them, `results` (input,
-qid, route, rank, title_id, title, ..., unmet), `gold_constraints` (search's request_constraints of the
-gold extraction) and the KG tables;
+`measure_retrieval(predictions, records, out_dir)` runs search's rankings (sql/search) three times over
+one predictions.parquet (inputs gold, model, raw_query), builds the shared steps of
+sql/models/*/retrieval/ (`int_measured_queries`, `int_seed_answers` and `int_result_checks`: each title
+of the first 10 judged against every gold constraint, wishes and exclusions), then runs every
+sql/retrieval/retrieval_*.sql over them, `results` (input, qid, route, rank, title_id, title, ...,
+unmet), `gold_constraints` and `gold_constraint_matches` (search's int_request_constraints and
+int_constraint_matches of the gold extraction) and the KG tables;
 each table lands in out_dir/tables/<name>.csv|json (the report shows them) and the returned dict is
 metrics.json's `retrieval` block. Settings: eval/retrieval.yml.
 """
@@ -23,15 +24,16 @@ import pyarrow as pa
 
 from schemas import DEFAULT_TAXONOMY, ConfigError, Taxonomy, load_taxonomy, load_yaml, unknown_keys
 from schemas.config import did_you_mean
+from schemas.sql_project import SQL_ROOT, domain_models, model_sql, read_sql
 from schemas.taxonomy import dataset_taxonomy
 from search.config import load_search_config
 from search.engine import SearchEngine
 
-SQL_DIR = Path(__file__).with_name("sql") / "retrieval"
+SQL_DIR = SQL_ROOT / "retrieval"
 DEFAULT_CONFIG = Path(__file__).with_name("retrieval.yml")
 INPUTS = ("gold", "model", "raw_query")
 MEASURES = ("seed_title", "constraints", "similar", "exclusions")
-SHARED_STEPS = ("measured_queries", "seed_answers", "result_checks")  # tables, in this order
+REQUESTS_MODEL = "stg_eval_requests"
 
 
 TITLE_MEASURES = ("seed_title", "constraints", "similar")  # which titles answer an intent
@@ -63,22 +65,11 @@ def load_retrieval_config(path: Path = DEFAULT_CONFIG, tax: Taxonomy | None = No
     problems += unknown_keys(measures, MEASURES, f"{path}: measures")
     problems += [f"{path}: measures.{m}: must be a list of intents" for m, v in measures.items()
                  if not isinstance(v, list)]
-    tax = tax or load_taxonomy()
-    problems += measure_problems(measures, tax, str(path))
-    search_config = Path(raw.get("search_config") or "search/config.yml")
-    enabled = raw.get("enabled", True) is not False
-    try:
-        if enabled:  # its routes and pools too, so a missing intent is refused before any decoding
-            load_search_config(search_config, tax)
-    except ConfigError as exc:
-        problems += exc.problems
+    problems += measure_problems(measures, tax or load_taxonomy(), str(path))
     if problems:
         raise ConfigError(problems)
-    return {"enabled": enabled, "search_config": search_config, "measures": measures}
-
-
-def _sql(name: str) -> str:
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    return {"enabled": raw.get("enabled", True) is not False,
+            "search_config": Path(raw.get("search_config") or "search/config.yml"), "measures": measures}
 
 
 def _records_table(records: Iterable[Mapping[str, Any]]) -> pa.Table:
@@ -98,22 +89,25 @@ def search_all(eng: SearchEngine, predictions: Path, records: Iterable[Mapping[s
 
     # eval.score's reading of the long form: a file from before entities had a polarity reads as wishes
     con.execute(f"create or replace table predictions as {source_query(predictions)}")
-    con.execute(f"create or replace table eval_requests as {_sql('requests')}")
+    con.execute(f"create or replace table {REQUESTS_MODEL} as {model_sql(REQUESTS_MODEL)}")
     # Only the measured queries: ids in both the predictions and the records.
-    con.execute("delete from eval_requests where qid not in (select qid from records)")
+    con.execute("delete from stg_eval_requests where qid not in (select qid from records)")
     for name in ("gold", "model"):
         con.execute("create or replace table requests as select qid, position, field, value, exclude, "
-                    "canonical from eval_requests where input = ?", [name])
+                    "canonical from stg_eval_requests where input = ?", [name])
         eng.stage_requests()
         if name == "gold":
-            con.execute("create or replace table gold_constraints as select * from request_constraints")
+            # the gold extraction's constraints and the titles satisfying them, for the judge
+            for gold, model in (("gold_constraints", "int_request_constraints"),
+                                ("gold_constraint_matches", "int_constraint_matches")):
+                con.execute(f"create or replace table {gold} as select * from {model}")
         eng.rank_to_table(f"results_{name}")
     con.execute("create or replace table request_text as select r.qid, r.query from records as r "
-                "where r.qid in (select qid from eval_requests)")
+                "where r.qid in (select qid from stg_eval_requests)")
     eng.rank_to_table("results_raw_query", raw=True)
     con.execute("create or replace table results as "
                 + " union all ".join(f"select '{i}' as input, * from results_{i}" for i in INPUTS))
-    con.execute("delete from records where qid not in (select qid from eval_requests)")
+    con.execute("delete from records where qid not in (select qid from stg_eval_requests)")
 
 
 def block(tables: Mapping[str, list[dict[str, Any]]]) -> dict[str, Any]:
@@ -167,7 +161,7 @@ def add_retrieval(metrics: dict[str, Any], predictions: Path, records: list[Mapp
 
 def measure_retrieval(predictions: str | Path, records: Iterable[Mapping[str, Any]], out_dir: str | Path,
                       config: Path = DEFAULT_CONFIG, engine: SearchEngine | None = None) -> dict[str, Any]:
-    """Search with the three inputs, run eval/sql/retrieval/retrieval_*.sql, write tables; the block."""
+    """Search with the three inputs, run sql/retrieval/retrieval_*.sql, write tables; the block."""
     from eval.score import Table, write_table  # the same table files as every other metric
 
     tax = engine.tax if engine else None
@@ -182,8 +176,9 @@ def measure_retrieval(predictions: str | Path, records: Iterable[Mapping[str, An
     eng.con.execute(f"create or replace table retrieval_inputs as select * from (values {values}) "
                     "as t (input, input_order)")
     search_all(eng, Path(predictions), records)
-    for step in SHARED_STEPS:
-        eng.con.execute(f"create or replace table {step} as {_sql(step)}")
+    for path in domain_models("retrieval"):
+        if path.stem != REQUESTS_MODEL:  # made by search_all, before the searches
+            eng.con.execute(f"create or replace table {path.stem} as {read_sql(path)}")
 
     def save(name: str, sql: str) -> list[dict[str, Any]]:
         rel = eng.con.sql(sql)
@@ -192,8 +187,8 @@ def measure_retrieval(predictions: str | Path, records: Iterable[Mapping[str, An
         return rows
 
     # Which seed-title queries were measured and which left out (not about their seed), for audit.
-    save("seed_answers", "select qid, seed_is_answer from seed_answers order by qid")
-    tables = {path.stem: save(path.stem, path.read_text(encoding="utf-8"))
+    save("seed_answers", "select qid, seed_is_answer from int_seed_answers order by qid")
+    tables = {path.stem: save(path.stem, read_sql(path))
               for path in sorted(SQL_DIR.glob("retrieval_*.sql"))}
     return block(tables)
 

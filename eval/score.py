@@ -1,4 +1,4 @@
-"""Score one predictions.parquet with the DuckDB SQL in eval/sql: metrics.json plus every result table.
+"""Score one predictions.parquet with the DuckDB SQL in sql/scoring: metrics.json plus every result table.
 
 Usage: python -m eval.score --predictions FILE --out DIR [--taxonomy schemas/taxonomy.yaml]
                             [--records data/default/test.jsonl]
@@ -6,14 +6,15 @@ Usage: python -m eval.score --predictions FILE --out DIR [--taxonomy schemas/tax
 FILE is the long form of eval/predictions.py (Parquet, or .csv / .jsonl): the four columns
 (id, source, field, value) are required; `split` defaults to NULL, `status` to 'ok' on pred rows and
 `exclude` (the entity's polarity) to false on entity rows (NULL on intent rows).
-The SQL is layered like a dbt project: `eval/sql/macros/*.sql` (scalar macros), then the relations
+The SQL is the dbt-style project in sql/ (sql/README.md): `sql/macros/*.sql`, then the relations
 `predictions` and `labels` (kind, label, label_order, label_group; from the taxonomy), then the views of
-`eval/sql/models/staging/` and `models/intermediate/` in dependency order; `eval/sql/checks/*.sql` must
-return no rows; then every `eval/sql/*.sql` (a short query over the views) runs, sorted, into
+`sql/models/staging/scoring/` and `sql/models/intermediate/scoring/` in dependency order;
+`sql/checks/*.sql` must return no rows; then every `sql/scoring/*.sql` (a short query over the views)
+runs, sorted, into
 DIR/tables/<name>.csv and .json, so a new .sql file joins the output without code changes. metrics.json
 gathers the headline numbers from the known tables. `--records` (JSONL with id and query) adds the query
 text to every table with an `id` column. DIR/setup.sql recreates all of it in the DuckDB CLI:
-`duckdb -init DIR/setup.sql`, then `.read eval/sql/per_class_intent.sql`.
+`duckdb -init DIR/setup.sql`, then `.read sql/scoring/per_class_intent.sql`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,21 +33,19 @@ import duckdb
 from eval.predictions import COLUMNS, check_parquet
 from schemas import DEFAULT_TAXONOMY, ConfigError, Taxonomy, load_taxonomy, read_jsonl
 from schemas.outputs import claim_output_folder
+from schemas.sql_project import SQL_ROOT, domain_models, load_macros, macro_files
 from synth.frames import PEOPLE_POOLS
 
 # A scored folder written before output folders carried the marker (schemas.outputs).
 METRICS_MARK = (("metrics.json", '"predictions"'),)
 
-SQL_DIR = Path(__file__).with_name("sql")
-MACRO_DIR = SQL_DIR / "macros"
-MODEL_DIR = SQL_DIR / "models"
-MODEL_LAYERS = ("staging", "intermediate")
-CHECK_DIR = SQL_DIR / "checks"
+SQL_DIR = SQL_ROOT / "scoring"
+CHECK_DIR = SQL_ROOT / "checks"
 HELD_OUT_POOLS = ("title", *PEOPLE_POOLS)  # the KG pools synth's heldout split partitions
 OPTIONAL = ("split", "status", "exclude")
 REQUIRED = tuple(c for c in COLUMNS if c not in OPTIONAL)  # the four-column long form
 # `macro_avg` averages the classes present in gold or predictions (sklearn's labels=None);
-# `taxonomy_macro_avg` every taxonomy class, absent ones as 0 (eval/sql/averages_*.sql).
+# `taxonomy_macro_avg` every taxonomy class, absent ones as 0 (sql/scoring/averages_*.sql).
 AVERAGES = {"macro avg": "macro_avg", "micro avg": "micro_avg", "weighted avg": "weighted_avg",
             "taxonomy macro avg": "taxonomy_macro_avg"}
 
@@ -68,7 +66,7 @@ def entity_group(tax: Taxonomy, name: str) -> str:
 def label_rows(tax: Taxonomy) -> list[tuple[str, str, int, str | None]]:
     """The `labels` relation: (kind, label, label_order, label_group), in taxonomy order. Kind
     'exclusion' lists the entity types a user can rule out (taxonomy `exclusion.types`): the classes of
-    the excluded-entity scores (eval/sql/per_class_exclusion.sql)."""
+    the excluded-entity scores (sql/scoring/per_class_exclusion.sql)."""
     rows: list[tuple[str, str, int, str | None]] = [
         ("intent", name, i, None) for i, name in enumerate(tax.intent_names)]
     rows += [("entity", name, i, entity_group(tax, name)) for i, name in enumerate(tax.entity_names)]
@@ -76,34 +74,9 @@ def label_rows(tax: Taxonomy) -> list[tuple[str, str, int, str | None]]:
                    if name in tax.excludable]
 
 
-def load_macros(con: duckdb.DuckDBPyConnection) -> None:
-    for path in sorted(MACRO_DIR.glob("*.sql")):
-        con.execute(path.read_text(encoding="utf-8"))
-
-
-def dependency_order(paths: list[Path]) -> list[Path]:
-    """SQL files that each create one view named as the file, in an order they can be created: each
-    after the files whose views it names (outside comments), ties by name. Like dbt's ref() graph,
-    read from the SQL text itself."""
-    pending = sorted(paths)
-    code = {p.stem: re.sub(r"--[^\n]*", "", p.read_text(encoding="utf-8")) for p in pending}
-    needs = {m: {n for n in code if n != m and re.search(rf"\b{n}\b", text)} for m, text in code.items()}
-    ordered: list[Path] = []
-    while pending:
-        done = {p.stem for p in ordered}
-        ready = [p for p in pending if needs[p.stem] <= done]
-        if not ready:
-            raise ValueError(f"{pending[0].parent}: models read each other in a cycle: "
-                             f"{', '.join(p.stem for p in pending)}")
-        ordered.append(ready[0])
-        pending.remove(ready[0])
-    return ordered
-
-
 def model_files() -> list[Path]:
-    """eval/sql/models/*/*.sql in creation order: staging before intermediate (a model reads models of
-    its own or a lower layer), each layer in dependency order."""
-    return [p for layer in MODEL_LAYERS for p in dependency_order(list((MODEL_DIR / layer).glob("*.sql")))]
+    """The scoring models in creation order (staging before intermediate, each in dependency order)."""
+    return domain_models("scoring")
 
 
 def load_models(con: duckdb.DuckDBPyConnection, materialize: bool = False) -> None:
@@ -177,7 +150,7 @@ def run_sql(con: duckdb.DuckDBPyConnection, path: Path) -> Table:
 
 
 def run_checks(con: duckdb.DuckDBPyConnection, source: str | Path) -> None:
-    """Raise with one line per failed check (eval/sql/checks/*.sql must return zero rows)."""
+    """Raise with one line per failed check (sql/checks/*.sql must return zero rows)."""
     problems = []
     for path in sorted(CHECK_DIR.glob("*.sql")):
         table = run_sql(con, path)
@@ -255,7 +228,7 @@ def assemble(tables: Mapping[str, Table], tax: Taxonomy) -> dict[str, Any]:
                                          need(tables, "averages_relaxed_entity"))
     entities["by_group"] = by_group(need(tables, "averages_entity_group"), tax)
     if "names" in entities["by_group"]:
-        # names found whatever name type they were given (eval/sql/names_any_type.sql)
+        # names found whatever name type they were given (sql/scoring/names_any_type.sql)
         untyped = [r for r in need(tables, "names_any_type").rows if r["matching"] == "any names type"]
         entities["by_group"]["names"]["any_type"] = {k: untyped[0][k] for k in ("precision", "recall", "f1",
                                                                                "support", "tp", "fp", "fn")}
@@ -294,7 +267,7 @@ def setup_sql(query: str, out_dir: Path, tax: Taxonomy) -> str:
                              for k, lb, i, g in label_rows(tax))
     return (
         f"-- duckdb -init {out_dir / 'setup.sql'}   then   .read {SQL_DIR / 'per_class_intent.sql'}\n"
-        + "".join(f".read {p}\n" for p in sorted(MACRO_DIR.glob("*.sql")))
+        + "".join(f".read {p}\n" for p in macro_files())
         + f"create or replace view predictions as {query};\n"
         + "create or replace table labels as select * from (values\n    "
         + values + "\n) as t (kind, label, label_order, label_group);\n"
@@ -305,7 +278,7 @@ def setup_sql(query: str, out_dir: Path, tax: Taxonomy) -> str:
 def score_predictions(path: str | Path, out_dir: str | Path, tax: Taxonomy,
                       queries: Mapping[str, str] | None = None,
                       meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Run every eval/sql/*.sql over `path`; write out_dir/metrics.json and tables/; return the metrics."""
+    """Run every sql/scoring/*.sql over `path`; write out_dir/metrics.json and tables/; return the metrics."""
     path, out_dir = Path(path), Path(out_dir)
     con = connect(path, tax, materialize=True)
     try:

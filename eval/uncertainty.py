@@ -4,7 +4,7 @@ A query is not an independent draw: every query of one template shares its phras
 split holds out whole templates, so one unlucky template moves a class's F1 by far more than a
 per-query bootstrap admits (e.g. most heldout `character` values come from three templates). This
 resamples templates with replacement (records without a template id are their own cluster), sums each
-resample's per-query tp/fp/fn (eval/sql/uncertainty/query_class_counts.sql, the same strict matching
+resample's per-query tp/fp/fn (sql/uncertainty/query_class_counts.sql, the same strict matching
 as the report) and recomputes F1 and the macro averages over the classes present, as eval/sql does.
 
 Paired: several runs scored on the same records share every resample, so the interval of a
@@ -21,10 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from eval.score import SQL_DIR, connect, entity_group
+from eval.score import connect, entity_group
 from schemas import Taxonomy
+from schemas.sql_project import SQL_ROOT
 
-COUNTS_SQL = SQL_DIR / "uncertainty" / "query_class_counts.sql"
+COUNTS_SQL = SQL_ROOT / "uncertainty" / "query_class_counts.sql"
 NAME_TYPES = ("title", "actor", "director", "character")
 # how reports name the averaged metrics; a type's F1 goes by the type's name
 LABELS = {"intent_f1": "intent macro-F1", "entity_f1": "entity macro-F1", "names_f1": "names F1",

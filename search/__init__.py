@@ -1,4 +1,4 @@
-"""Ranked titles from the knowledge graph for an extraction, in DuckDB SQL (search/sql)."""
+"""Ranked titles from the knowledge graph for an extraction, in DuckDB SQL (sql/search, sql/models)."""
 
 from search.query import search
 

@@ -10,9 +10,9 @@ each one matched (how: exact, words, typo, year, text, shared) and the wishes it
 match, after every complete one); the values the user rules out (removed titles) and the constraints
 the KG cannot check (a platform, an audience) are listed after them. --json prints search()'s result
 objects instead.
---export DIR writes the DuckDB database (KG, settings, macros, the last query's staging tables) so any
-search/sql file can be rerun by hand:
-  duckdb -c "import database 'DIR'" -c ".read search/sql/rank_similar.sql"
+--export DIR writes the DuckDB database (KG, settings, macros, the last query's model tables) so any
+sql/search file can be rerun by hand:
+  duckdb -c "import database 'DIR'" -c ".read sql/search/rank_similar.sql"
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A DuckDB connection holding the knowledge graph, the search settings and the ranking SQL.
 
-Tables made here (Python only loads data; every ranking step is a file in search/sql):
+Tables made here (Python only loads data; every ranking step is a file in sql/, sql/README.md):
   kg_titles(title_id, title, year, media_type, language)      one row per KG title, in load order
   kg_facts(title_id, pool, value)                             people, characters, genres, moods, themes,
                                                               plot, settings, media type, language
@@ -16,8 +16,8 @@ Tables made here (Python only loads data; every ranking step is a file in search
                                                               (filled from the taxonomy's lexicons where
                                                               the extraction does not carry it)
   request_text(qid, query)                                     raw queries, for the BM25 baseline
-Then search/sql/macros/*.sql, search/sql/staging/*.sql (as tables: the KG-side ones once, the
-request-side ones again whenever `requests` changes), and each search/sql/rank_<route>.sql answers
+Then sql/macros/*.sql, the models of sql/models/*/search/ (as tables: the KG-side ones once, the
+request-side ones again whenever `requests` changes), and each sql/search/rank_<route>.sql answers
 the intents of its route.
 """
 
@@ -32,15 +32,12 @@ import duckdb
 import pyarrow as pa
 
 from schemas import ConfigError, Taxonomy, load_taxonomy
+from schemas.sql_project import SQL_ROOT, domain_models, load_macros, read_sql
 from search.config import ROUTES, SearchConfig, load_search_config
 from synth.kg import KnowledgeGraph, load_kg, title_pool_values
 
-SQL_DIR = Path(__file__).with_name("sql")
-KG_STAGING = ("kg_values", "kg_term_weights")  # depend on the KG only: materialised once
-# Depend on `requests` too: rebuilt as tables by set_requests, so the route files share them.
-REQUEST_STAGING = ("request_routes", "request_constraints", "constraint_counts", "hard_matches",
-                   "hard_by_title", "soft_scores", "soft_by_title", "named_titles", "excluded_titles",
-                   "unmet_by_title")
+SQL_DIR = SQL_ROOT / "search"
+KG_MODELS = ("stg_kg_values", "stg_kg_term_weights")  # depend on the KG only: materialised once
 RAW_ROUTE = "raw_query"
 REQUEST_SCHEMA = pa.schema([("qid", pa.string()), ("position", pa.int32()), ("field", pa.string()),
                             ("value", pa.string()), ("exclude", pa.bool_()), ("canonical", pa.string())])
@@ -50,7 +47,14 @@ NO_UNMET = "null::struct(type varchar, value varchar)[]"  # the raw-query baseli
 
 
 def sql_file(name: str) -> str:
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    """A ranking file of sql/search/ by name (rank_<route>)."""
+    return read_sql(SQL_DIR / f"{name}.sql")
+
+
+def request_models() -> list[Path]:
+    """The search models that read `requests`: rebuilt as tables by set_requests, so the route files
+    share them, in creation order."""
+    return [p for p in domain_models("search") if p.stem not in KG_MODELS]
 
 
 def _arrow(rows: Sequence[Mapping[str, Any]], schema: pa.Schema) -> pa.Table:
@@ -89,12 +93,12 @@ class SearchEngine:
         self.kg = kg or load_kg(self.cfg.kg, self.tax)
         self.con = duckdb.connect()
         self._load_tables(this_year or datetime.date.today().year)
-        for path in sorted((SQL_DIR / "macros").glob("*.sql")):
-            self.con.execute(path.read_text(encoding="utf-8"))
+        load_macros(self.con)
         self.con.execute("create table stopwords as select distinct unnest(text_tokens(word)) as token "
                          "from stopword_list")
-        for name in KG_STAGING:
-            self.con.execute(f"create table {name} as {sql_file('staging/' + name)}")
+        for path in domain_models("search"):
+            if path.stem in KG_MODELS:
+                self.con.execute(f"create table {path.stem} as {read_sql(path)}")
         self.stage_requests()
 
     def _table(self, name: str, rows: Sequence[Mapping[str, Any]], schema: pa.Schema) -> None:
@@ -157,10 +161,10 @@ class SearchEngine:
                              "where r.canonical is null and r.field = lc.field and r.value = lc.value")
 
     def stage_requests(self) -> None:
-        """Rebuild the request-side staging tables from the current `requests` (call after replacing it)."""
+        """Rebuild the request-side model tables from the current `requests` (call after replacing it)."""
         self.fill_canonicals()
-        for name in REQUEST_STAGING:
-            self.con.execute(f"create or replace table {name} as {sql_file('staging/' + name)}")
+        for path in request_models():
+            self.con.execute(f"create or replace table {path.stem} as {read_sql(path)}")
 
     def set_requests(self, requests: Iterable[Mapping[str, Any]],
                      texts: Iterable[Mapping[str, Any]] = ()) -> None:

@@ -39,7 +39,7 @@ class Case:
     recipe: Path       # data recipe (synth)
     eval_cfg: Path     # eval/config.yml copy
     robust_cfg: Path   # eval/robustness.yml copy
-    audit_cfg: Path    # eval/audit/config.yml copy
+    audit_cfg: Path    # audit/config.yml copy
     train_recipe: Path  # an axolotl recipe copy
     records: Path      # records JSONL for eval.score
     preds: Path        # predictions.parquet for eval.score
@@ -79,7 +79,7 @@ def case(tmp_path: Path, dataset: Path) -> Case:
     shutil.copy(ROOT / "tests/fixtures/external/queries_with_spans.jsonl", corpus)
     paths = {}
     for name, src in (("recipe", DATA_RECIPE), ("eval_cfg", ROOT / "eval/config.yml"),
-                      ("robust_cfg", ROOT / "eval/robustness.yml"), ("audit_cfg", ROOT / "eval/audit/config.yml"),
+                      ("robust_cfg", ROOT / "eval/robustness.yml"), ("audit_cfg", ROOT / "audit/config.yml"),
                       ("train_recipe", ROOT / "recipes/tiny-test.yml")):
         paths[name] = tmp_path / f"{name}.yml"
         shutil.copy(src, paths[name])
@@ -162,10 +162,10 @@ TABLE = [
     # eval.score
     ("eval.score", SCORE, corrupt_line("records.jsonl", 2), "records.jsonl:2: invalid JSON"),
     ("eval.score", SCORE, corrupt_parquet("preds.parquet"), "preds.parquet: not a readable Parquet file"),
-    # eval.audit
-    ("eval.audit", AUDIT, corrupt_parquet("data/test.parquet"), "data/test.parquet: not a readable Parquet file"),
-    ("eval.audit", AUDIT, set_key("audit_cfg", "report", 20), "report: must be a mapping, got 20"),
-    ("eval.audit", AUDIT, set_key("audit_cfg", "params.near_dup_similarity", "0,9"), "near_dup_similarity"),
+    # audit
+    ("audit", AUDIT, corrupt_parquet("data/test.parquet"), "data/test.parquet: not a readable Parquet file"),
+    ("audit", AUDIT, set_key("audit_cfg", "report", 20), "report: must be a mapping, got 20"),
+    ("audit", AUDIT, set_key("audit_cfg", "params.near_dup_similarity", "0,9"), "near_dup_similarity"),
     # eval.robustness
     ("eval.robustness", ROBUST, corrupt_line("data/test.jsonl"), "data/test.jsonl:3: invalid JSON"),
     ("eval.robustness", ROBUST, remove("data/train.jsonl"), "data/train.jsonl: file not found"),

@@ -106,7 +106,7 @@ def external_intervals(paths: dict[str, Path], records: list[dict[str, Any]], su
 
 
 def write_external_report(result: dict[str, Any], out: Path) -> None:
-    from eval.audit.render import Block, Document, Section, Table, write_document
+    from audit.render import Block, Document, Section, Table, write_document
 
     s = result["import"]
     intro = [f"Corpus `{s['corpus']}` ({s['format']}, {s['queries']} queries), label map `{s['map']}`. "
@@ -139,7 +139,7 @@ def write_external_report(result: dict[str, Any], out: Path) -> None:
 
 def interval_blocks(iv: dict[str, Any] | None) -> list[Any]:
     """The report's interval line and, against the baseline, the table of paired differences."""
-    from eval.audit.render import Block, Table
+    from audit.render import Block, Table
     from eval.uncertainty import LABELS, format_interval, interval_line
 
     if not iv:

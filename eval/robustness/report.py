@@ -15,7 +15,7 @@ COLUMNS = ("system", "perturbation", "severity", "n", "changed", "mean_edits", "
 
 
 def drop_plot(rows: list[dict[str, Any]], dpi: int) -> bytes:
-    from eval.audit.plots import plt, to_png
+    from audit.plots import plt, to_png
 
     sets = [r for r in rows if r["set"] != CLEAN]
     several = len({r["system"] for r in sets}) > 1
@@ -32,7 +32,7 @@ def drop_plot(rows: list[dict[str, Any]], dpi: int) -> bytes:
 
 
 def write_report(result: dict[str, Any], out: Path, tax: Taxonomy, dpi: int) -> None:
-    from eval.audit.render import Block, Document, Figure, Section, Table, write_document
+    from audit.render import Block, Document, Figure, Section, Table, write_document
 
     res = result
     intro = [f"Run `{res['run']}`, data `{res['data']}` split `{res['split']}`: {res['n']} queries "

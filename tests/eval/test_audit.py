@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 import yaml
 
-from eval.audit.__main__ import main as audit_main
-from eval.audit.config import DEFAULT_CONFIG, load_audit_config
-from eval.audit.db import connect
-from eval.audit.run import run_audit
-from eval.audit.sqlfiles import SQL_DIR, parse_header, run_file
+from audit.__main__ import main as audit_main
+from audit.config import DEFAULT_CONFIG, load_audit_config
+from audit.db import connect
+from audit.run import run_audit
+from audit.sqlfiles import SQL_DIR, parse_header, run_file
 from schemas import ConfigError, load_taxonomy
 from synth.kg import CastMember, TitleFacts
 from synth.writer import write_dataset
@@ -280,7 +280,7 @@ def indel_similarity(a: str, b: str) -> float:
 def test_phrasing_nearest_matches_a_brute_force_indel_similarity():
     import random
 
-    from eval.audit.phrasing import BLOCK, nearest, phrasing
+    from audit.phrasing import BLOCK, nearest, phrasing
 
     assert phrasing("Play Up on  Netflix?", [{"type": "platform", "start": 12, "end": 19},
                                              {"type": "title", "start": 5, "end": 7}]) == "play {title} on {platform}"

@@ -116,7 +116,7 @@ def test_kill_as_soon_as_eval_starts_writing_without_any_hook(project):
 
 def test_failed_audit_keeps_the_previous_audit_folder(tmp_path, monkeypatch):
     """A crash while writing the audit (here: the disk fills after the first file) changes nothing."""
-    from eval.audit import run as audit_run
+    from audit import run as audit_run
     from synth.config import load_data_config
     from synth.pipeline import build_dataset
 

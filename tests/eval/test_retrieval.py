@@ -1,4 +1,4 @@
-"""The retrieval block of `python -m eval`: given/expect fixtures for eval/sql/retrieval/*.sql on the
+"""The retrieval block of `python -m eval`: given/expect fixtures for sql/retrieval and sql/models/*/retrieval on the
 six-title KG of tests/fixtures/tiny_kg, and the hook end to end on a small synthetic dataset, its
 seed-title figures recomputed in plain Python from search() one query at a time."""
 
@@ -15,8 +15,9 @@ import pytest
 
 from eval.config import load_eval_config
 from eval.pipeline import evaluate
-from eval.retrieval import INPUTS, SHARED_STEPS, SQL_DIR, engine_for, measure_retrieval, retrieval_table
+from eval.retrieval import INPUTS, REQUESTS_MODEL, SQL_DIR, engine_for, measure_retrieval, retrieval_table
 from schemas import load_taxonomy
+from schemas.sql_project import MODEL_DIR, domain_models, model_sql
 from search import search
 from search.config import load_search_config
 from search.engine import SearchEngine
@@ -39,6 +40,12 @@ def table(eng: SearchEngine, name: str, rows: list[dict], types: dict[str, pa.Da
     eng.con.execute(f"create or replace table {name} as select * from data")
 
 
+def gold_tables(eng: SearchEngine) -> None:
+    """The staged requests as the gold extraction, as eval.retrieval keeps it for the judge."""
+    eng.con.execute("create or replace table gold_constraints as select * from int_request_constraints")
+    eng.con.execute("create or replace table gold_constraint_matches as select * from int_constraint_matches")
+
+
 def given_measure(eng: SearchEngine, records: list[tuple], results: list[tuple],
                   measured: list[tuple[str, str]], gold: dict[str, list[tuple[str, str]]] | None = None) -> None:
     """`gold`: qid -> [(field, value)] of its gold entities; None keeps a gold_constraints table the test
@@ -49,7 +56,7 @@ def given_measure(eng: SearchEngine, records: list[tuple], results: list[tuple],
         eng.set_requests([{"qid": r[0], "position": n, "field": f, "value": v}
                           for r in records
                           for n, (f, v) in enumerate([("intent", r[2]), *(gold or {}).get(r[0], [])])])
-        eng.con.execute("create or replace table gold_constraints as select * from request_constraints")
+        gold_tables(eng)
     table(eng, "records", [dict(zip(("qid", "split", "intent", "seed_title", "query"), r, strict=True))
                            for r in records],
           {"qid": s, "split": s, "intent": s, "seed_title": s, "query": s})
@@ -66,12 +73,14 @@ def given_measure(eng: SearchEngine, records: list[tuple], results: list[tuple],
           {"intent": s, "measure": s, "intent_order": i32})
     table(eng, "retrieval_inputs", [{"input": i, "input_order": n} for n, i in enumerate(INPUTS)],
           {"input": s, "input_order": i32})
-    for step in SHARED_STEPS:
-        eng.con.execute(f"create or replace table {step} as {(SQL_DIR / f'{step}.sql').read_text()}")
+    for path in domain_models("retrieval"):
+        if path.stem != REQUESTS_MODEL:
+            eng.con.execute(f"create or replace table {path.stem} as {path.read_text()}")
 
 
 def run(eng: SearchEngine, name: str) -> list[tuple]:
-    return eng.con.execute((SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")).fetchall()
+    sql = model_sql(name) if name.startswith(("stg_", "int_")) else (SQL_DIR / f"{name}.sql").read_text()
+    return eng.con.execute(sql).fetchall()
 
 
 def same(got: list[tuple], want: list[tuple]) -> None:
@@ -83,9 +92,9 @@ def same(got: list[tuple], want: list[tuple]) -> None:
 
 
 def test_every_retrieval_sql_file_has_a_fixture() -> None:
-    assert sorted(p.stem for p in SQL_DIR.glob("*.sql")) == [
-        "measured_queries", "requests", "result_checks", "retrieval_answered", "retrieval_exclusions",
-        "retrieval_precision", "retrieval_seed_title", "seed_answers"]
+    assert sorted(p.stem for p in [*SQL_DIR.glob("*.sql"), *MODEL_DIR.glob("*/retrieval/*.sql")]) == [
+        "int_measured_queries", "int_result_checks", "int_seed_answers", "retrieval_answered",
+        "retrieval_exclusions", "retrieval_precision", "retrieval_seed_title", "stg_eval_requests"]
 
 
 def test_requests(eng: SearchEngine) -> None:
@@ -97,7 +106,7 @@ def test_requests(eng: SearchEngine) -> None:
     table(eng, "predictions", [dict(zip(("id", "source", "field", "value", "status", "exclude"), r, strict=True))
                                | {"split": "test"} for r in rows],
           {c: pa.string() for c in ("id", "split", "source", "field", "value", "status")} | {"exclude": pa.bool_()})
-    got = run(eng, "requests")
+    got = run(eng, "stg_eval_requests")
     # input, qid, position, field, value, canonical (left to search), exclude (false on intent rows)
     assert sorted((i, q, f, v, c, x) for i, q, _, f, v, c, x in got) == sorted([
         ("gold", "q1", "intent", "title_info", None, False), ("gold", "q1", "title", "Solaris", None, False),
@@ -118,7 +127,7 @@ def test_measured_queries(eng: SearchEngine) -> None:
     given_measure(eng, [("s1", "test", "find_title", "Solaris", "q"), ("r1", "test", "recommend", "Alien", "q"),
                         ("x1", "test", "out_of_scope", None, "q")], [], SEED_MEASURES + [("constraints", "recommend")])
     # input, qid, intent, measure, seed_title, sort_key (input order * 1000 + intent order)
-    got = eng.con.execute("select * from measured_queries order by sort_key, qid").fetchall()
+    got = eng.con.execute("select * from int_measured_queries order by sort_key, qid").fetchall()
     assert got == [("gold", "s1", "find_title", "seed_title", "Solaris", 0),
                    ("gold", "r1", "recommend", "constraints", "Alien", 3),
                    ("model", "s1", "find_title", "seed_title", "Solaris", 1000),
@@ -165,7 +174,7 @@ SEED_CASES = {
 def test_seed_answers_keep_only_queries_about_their_seed(eng: SearchEngine) -> None:
     records = [(q, "test", i, seed, "q") for q, (i, seed, _, _) in SEED_CASES.items()]
     given_measure(eng, records, [], SEED_MEASURES, {q: g for q, (_, _, g, _) in SEED_CASES.items()})
-    got = dict(eng.con.execute("select qid, seed_is_answer from seed_answers").fetchall())
+    got = dict(eng.con.execute("select qid, seed_is_answer from int_seed_answers").fetchall())
     assert got == {q: want for q, (_, _, _, want) in SEED_CASES.items()}
 
 
@@ -202,7 +211,7 @@ def test_retrieval_precision(eng: SearchEngine) -> None:
         {"qid": "p4", "position": 0, "field": "intent", "value": "recommend"},
         {"qid": "p4", "position": 1, "field": "mood", "value": "whimsical"},
     ])
-    eng.con.execute("create or replace table gold_constraints as select * from request_constraints")
+    gold_tables(eng)
     records = [("p1", "test", "recommend", "Alien", "q"), ("p2", "test", "recommend", "Alien", "q"),
                ("p3", "test", "similar_to", "Alien", "q"), ("p4", "test", "recommend", "Amélie", "q")]
     results = [("gold", "p1", 1, ALIEN), ("gold", "p1", 2, SOLARIS_1972),
@@ -313,7 +322,7 @@ def given_exclusions(eng: SearchEngine) -> None:
                         "e3": [("intent", "recommend", False), ("platform", "Netflix", True)],
                         "e4": [("intent", "recommend", False), ("genre", "drama", False)]}.items()
         for n, (f, v, x) in enumerate(ents)])
-    eng.con.execute("create or replace table gold_constraints as select * from request_constraints")
+    gold_tables(eng)
     records = [("e1", "test", "recommend", "Solaris", "q"), ("e2", "test", "find_title", "Alien", "q"),
                ("e3", "test", "recommend", "Dark", "q"), ("e4", "test", "recommend", "Solaris", "q")]
     partial = [{"type": "genre", "value": "x"}]
@@ -330,7 +339,7 @@ def given_exclusions(eng: SearchEngine) -> None:
 def test_result_checks_judge_wishes_and_exclusions(eng: SearchEngine) -> None:
     given_exclusions(eng)
     # input, qid, title_id, rank, is_complete, position, is_excluded, meets
-    got = eng.con.execute("select * from result_checks where input = 'model' and qid = 'e1' "
+    got = eng.con.execute("select * from int_result_checks where input = 'model' and qid = 'e1' "
                           "order by rank, position").fetchall()
     assert got == [("model", "e1", ALIEN, 1, True, 1, False, True), ("model", "e1", ALIEN, 1, True, 2, True, True),
                    ("model", "e1", ALIEN, 1, True, 3, True, True),
@@ -340,7 +349,7 @@ def test_result_checks_judge_wishes_and_exclusions(eng: SearchEngine) -> None:
                    ("model", "e1", SOLARIS_2002, 3, False, 1, False, True),
                    ("model", "e1", SOLARIS_2002, 3, False, 2, True, False),
                    ("model", "e1", SOLARIS_2002, 3, False, 3, True, False)]
-    assert eng.con.execute("select count(*) from result_checks where qid = 'e3'").fetchone() == (0,)
+    assert eng.con.execute("select count(*) from int_result_checks where qid = 'e3'").fetchone() == (0,)
 
 
 def test_retrieval_exclusions(eng: SearchEngine) -> None:

@@ -1,4 +1,5 @@
-"""One tiny given/expect fixture per SQL file in eval/sql (computed by hand), plus sqlfluff lint.
+"""One tiny given/expect fixture per scoring SQL file (sql/scoring, sql/checks, sql/models/*/scoring;
+computed by hand), plus sqlfluff lint of the whole SQL project.
 
 The labels below are fixture names, not the taxonomy: the SQL reads whatever `labels` holds.
 """
@@ -14,6 +15,7 @@ import duckdb
 import pytest
 
 from eval import score
+from schemas.sql_project import LAYERS, SQL_ROOT
 
 INTENTS = ("find", "play", "chat")        # 'chat' never occurs: zero support, never predicted
 ENTITY_TYPES = ("title", "genre", "plot")  # 'mood' below is outside: scored for no class
@@ -304,7 +306,19 @@ def run(name: str, rows: list[tuple]) -> list[tuple]:
     if name.startswith("models/"):
         view = Path(name).name
         return con.sql(f"select * from {view} {MODEL_FILTER.get(view, '')} order by all").fetchall()
-    return con.sql((score.SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")).fetchall()
+    return con.sql(sql_path(name).read_text(encoding="utf-8")).fetchall()
+
+
+def sql_path(name: str) -> Path:
+    """A fixture name's file: `checks/x` in sql/checks, any other in sql/scoring."""
+    return SQL_ROOT / f"{name}.sql" if name.startswith("checks/") else score.SQL_DIR / f"{name}.sql"
+
+
+def fixture_name(path: Path) -> str:
+    """`models/<layer>/<model>` for a model (its domain folder left out), `checks/x`, or the metric's stem."""
+    if path.is_relative_to(SQL_ROOT / "models"):
+        return f"models/{path.parent.parent.name}/{path.stem}"
+    return path.relative_to(SQL_ROOT).with_suffix("").as_posix().removeprefix("scoring/")
 
 
 def same(got: list[tuple], want: list[tuple]) -> None:
@@ -316,7 +330,7 @@ def same(got: list[tuple], want: list[tuple]) -> None:
 
 
 def test_every_sql_file_has_a_fixture() -> None:
-    files = {str(p.relative_to(score.SQL_DIR).with_suffix(""))
+    files = {fixture_name(p)
              for p in [*score.SQL_DIR.glob("*.sql"), *score.CHECK_DIR.glob("*.sql"), *score.model_files()]}
     assert files == set(EXPECT), f"fixtures missing for {sorted(files - set(EXPECT))}"
     assert len(files) == 29
@@ -326,19 +340,19 @@ def test_models_are_views_named_as_their_files_in_layer_order() -> None:
     """Each model file creates the view its file names; staging reads only the two input relations,
     intermediate reads staging or intermediate; metric files read models, never `predictions`."""
     models = score.model_files()
-    assert [p.parent.name for p in models] == sorted((p.parent.name for p in models),
-                                                     key=score.MODEL_LAYERS.index)
+    assert [p.parent.parent.name for p in models] == sorted((p.parent.parent.name for p in models),
+                                                            key=LAYERS.index)
     for path in models:
         text = path.read_text(encoding="utf-8")
         assert f"create or replace view {path.stem} as" in text, path
-        if path.parent.name == "staging":
+        if path.parent.parent.name == "staging":
             assert "stg_" not in text.replace(path.stem, "") and "int_" not in text, path
         else:
             assert "from predictions" not in text, path
     for path in score.SQL_DIR.glob("*.sql"):
         code = [line for line in path.read_text().splitlines() if line.strip() and not line.startswith("--")]
         assert "predictions" not in "\n".join(code), f"{path.name} should read the models, not `predictions`"
-        assert len(code) <= 80, f"{path.name}: {len(code)} lines; move shared steps into eval/sql/models"
+        assert len(code) <= 80, f"{path.name}: {len(code)} lines; move shared steps into sql/models"
 
 
 @pytest.mark.parametrize("name", sorted(EXPECT))
@@ -399,7 +413,7 @@ def test_leaderboard_fixture() -> None:
         row("runs/b", "finetuned", "test", 0.8, 0.7, 40, 16),
         row("runs/b", "finetuned", "heldout", 0.7, 0.5, 40, 16),
     ])
-    rel = con.sql((score.SQL_DIR / "compare/leaderboard.sql").read_text(encoding="utf-8"))
+    rel = con.sql((SQL_ROOT / "compare/leaderboard.sql").read_text(encoding="utf-8"))
     got = [dict(zip(rel.columns, r, strict=True)) for r in rel.fetchall()]
     assert [g["run"] for g in got] == ["runs/b", "runs/a"]  # mean exact match 0.6 > 0.5
     assert got[0]["test_intent_f1"] == 0.8 and got[0]["heldout_entity_f1"] == 0.35
@@ -410,7 +424,7 @@ def test_leaderboard_fixture() -> None:
 
 def test_sqlfluff_lint_passes() -> None:
     root = Path(__file__).resolve().parents[2]
-    proc = subprocess.run([sys.executable, "-m", "sqlfluff", "lint", "--dialect", "duckdb", "eval/sql"],
+    proc = subprocess.run([sys.executable, "-m", "sqlfluff", "lint", "--dialect", "duckdb", "sql"],
                           cwd=root, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
 
@@ -426,10 +440,9 @@ def sql_lines(path: Path) -> list[str]:
 
 
 def test_no_two_sql_files_repeat_six_lines() -> None:
-    """Shared steps live once, in a view or macro (eval/sql/models, eval/audit/sql/models): no run of
-    six logic lines stands in two SQL files under eval/ (the `duplicates` tool's rule, identical
-    lines only)."""
-    root = score.SQL_DIR.parent
+    """Shared steps live once, in a model or macro (sql/models, sql/macros): no run of six logic lines
+    stands in two SQL files of the project (the `duplicates` tool's rule, identical lines only)."""
+    root = SQL_ROOT
     seen: dict[tuple[str, ...], Path] = {}
     repeats = set()
     files = sorted(root.rglob("*.sql"))
@@ -445,13 +458,13 @@ def test_no_two_sql_files_repeat_six_lines() -> None:
 
 
 def test_audit_checks_read_the_view_of_the_table_they_test() -> None:
-    audit = score.SQL_DIR.parent / "audit" / "sql"
+    audit = SQL_ROOT / "audit"
     for view, files in {"int_kg_class_coverage": ("check_underrepresented_classes", "representativeness_classes"),
                         "int_template_concentration": ("check_template_concentration",
                                                        "diversity_template_concentration"),
                         "int_label_balance": ("check_intent_below_target", "balance_intent_vs_target",
                                               "check_entity_type_below_target", "balance_entity_type_vs_target")
                         }.items():
-        assert (audit / "models" / f"{view}.sql").is_file()
+        assert (SQL_ROOT / "models" / "intermediate" / "audit" / f"{view}.sql").is_file()
         for name in files:
             assert f"from {view}" in (audit / f"{name}.sql").read_text(), name

@@ -94,7 +94,7 @@ COMMANDS = [
     ("eval.score", ["--predictions", "{preds}", "--out", "{root}/out", "--records", "{records}"], "out"),
     ("eval.predict", ["--records", "{records}", "--model", "{root}/model", "--data", "{data}", "--out",
                       "{root}/out"], "out"),
-    ("eval.audit", ["--data", "{data}", "--config", "{audit_cfg}", "--quiet", "--out", "{root}/out"], "out"),
+    ("audit", ["--data", "{data}", "--config", "{audit_cfg}", "--quiet", "--out", "{root}/out"], "out"),
     ("eval.robustness", ["--run", "{run}", "--data", "{data}", "--config", "{robust_cfg}", "--eval-config",
                          "{eval_cfg}", "--systems", "baseline", "--limit", "10"], "runs/r/robustness"),
     ("eval.external", ["--corpus", "{corpus}", "--map", str(ROOT / "eval/external_maps/example_spans.yml"),

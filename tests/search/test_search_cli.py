@@ -50,7 +50,7 @@ def test_export_lets_sql_files_rerun_by_hand(tmp_path: Path) -> None:
     first = json.loads(proc.stdout)["results"][0]["title"]
     con = duckdb.connect()
     con.execute(f"import database '{tmp_path / 'db'}'")
-    rows = con.execute((ROOT / "search/sql/rank_similar.sql").read_text(encoding="utf-8")).fetchall()
+    rows = con.execute((ROOT / "sql/search/rank_similar.sql").read_text(encoding="utf-8")).fetchall()
     assert rows[0][3] == first
 
 

@@ -1,4 +1,5 @@
-"""One given/expect fixture per SQL file in search/sql (worked out by hand on the six-title KG of tiny.py),
+"""One given/expect fixture per search SQL file (sql/search, sql/models/*/search; worked out by hand on
+the six-title KG of tiny.py),
 BM25 checked against bm25s (an independent implementation), plus sqlfluff lint."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import pytest
 from rapidfuzz.distance import JaroWinkler
 from tiny import ALIEN, ALIENS, AMELIE, DARK, SOLARIS_1972, SOLARIS_2002, engine
 
+from schemas.sql_project import MODEL_DIR, model_sql
 from search.engine import SQL_DIR, SearchEngine, sql_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,25 +35,27 @@ def given(eng: SearchEngine, requests: list[tuple[str, str, list[tuple]]]) -> No
     eng.set_requests(rows)
 
 
-def query(eng: SearchEngine, name: str, columns: str = "*", order: str = "") -> list[tuple]:
+def query(eng: SearchEngine, name: str, columns: str = "*", order: str = "", where: str = "") -> list[tuple]:
+    """Run a model (stg_* / int_*) or a ranking file by name over the staged requests."""
+    sql = model_sql(name) if name.startswith(("stg_", "int_")) else sql_file(name)
+    filtered = f" where {where}" if where else ""
     order_by = f" order by {order}" if order else ""
-    return eng.con.execute(f"select {columns} from ({sql_file(name)}){order_by}").fetchall()
+    return eng.con.execute(f"select {columns} from ({sql}){filtered}{order_by}").fetchall()
 
 
 def test_every_sql_file_has_a_fixture() -> None:
-    files = {str(p.relative_to(SQL_DIR).with_suffix("")) for p in SQL_DIR.rglob("*.sql")
-             if p.parent.name != "macros"}
-    tested = {"staging/kg_values", "staging/kg_term_weights", "staging/request_constraints",
-              "staging/hard_matches", "staging/soft_scores", "staging/named_titles", "rank_constraints",
-              "rank_similar", "rank_named_title", "rank_raw_query", "staging/request_routes",
-              "staging/constraint_counts", "staging/hard_by_title", "staging/soft_by_title",
-              "staging/excluded_titles", "staging/unmet_by_title"}
+    files = {p.stem for p in [*SQL_DIR.glob("*.sql"), *MODEL_DIR.glob("*/search/*.sql")]}
+    tested = {"stg_kg_values", "stg_kg_term_weights", "int_request_constraints",
+              "int_constraint_matches", "int_soft_scores", "int_named_titles", "rank_constraints",
+              "rank_similar", "rank_named_title", "rank_raw_query", "stg_request_routes",
+              "int_constraint_counts", "int_hard_by_title", "int_soft_by_title",
+              "int_excluded_titles", "int_unmet_by_title"}
     assert files == tested
     assert len(files) == 16
 
 
 def test_kg_values(eng: SearchEngine) -> None:
-    rows = query(eng, "staging/kg_values", order="pool, value")
+    rows = query(eng, "stg_kg_values", order="pool, value")
     # 6 actors, 6 characters, 6 directors, 7 genres, 4 languages, 2 media types, 6 moods, 6 plots,
     # 5 settings (Solaris x2 share one), 6 themes
     assert len(rows) == 54
@@ -64,7 +68,7 @@ def test_kg_values(eng: SearchEngine) -> None:
 
 @pytest.mark.parametrize("doc", ["soft", "full"])
 def test_kg_term_weights_equal_bm25s(eng: SearchEngine, doc: str) -> None:
-    rows = eng.con.execute(f"select title_id, token, weight from ({sql_file('staging/kg_term_weights')}) "
+    rows = eng.con.execute(f"select title_id, token, weight from ({model_sql('stg_kg_term_weights')}) "
                            "where doc = ?", [doc]).fetchall()
     ids = sorted({t for t, _, _ in rows})
     # Each document's bag of tokens, rebuilt from the KG tables: bm25s then does all the arithmetic.
@@ -86,7 +90,7 @@ def test_kg_term_weights_equal_bm25s(eng: SearchEngine, doc: str) -> None:
 
 def test_soft_document_tokens(eng: SearchEngine) -> None:
     got = {t for (t,) in eng.con.execute(
-        "select token from kg_term_weights where doc = 'soft' and title_id = ?", [AMELIE]).fetchall()}
+        "select token from stg_kg_term_weights where doc = 'soft' and title_id = ?", [AMELIE]).fetchall()}
     # 'a' is a stopword; a trailing s goes ('strangers', and 'paris' too: the same on both sides);
     # the setting's comma splits words
     assert got == {"montmartre", "pari", "loneliness", "whimsical", "shy", "waitress", "helping", "stranger"}
@@ -102,7 +106,7 @@ def test_request_constraints(eng: SearchEngine) -> None:
         ("q3", "recommend", [("media_type", "moive"), ("media_type", "plz")]),
     ])
     cols = "qid, intent, position, entity_type, pool, kind, value, value_key, first_year, last_year"
-    assert query(eng, "staging/request_constraints", cols, "qid, position") == [
+    assert query(eng, "int_request_constraints", cols, "qid, position") == [
         ("q1", "recommend", 1, "genre", "genre", "hard", "Sci-Fi", "science fiction", None, None),
         ("q1", "recommend", 2, "media_type", "media_type", "hard", "films", "movie", None, None),
         ("q1", "recommend", 3, "year", "year", "hard", "the late 70s", "late 70s", 1976, 1979),
@@ -126,24 +130,25 @@ def test_request_constraints_take_the_canonical_value_and_the_polarity(eng: Sear
                                      ("media_type", "made-for-tv movie", True), ("genre", "horror", True),
                                      ("platform", "Netflix", True)])])
     cols = "position, kind, value_key, is_excluded"
-    assert query(eng, "staging/request_constraints", cols, "position") == [
+    assert query(eng, "int_request_constraints", cols, "position") == [
         (1, "hard", "comedy", False), (2, "hard", "romance", False), (3, "hard", "movie", True),
         (4, "hard", "horror", True), (5, "unused", "netflix", True)]
     # an extraction from the parser carries its canonical already: it is kept
     eng.set_requests([{"qid": "q2", "position": 0, "field": "intent", "value": "recommend"},
                       {"qid": "q2", "position": 1, "field": "genre", "value": "spooky fun", "canonical": "horror"}])
-    assert query(eng, "staging/request_constraints", "value_key") == [("horror",)]
+    assert query(eng, "int_request_constraints", "value_key") == [("horror",)]
 
 
-def test_hard_matches(eng: SearchEngine) -> None:
+def test_constraint_matches_by_search_rule(eng: SearchEngine) -> None:
     given(eng, [
         ("q1", "recommend", [("actor", "sigourney weavr"), ("year", "the 70s"), ("character", "Kelvin"),
                              ("language", "french")]),
         ("q2", "recommend", [("actor", "Tom Hanks")]),  # not Tom Skerritt: Jaro-Winkler alone would say 0.87
         ("q3", "find_title", [("actor", "Ellen Ripley")]),  # no actor of that name: found as a character
     ])
-    got = query(eng, "staging/hard_matches", "qid, position, entity_type, value, title_id, kg_value, how",
-                "qid, position, title_id")
+    hard = "kind = 'hard' and similarity > 0"  # search's rule over hard constraints
+    got = query(eng, "int_constraint_matches", "qid, position, entity_type, value, title_id, kg_value, how",
+                "qid, position, title_id", hard)
     assert got == [
         ("q1", 1, "actor", "sigourney weavr", ALIEN, "Sigourney Weaver", "typo"),
         ("q1", 1, "actor", "sigourney weavr", ALIENS, "Sigourney Weaver", "typo"),
@@ -155,7 +160,7 @@ def test_hard_matches(eng: SearchEngine) -> None:
         ("q3", 1, "actor", "Ellen Ripley", ALIEN, "Ellen Ripley", "exact as character"),
         ("q3", 1, "actor", "Ellen Ripley", ALIENS, "Ellen Ripley", "exact as character"),
     ]
-    sim = query(eng, "staging/hard_matches", "similarity", "qid, position, title_id")
+    sim = query(eng, "int_constraint_matches", "similarity", "qid, position, title_id", hard)
     assert sim[0][0] == pytest.approx(0.99 * JaroWinkler.similarity("sigourney weavr", "sigourney weaver"))
     assert [s for (s,) in sim[2:]] == [1.0, 1.0, 0.9, 0.9, 1.0, 0.8, 0.8]  # other_role_factor 0.8
 
@@ -163,15 +168,15 @@ def test_hard_matches(eng: SearchEngine) -> None:
 def test_soft_scores(eng: SearchEngine) -> None:
     given(eng, [("q1", "recommend", [("plot", "a sentient ocean"), ("mood", "whimsical"),
                                      ("plot", "ocean creatures")])])
-    got = query(eng, "staging/soft_scores", "qid, position, title_id, coverage, exact", "position, title_id")
+    got = query(eng, "int_soft_scores", "qid, position, title_id, coverage, exact", "position, title_id")
     assert got == [
         ("q1", 1, SOLARIS_1972, 1.0, True), ("q1", 1, SOLARIS_2002, 1.0, True),
         ("q1", 2, AMELIE, 1.0, True),
         ("q1", 3, SOLARIS_1972, 0.5, False), ("q1", 3, SOLARIS_2002, 0.5, False),
     ]
-    weights = dict(eng.con.execute("select token, sum(weight) from kg_term_weights where doc = 'soft' "
+    weights = dict(eng.con.execute("select token, sum(weight) from stg_kg_term_weights where doc = 'soft' "
                                    "and title_id = ? group by token", [SOLARIS_1972]).fetchall())
-    score = query(eng, "staging/soft_scores", "score", "position, title_id")[0][0]
+    score = query(eng, "int_soft_scores", "score", "position, title_id")[0][0]
     assert score == pytest.approx(weights["sentient"] + weights["ocean"])
 
 
@@ -179,7 +184,7 @@ def test_named_titles(eng: SearchEngine) -> None:
     given(eng, [("q1", "title_info", [("title", "solaris"), ("year", "2002")]),
                 ("q2", "play", [("title", "Amelie")]),
                 ("q3", "play", [("title", "Alein")])])  # one transposition from Alien, two edits from Aliens
-    got = query(eng, "staging/named_titles", "qid, title_id, similarity, in_years", "qid, title_id")
+    got = query(eng, "int_named_titles", "qid, title_id, similarity, in_years", "qid, title_id")
     assert got[:3] == [("q1", SOLARIS_1972, 1.0, False), ("q1", SOLARIS_2002, 1.0, True),
                        ("q2", AMELIE, 1.0, False)]
     assert got[3][:2] == ("q3", ALIEN) and len(got) == 4
@@ -192,11 +197,11 @@ def test_request_routes_and_constraint_counts(eng: SearchEngine) -> None:
                 ("q2", "find_title", [("actor", "Tom Skerritt")]),
                 ("q3", "out_of_scope", []),
                 ("q4", "similar_to", [("title", "Alien")])])
-    assert query(eng, "staging/request_routes", order="qid") == [
+    assert query(eng, "stg_request_routes", order="qid") == [
         ("q1", "recommend", "constraints", False), ("q2", "find_title", "constraints", True),
         ("q4", "similar_to", "similar", True)]
     # qid, n_hard, n_hard_besides_year, n_soft
-    assert query(eng, "staging/constraint_counts", order="qid") == [("q1", 2, 1, 1), ("q2", 1, 1, 0),
+    assert query(eng, "int_constraint_counts", order="qid") == [("q1", 2, 1, 1), ("q2", 1, 1, 0),
                                                                     ("q4", 0, 0, 0)]
 
 
@@ -204,13 +209,13 @@ def test_hard_and_soft_by_title(eng: SearchEngine) -> None:
     given(eng, [("q1", "recommend", [("genre", "science fiction"), ("year", "the 70s")]),
                 ("q2", "recommend", [("plot", "a sentient ocean"), ("mood", "cerebral"),
                                      ("plot", "ocean creatures")])])
-    got = query(eng, "staging/hard_by_title", "title_id, n_met, n_met_besides_year, matched_besides_year",
+    got = query(eng, "int_hard_by_title", "title_id, n_met, n_met_besides_year, matched_besides_year",
                 "title_id")
     genre = [{"type": "genre", "value": "science fiction", "kg_value": "science fiction", "how": "exact"}]
     assert got == [(ALIEN, 2, 1, genre), (ALIENS, 1, 1, genre), (SOLARIS_1972, 2, 1, genre),
                    (SOLARIS_2002, 1, 1, genre), (DARK, 1, 1, genre)]
     # title_id, n_exact, n_soft_met ('ocean creatures': half its words, enough at soft_min_coverage 0.5)
-    assert query(eng, "staging/soft_by_title", "title_id, n_exact, n_soft_met", "title_id") == [
+    assert query(eng, "int_soft_by_title", "title_id, n_exact, n_soft_met", "title_id") == [
         (SOLARIS_1972, 2, 3), (SOLARIS_2002, 1, 2)]
 
 
@@ -222,7 +227,7 @@ def test_excluded_titles(eng: SearchEngine) -> None:
                 ("q2", "recommend", [("genre", "science fiction"), ("mood", "brooding", True),
                                      ("plot", "ocean creatures", True)]),
                 ("q3", "similar_to", [("title", "Alien"), ("title", "solaris", True)])])
-    got = query(eng, "staging/excluded_titles", "qid, title_id, violated", "qid, title_id")
+    got = query(eng, "int_excluded_titles", "qid, title_id, violated", "qid, title_id")
     weaver, seventies = {"type": "actor", "value": "sigourney weavr"}, {"type": "year", "value": "the 70s"}
     ocean = {"type": "plot", "value": "ocean creatures"}
     assert got == [("q1", ALIEN, [weaver, seventies]), ("q1", ALIENS, [weaver]), ("q1", SOLARIS_1972, [seventies]),
@@ -238,7 +243,7 @@ def test_unmet_by_title(eng: SearchEngine) -> None:
     given(eng, [("q1", "recommend", [("mood", "tense"), ("genre", "sci-fi"), ("year", "the 70s"),
                                      ("actor", "Tom Hanks", True), ("platform", "Netflix")])])
     relax = dict(eng.con.execute("select pool, relax_rank from relax_order").fetchall())
-    got = {t: (u, b, k) for t, u, b, k in query(eng, "staging/unmet_by_title",
+    got = {t: (u, b, k) for t, u, b, k in query(eng, "int_unmet_by_title",
                                                 "title_id, unmet, unmet_besides_year, relax_key")}
     tense, scifi, year = ({"type": t, "value": v} for t, v in (("mood", "tense"), ("genre", "sci-fi"),
                                                                 ("year", "the 70s")))
@@ -249,7 +254,7 @@ def test_unmet_by_title(eng: SearchEngine) -> None:
     # Amélie meets nothing and shares no word: no ranking of this request can list it
     assert set(got) == {ALIENS, SOLARIS_1972, SOLARIS_2002, DARK}
     given(eng, [("q2", "similar_to", [("title", "Alien"), ("mood", "tense"), ("genre", "sci-fi")])])
-    got = {t: u for t, u in query(eng, "staging/unmet_by_title", "title_id, unmet")}
+    got = {t: u for t, u in query(eng, "int_unmet_by_title", "title_id, unmet")}
     assert got[AMELIE] == [tense, scifi]  # similar_to ranks titles by shared facts: all are looked at
 
 
@@ -329,7 +334,7 @@ def test_rank_raw_query(eng: SearchEngine) -> None:
 
 
 def test_sqlfluff_lint_passes() -> None:
-    proc = subprocess.run([sys.executable, "-m", "sqlfluff", "lint", "search/sql", "eval/sql/retrieval"],
+    proc = subprocess.run([sys.executable, "-m", "sqlfluff", "lint", "sql/search", "sql/models", "sql/retrieval"],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
 
