@@ -73,7 +73,7 @@ setup-browser:
 	    { apt-get update -qq && apt-get install -y -qq chromium chromium-driver; }
 
 model: setup
-	$(PY) -m decoding.smollm2
+	$(PY) -m basemodel.smollm2
 
 schemas: setup
 	$(PY) -m schemas
@@ -101,9 +101,9 @@ eval: setup
 serve: setup
 	$(PY) -m serve --run $(RUN) $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
-# llama.cpp users: <run>/gguf/adapter.gguf + the wheel's base GGUF (see decoding/gguf_export.py).
+# llama.cpp users: <run>/gguf/adapter.gguf + the wheel's base GGUF (see export/gguf.py).
 gguf: setup setup-server
-	$(PY) -m decoding.gguf_export --run $(RUN)
+	$(PY) -m export.gguf --run $(RUN)
 
 compare: setup
 	$(PY) -m eval.compare runs

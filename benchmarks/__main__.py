@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import precision_recall_fscore_support
 
-from decoding.smollm2 import DEFAULT_DIR, ensure_smollm2
+from basemodel.smollm2 import DEFAULT_DIR, ensure_smollm2
 from eval.predictions import write_predictions
 from eval.score import connect, run_sql
 from schemas import load_taxonomy

@@ -33,7 +33,7 @@ def _model(run: Path | None, data: Path) -> tuple[Path, Path | None, str | None,
         try:
             run = newest_run()
         except ConfigError:
-            from decoding.smollm2 import ensure_smollm2
+            from basemodel.smollm2 import ensure_smollm2
 
             return (ensure_smollm2(), None, manifest_system_prompt(data),
                     "the base SmolLM2-135M (no trained run found: agreement means little for it)")

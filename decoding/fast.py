@@ -33,7 +33,8 @@ from tqdm import tqdm
 
 from decoding.attention import cpu_gqa
 from decoding.engine import check_deadline
-from decoding.hf import GenerationOutput, _finish, stop_token_ids
+from decoding.hf import stop_token_ids
+from decoding.output import GenerationOutput, finish_output
 
 MIN_SHARED_PREFIX = 4  # shorter common prefixes are not worth an extra forward pass
 
@@ -221,7 +222,7 @@ def _advance(r: _Row, tok: int, stops: list[int], tokenizer: Any, stats: FastSta
     """Take the model's token, then whatever the grammar forces; an output when the row is done."""
     r.out.append(tok)
     if tok in stops or len(r.out) >= max_new_tokens:
-        return _finish(tokenizer, r.out[:max_new_tokens], stops)
+        return finish_output(tokenizer, r.out[:max_new_tokens], stops)
     r.pending.append(tok)
     if r.matcher is None:
         return None
@@ -230,13 +231,13 @@ def _advance(r: _Row, tok: int, stops: list[int], tokenizer: Any, stats: FastSta
     if classes is not None:  # jump-forward on
         _force(r, tokenizer, stats, max_new_tokens, classes, bitmask)
         if len(r.out) >= max_new_tokens:
-            return _finish(tokenizer, r.out[:max_new_tokens], stops)
+            return finish_output(tokenizer, r.out[:max_new_tokens], stops)
         if r.matcher.is_completed():
             # Nothing but a stop token may follow: the model would be forced to pick one.
             r.matcher.fill_next_token_bitmask(bitmask, 0)
             if torch.equal(bitmask[0], stop_only):
                 stats.early_stops += 1
-                return _finish(tokenizer, r.out + [stops[0]], stops)
+                return finish_output(tokenizer, r.out + [stops[0]], stops)
     return None
 
 

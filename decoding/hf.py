@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ import torch
 from tqdm import tqdm
 
 from decoding.engine import DEFAULT_GRAMMAR_CACHE_BYTES
+from decoding.output import GenerationOutput, finish_output
 from decoding.precision import resolve_dtype
 
 # name -> the dtype weights load in; bfloat16-mixed loads fp32 and converts its attention and MLP blocks
@@ -29,13 +29,6 @@ _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torc
            "bfloat16-mixed": torch.float32}
 # id(tokenizer), cache limit -> (tokenizer, GrammarCompiler)
 _COMPILERS: dict[tuple[int, int], tuple[Any, Any]] = {}
-
-
-@dataclass
-class GenerationOutput:
-    text: str        # decoded continuation, stop token excluded
-    n_tokens: int    # generated tokens, the stop token included
-    truncated: bool  # max_new_tokens ran out before a stop token
 
 
 def load_model(base_dir: str | Path, adapter_dir: str | Path | None = None, dtype: str = "float32",
@@ -155,16 +148,4 @@ def _generate(model: Any, tokenizer: Any, texts: list[str], grammars: Any, max_n
                          temperature=None, top_p=None, top_k=None, logits_processor=processors,
                          eos_token_id=stops, pad_token_id=tokenizer.pad_token_id)
     new = out[:, enc["input_ids"].shape[1]:].tolist()
-    return [_finish(tokenizer, row, stops) for row in new]
-
-
-def _finish(tokenizer: Any, ids: list[int], stops: list[int]) -> GenerationOutput:
-    end = next((k for k, t in enumerate(ids) if t in stops), None)
-    if end is None:
-        return GenerationOutput(_decode(tokenizer, ids), len(ids), True)
-    return GenerationOutput(_decode(tokenizer, ids[:end]), end + 1, False)
-
-
-def _decode(tokenizer: Any, ids: list[int]) -> str:
-    # No clean-up: it strips spaces before punctuation, which would change JSON string values.
-    return tokenizer.decode(ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)
+    return [finish_output(tokenizer, row, stops) for row in new]

@@ -131,7 +131,7 @@ class Parser:
 
     def generate(self, queries: Sequence[str], *, progress: bool = True,
                  desc: str | None = None, deadline: float | None = None) -> list[Any]:
-        """Raw outputs (decoding.hf.GenerationOutput), one per query, in order; past `deadline`
+        """Raw outputs (decoding.output.GenerationOutput), one per query, in order; past `deadline`
         (time.monotonic()) decoding.engine.DeadlineExceeded instead (local engines only)."""
         from decoding.fast import FastStats
 

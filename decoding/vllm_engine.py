@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from decoding.hf import GenerationOutput
+from decoding.output import GenerationOutput
 
 
 def require_vllm() -> Any:

@@ -18,7 +18,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServ
     if importlib.util.find_spec("llama_cpp") is None:
         pytest.fail("llama_cpp is not importable: run `make setup-server` "
                     "(pip install 'llama-cpp-python[server]==0.3.36')", pytrace=False)
-    from decoding.smollm2 import packaged_gguf
+    from basemodel.smollm2 import packaged_gguf
 
     with run_llama_server(packaged_gguf(), tmp_path_factory.mktemp("llama_server")) as server:
         yield server

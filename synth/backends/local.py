@@ -111,8 +111,8 @@ class LocalBackend:
 
     def _load(self) -> tuple[Any, Any]:
         if self._model is None:
+            from basemodel.smollm2 import ensure_smollm2
             from decoding.hf import load_model
-            from decoding.smollm2 import ensure_smollm2
 
             base = self.cfg["model"] or ensure_smollm2()
             self._model = load_model(base, self.cfg["adapter"], self.cfg["dtype"], self.cfg["threads"])

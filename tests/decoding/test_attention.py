@@ -9,10 +9,10 @@ import torch
 import xgrammar as xgr
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
+from basemodel.smollm2 import ensure_smollm2
 from decoding.attention import NAME, cpu_gqa, cpu_gqa_attention
 from decoding.fast import masked_argmax
 from decoding.hf import load_model
-from decoding.smollm2 import ensure_smollm2
 
 
 class _Module(torch.nn.Module):

@@ -10,10 +10,10 @@ import jsonschema
 import numpy as np
 import pytest
 
+from basemodel.smollm2 import ensure_smollm2
 from decoding.fast import _DIGIT, _LETTER, _PUNCT, FastStats, _may_merge, generate_fast
 from decoding.grounded import grammars_for_mode
 from decoding.hf import generate_batch, grammar_compiler, load_model
-from decoding.smollm2 import ensure_smollm2
 from schemas import extraction_schema, load_taxonomy
 
 TAX = load_taxonomy()

@@ -187,7 +187,7 @@ def test_modes_give_none_one_shared_or_one_grammar_per_query() -> None:
 def test_compile_time_per_query_with_the_real_tokenizer() -> None:
     from transformers import AutoTokenizer
 
-    from decoding.smollm2 import DEFAULT_DIR
+    from basemodel.smollm2 import DEFAULT_DIR
 
     tok = AutoTokenizer.from_pretrained(DEFAULT_DIR)
     compiler = xgr.GrammarCompiler(xgr.TokenizerInfo.from_huggingface(tok, vocab_size=49152, stop_token_ids=[2]))

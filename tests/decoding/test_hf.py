@@ -10,9 +10,9 @@ import jsonschema
 import pytest
 import torch
 
+from basemodel.smollm2 import ensure_smollm2
 from decoding.grounded import grammars_for_mode
 from decoding.hf import generate_batch, grammar_compiler, load_model, stop_token_ids
-from decoding.smollm2 import ensure_smollm2
 from schemas import extraction_schema, load_taxonomy
 
 TAX = load_taxonomy()

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from basemodel.smollm2 import ensure_smollm2
 from decoding import precision
 from decoding.hf import load_model
 from decoding.mixed_precision import Bf16Block, to_bf16_blocks
-from decoding.smollm2 import ensure_smollm2
 
 PROMPT = "<|im_start|>user\nany uplifting comedies from the 90s for a family night<|im_end|>\n<|im_start|>assistant\n"
 

@@ -9,10 +9,10 @@ import inspect
 
 import pytest
 
+from basemodel.smollm2 import ensure_smollm2
 from decoding.grounded import grounded_ebnf
 from decoding.hf import grammar_compiler, load_model
 from decoding.parser import DecodeSettings, Parser
-from decoding.smollm2 import ensure_smollm2
 from decoding.vllm_engine import sampling_kwargs, structured_field
 from schemas import load_taxonomy
 

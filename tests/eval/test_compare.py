@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from fabricate import make_records, write_jsonl
 
-from decoding.smollm2 import ensure_smollm2
+from basemodel.smollm2 import ensure_smollm2
 from eval import __main__ as eval_main
 from eval import compare
 from eval.pipeline import load_split

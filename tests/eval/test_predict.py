@@ -11,7 +11,7 @@ import duckdb
 import jsonschema
 import pytest
 
-from decoding.smollm2 import ensure_smollm2
+from basemodel.smollm2 import ensure_smollm2
 from eval.predict import (
     manifest_system_prompt,
     predict_openai,

@@ -94,7 +94,7 @@ def make_run(root: Path, name: str, data: Path) -> Path:
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
-    from decoding.smollm2 import ensure_smollm2
+    from basemodel.smollm2 import ensure_smollm2
 
     base = ensure_smollm2()
     run = root / name

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from servers import free_port
 
-from decoding.smollm2 import ensure_smollm2
+from basemodel.smollm2 import ensure_smollm2
 
 REPO = Path(__file__).resolve().parents[2]
 SYSTEM = "Extract the search intent and entities as JSON."

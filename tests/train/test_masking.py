@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from decoding.smollm2 import ensure_smollm2
+from basemodel.smollm2 import ensure_smollm2
 from train.run import RunRequest, resolve, write_resolved
 
 

@@ -1,6 +1,6 @@
 """Export a trained run for llama.cpp users: the base SmolLM2 GGUF plus the run's LoRA adapter as GGUF.
 
-Usage: python -m decoding.gguf_export --run runs/x [--out runs/x/gguf] [--no-check]
+Usage: python -m export.gguf --run runs/x [--out runs/x/gguf] [--no-check]
 
     from llama_cpp import Llama
     llm = Llama(model_path=<base_gguf>, lora_path="runs/x/gguf/adapter.gguf", chat_format="chatml")
@@ -13,7 +13,7 @@ adapter was trained on exactly them) has a working one. The adapter goes through
 setup-server` builds): fetched once with pip into .cache/ and unpacked there.
 Writes <out>/adapter.gguf and <out>/gguf.json (paths, chat format, the run's system prompt, sha256s),
 then loads them in llama-cpp-python (`make setup-server` builds it) and parses one query in a child
-process (decoding/gguf_check.py; --no-check skips it).
+process (export/gguf_check.py; --no-check skips it).
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ import sys
 import tarfile
 from pathlib import Path
 
+from basemodel.smollm2 import packaged_gguf, sha256_file
 from decoding.parser import read_run
-from decoding.smollm2 import packaged_gguf, sha256_file
 from schemas import ConfigError
 from schemas.outputs import check_output_folder, mark_output_folder
 
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
         manifest = export_run(args.run, args.out)
         print(manifest)
         if not args.no_check:
-            from decoding.gguf_check import check_export
+            from export.gguf_check import check_export
 
             found = check_export(manifest)
             print(f"checked in llama.cpp ({found['system_info']}): {found['query']!r} -> {found['text']}")

@@ -1,6 +1,6 @@
 """Load an exported run in llama.cpp and parse one query under the extraction JSON schema.
 
-Usage: python -m decoding.gguf_check runs/x/gguf/gguf.json ["who directed Parasite"]
+Usage: python -m export.gguf_check runs/x/gguf/gguf.json ["who directed Parasite"]
 
 Prints one JSON line: llama.cpp's CPU features, how far the adapter moves the base model's logits, and
 the greedy answer to the query. `check_export` runs this in a child process, because a llama.cpp build
@@ -63,7 +63,7 @@ def probe(manifest_path: Path, query: str = QUERY) -> dict[str, Any]:
 
 def check_export(manifest_path: Path, query: str = QUERY, timeout_s: float = 300) -> dict[str, Any]:
     """`probe` in a child process; a crash or hang is a one-line ConfigError naming the signal."""
-    cmd = [sys.executable, "-m", "decoding.gguf_check", str(manifest_path), query]
+    cmd = [sys.executable, "-m", "export.gguf_check", str(manifest_path), query]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired:

@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from decoding.smollm2 import packaged_gguf
+from basemodel.smollm2 import packaged_gguf
 
 PROBE = """
 import sys, llama_cpp

