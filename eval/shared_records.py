@@ -3,7 +3,7 @@
 Usage: python -m eval.shared_records --run runs/a --run runs/b [--splits heldout test] [--out DIR]
 
 Two dataset versions have different heldout splits and their `make eval` figures do not compare: one
-model may be scored on a template the other trained on. Since stop 19 a template's side is a hash of
+model may be scored on a template the other trained on. A template's side is a hash of
 (seed, id), so adding templates changes only the added ones' sides (before, a seeded shuffle re-dealt
 the whole split), but the records still differ. This builds the records every run can be
 scored on fairly and scores each run's fine-tuned model on them with make eval's decoding

@@ -5,7 +5,7 @@
 #
 # Why not pip's default build: it compiles llama.cpp with GGML_NATIVE=ON, which on Intel CPUs with AMX
 # (Sapphire Rapids and later) builds the AMX path, and that path segfaults on the first decode
-# (llama.cpp issue 20824). The target here is AVX2 + FMA + F16C with no native tuning and no AVX-512 or
+# (github.com/ggml-org/llama.cpp/issues/20824). The target here is AVX2 + FMA + F16C with no native tuning and no AVX-512 or
 # AMX variant, which every x86-64 CPU of the last decade runs. Speed does not matter for what uses it
 # (the integration tests' OpenAI-compatible server and `make gguf` checks).
 #
