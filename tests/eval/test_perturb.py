@@ -97,7 +97,7 @@ def test_spans_stay_exact_after_every_perturbation(data, seed):
         eligible = [r for r in records if targets is None or any(e["type"] in targets for e in r["entities"])]
         if p.transform == "negate":
             eligible = [r for r in records if r["intent"] in p.params["intents"]]
-        if p.transform == "strip_punctuation":  # a quarter of generated queries carry none (issue 10)
+        if p.transform == "strip_punctuation":  # a quarter of generated queries carry none
             eligible = [r for r in eligible if any(c in r["query"] for c in ".,?!;:\"")]
         assert eligible and changed > len(eligible) * 0.2, f"{p.key} changed only {changed} of {len(eligible)}"
 
@@ -186,7 +186,7 @@ def test_bad_config_reports_every_problem(tmp_path):
         assert part in text, part
 
 
-# ---- issue 10: perturbations for the new surface phenomena ----------------------------------------
+# ---- perturbations for the surface phenomena of real typed queries --------------------------------
 
 def test_entity_typos_touch_only_entities_and_swap_names_uses_unseen_names():
     rec = span_rec("x", "is Interstellar directed by Christopher Nolan on Netflix",

@@ -1,5 +1,5 @@
 """entity_targets_mode: fit (synth/frames.py): template weights raised until each entity type's expected
-share of records meets its target (the default since stop 22); warn leaves the grammar's weights alone."""
+share of records meets its target (the default since 2026-12-03); warn leaves the grammar's weights alone."""
 
 from __future__ import annotations
 

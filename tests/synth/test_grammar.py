@@ -260,7 +260,7 @@ def test_realization_speed(shipped):
     assert elapsed < 60  # the target is < 10 s; this bound only catches a pathological regression
 
 
-# ---- slot forms (issue 10) ----------------------------------------------------------------------
+# ---- slot forms ---------------------------------------------------------------------------------
 
 def test_slot_forms_are_parsed_and_kept_on_the_slot(tmp_path):
     g, t = one_template(tmp_path, "a/an {year:bare} {genre:phrase} where {plot:clause} with {actor}")

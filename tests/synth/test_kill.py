@@ -96,7 +96,7 @@ def clean(tmp_path_factory) -> Path:
     return out
 
 
-# Generation, after each split's files (train is first: the half-written state of issue 12),
+# Generation, after each split's files (train is first: a folder holding train but no test is the half-written state to rule out),
 # with the new folder complete but not yet in place, and just before the swap.
 POINTS = ["synth:round-0", "synth:wrote-train", "synth:wrote-test", "atomic:complete", "atomic:swap"]
 

@@ -169,7 +169,7 @@ def test_every_exported_transform_takes_segments_and_rng():
             assert len(ents) == len(ENTITY_TEXT), name
 
 
-# ---- entity typos and punctuation-free queries (issue 10) -------------------------------------
+# ---- entity typos and punctuation-free queries ------------------------------------------------
 
 def test_entity_typo_misspells_an_entity_and_the_span_follows():
     cfg = NoiseConfig(entity_typo=1.0, typo=0, filler=0, lowercase_all=0, uppercase_all=0, capitalize_first=0,
@@ -207,7 +207,7 @@ def test_new_knobs_off_keep_old_text_too_for_disfluency_chatter_and_typo_max():
             apply_noise(QUERY, NoiseConfig.from_mapping(spelled_out), random.Random(seed))
 
 
-# ---- disfluencies and chatter (issue 10: the robustness suite's fillers/distractor costs) ------------
+# ---- disfluencies and chatter (what the robustness suite's fillers and distractors cost) -------------
 
 QUIET = dict(typo=0, filler=0, lowercase_all=0, uppercase_all=0, capitalize_first=0, end_punctuation=(("keep", 1.0),))
 

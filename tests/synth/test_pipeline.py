@@ -272,7 +272,8 @@ def test_default_recipe_partition_holds_out_at_least_six_director_and_character_
 
 def test_adding_templates_moves_no_drawn_template_across_sides(tmp_path):
     """Each template's side is a hash of (seed, its id): new templates in every intent leave the draw
-    alone (the 22 added in stop 18 re-dealt a shuffled split: 62 of 112 heldout templates stayed).
+    alone (a shuffled split re-dealt itself when 22 templates were added on 2026-12-01: 62 of 112 heldout
+    templates stayed).
     cover_pools walks candidates in hash order, so only its own moves can change, when a new template
     covers a pool that an old one covered before."""
     import shutil
