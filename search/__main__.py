@@ -3,7 +3,7 @@
 Usage: python -m search --run runs/x "query" [...]           parse with the run's model, then search
        python -m search --extraction '{"intent":..,"entities":[..]}' ["query"]
        python -m search --raw "query"                         BM25 of the raw text, no extraction
-       [--config search/config.yml] [--json] [--export DIR]
+       [--config search/config.yml] [--eval-config eval/config.yml] [--json] [--export DIR]
 
 Prints, per query, the extraction, the ranking that answered it, and the titles with the constraints
 each one matched (how: exact, words, typo, year, text, shared) and the wishes it does not meet (a partial
@@ -76,6 +76,9 @@ def main(argv: list[str] | None = None) -> None:
     how.add_argument("--extraction", help="an extraction as JSON: no model needed")
     how.add_argument("--raw", action="store_true", help="BM25 of the raw query text, no extraction")
     ap.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    ap.add_argument("--eval-config", type=Path, default=None,
+                    help="decode settings for --run (default eval/config.yml): its `decode` section, "
+                         "as make eval and make serve use")
     ap.add_argument("--json", action="store_true", help="print search()'s JSON result per query")
     ap.add_argument("--export", type=Path, help="write the DuckDB database here after the last query")
     args = ap.parse_args(argv)
@@ -85,23 +88,23 @@ def main(argv: list[str] | None = None) -> None:
         if args.extraction is not None:
             if len(args.queries) > 1:
                 raise ConfigError(["--extraction: give at most one query text with it"])
-            jobs = [(args.queries[0] if args.queries else None, read_extraction(args.extraction))]
+            jobs = [(args.queries[0] if args.queries else None, read_extraction(args.extraction), "ok")]
         elif not args.queries:
             raise ConfigError(["give a query (or --extraction JSON)"])
         elif args.raw:
-            jobs = [(q, None) for q in args.queries]
+            jobs = [(q, None, "ok") for q in args.queries]
         else:
-            from search.parse import parse_queries
+            from search.parse import parse_queries, to_extraction
 
-            parsed = parse_queries(args.queries, args.run, cfg.parse, tax)
-            jobs = list(zip(args.queries, parsed, strict=True))
+            parsed = parse_queries(args.queries, args.run, args.eval_config, tax)
+            jobs = [(q, to_extraction(p), p["status"]) for q, p in zip(args.queries, parsed, strict=True)]
         engine = SearchEngine(cfg, tax)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    for i, (query, extraction) in enumerate(jobs):
+    for i, (query, extraction, status) in enumerate(jobs):
         if extraction is None and not args.raw:
-            print(f"query: {query}\n  the model's output was not JSON: no extraction, no titles")
+            print(f"query: {query}\n  the model's output is not usable ({status}): no extraction, no titles")
             continue
         result = search(extraction, query if args.raw else None, engine)
         if args.json:

@@ -1,49 +1,34 @@
-"""Parse queries with a trained run's model (run_card.json + adapter), for `python -m search --run`."""
+"""Parse queries with a trained run's model for `python -m search --run`, exactly as eval and the service do.
+
+The model, prompt, grammars, engine and decode settings are those of decoding.parser.Parser under
+eval/config.yml's `decode` section, the settings `make eval` scores and `make serve` answers with.
+"""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from schemas import ConfigError, Taxonomy
+from schemas import Taxonomy
+
+SEARCHED_KEYS = ("type", "value", "exclude", "canonical")  # what search() reads of an entity
 
 
-def run_inputs(run: Path) -> tuple[Path, str | None]:
-    """The base model and the system prompt the run was trained with, from its run card."""
-    path = run / "run_card.json"
-    if not path.is_file():
-        raise ConfigError([f"{path}: file not found; pass a run folder written by make train"])
-    card = json.loads(path.read_text(encoding="utf-8"))
-    base = (card.get("resolved_config") or {}).get("base_model")
-    if not base or not Path(base).exists():
-        raise ConfigError([f"{path}: resolved_config.base_model {base!r} not found; "
-                           "build it with make model"])
-    if not (run / "adapter_model.safetensors").is_file():
-        raise ConfigError([f"{run}: no adapter_model.safetensors; "
-                           "pass the run folder of a finished training"])
-    return Path(base), (card.get("data") or {}).get("system_prompt")
+def parse_queries(queries: Sequence[str], run: Path, eval_config: Path | None,
+                  tax: Taxonomy) -> list[dict[str, Any]]:
+    """One parse per query: intent, entities with offsets, and `status` (ok, or why it is unusable)."""
+    from decoding.parser import DecodeSettings, Parser, read_run
+    from eval.config import DEFAULT_CONFIG, load_eval_config
+
+    settings = DecodeSettings.of(load_eval_config(eval_config or DEFAULT_CONFIG).decode)
+    read_run(run)  # a one-line error before the slow load
+    return Parser.from_run(run, settings, tax).parse_many(queries)
 
 
-def parse_queries(queries: Sequence[str], run: Path, settings: dict[str, Any],
-                  tax: Taxonomy) -> list[dict[str, Any] | None]:
-    """One extraction per query ({"intent", "entities"}), None where the output is not JSON."""
-    from decoding.grounded import grammars_for_mode
-    from decoding.hf import generate_batch, grammar_compiler, load_model
-
-    base, prompt = run_inputs(run)
-    model, tokenizer = load_model(base, run, settings["dtype"])
-    grammars = grammars_for_mode(grammar_compiler(model, tokenizer), settings["mode"], queries, tax,
-                                 max_value_chars=settings["max_value_chars"],
-                                 max_entities=settings["max_entities"])
-    head = [] if prompt is None else [{"role": "system", "content": prompt}]
-    outs = generate_batch(model, tokenizer, [head + [{"role": "user", "content": q}] for q in queries],
-                          grammars, max_new_tokens=settings["max_new_tokens"], progress=False)
-    parsed: list[dict[str, Any] | None] = []
-    for out in outs:
-        try:
-            parsed.append(json.loads(out.text))
-        except json.JSONDecodeError:
-            parsed.append(None)
-    return parsed
+def to_extraction(parsed: dict[str, Any]) -> dict[str, Any] | None:
+    """The extraction search() ranks by; None when the parse is unusable, as the service searches nothing."""
+    if parsed["status"] != "ok":
+        return None
+    return {"intent": parsed["intent"],
+            "entities": [{k: e.get(k) for k in SEARCHED_KEYS} for e in parsed["entities"]]}
