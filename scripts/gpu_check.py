@@ -304,7 +304,7 @@ def axolotl_run(args: argparse.Namespace) -> int:
     import torch
 
     sys.path.insert(0, str(REPO))
-    from train.tiny import axolotl_template, build_tokenizer, chat_texts
+    from tests.helpers.tiny import axolotl_template, build_tokenizer, chat_texts
 
     work = Path(args.work)
     model_dir = work / "llama-3.2-3b-random"

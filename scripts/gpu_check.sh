@@ -68,7 +68,7 @@ fi
 data=data/default
 if [ ! -f "$data/chat/train.jsonl" ]; then
   data=$WORK/data
-  "$PY" -m train.fixture --out "$data" --n 4000
+  "$PY" -m tests.helpers.fixture --out "$data" --n 4000
 fi
 status=0
 timeout 270 "$PY" scripts/gpu_check.py axolotl --data "$data" --work "$WORK" --steps 30 \

@@ -61,7 +61,7 @@ def configuration(tmp: Path) -> Path:
 
 @pytest.mark.slow  # a 5-step train and a decode: ~1-3 min on 2 cores
 def test_a_new_intent_flows_from_taxonomy_to_search(tmp_path: Path) -> None:
-    from train.tiny import make_tiny
+    from helpers.tiny import make_tiny
 
     run("-m", "synth", "--config", str(configuration(tmp_path)), "--quiet")
     data = tmp_path / "data"

@@ -99,7 +99,8 @@ def input_problems(cfg: dict[str, Any], data: Path) -> list[str]:
                     problems += [f"{key}[{i}].path: {p}" for p in exc.problems]
     base = str(cfg.get("base_model", ""))
     if base.startswith(("models/", "./", "/")) and not Path(base).is_dir():
-        problems.append(f"base_model: {base} not found; run `make model` (or python -m train.tiny for tests)")
+        problems.append(f"base_model: {base} not found; run `make model` "
+                        "(or python -m tests.helpers.tiny for tests)")
     return problems
 
 

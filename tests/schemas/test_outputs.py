@@ -104,8 +104,8 @@ COMMANDS = [
     ("basemodel.smollm2", ["--out", "{root}/out"], "out"),
     ("train", ["--recipe", "{train_recipe}", "--data", "{data}", "--run", "{root}/out"], "out"),
     ("train.sweep", ["--recipe", "{train_recipe}", "--data", "{data}", "--out", "{root}/out"], "out"),
-    ("train.tiny", ["--data", "{data}", "--out", "{root}/out"], "out"),
-    ("train.fixture", ["--out", "{root}/out"], "out"),
+    ("tests.helpers.tiny", ["--data", "{data}", "--out", "{root}/out"], "out"),
+    ("tests.helpers.fixture", ["--out", "{root}/out"], "out"),
 ]
 
 

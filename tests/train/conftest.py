@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from train.fixture import write_fixture
-from train.tiny import make_tiny
+from helpers.fixture import write_fixture
+from helpers.tiny import make_tiny
 
 REPO = Path(__file__).resolve().parents[2]
 OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",

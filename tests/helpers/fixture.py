@@ -1,6 +1,6 @@
 """A small chat dataset in the exact `make data` format, for tests and smoke runs without `make data`.
 
-Usage: python -m train.fixture --out data/fixture [--n 400] [--seed 0]
+Usage: python -m tests.helpers.fixture --out data/fixture [--n 400] [--seed 0]
 
 Writes DIR/chat/{train,validation}.jsonl and DIR/manifest.json (sha256 per file, system_prompt).
 Labels, entity values and lead-in phrases all come from the taxonomy (intent examples and entity
@@ -77,6 +77,7 @@ def write_fixture(out: Path, n: int = 400, seed: int = 0, validation: float = 0.
     tax, prompt, rng = load_taxonomy(), system_prompt(), random.Random(seed)
     rows = [make_example(tax, prompt, rng) for _ in range(n)]
     n_val = max(1, int(n * validation))
+    # A fixture folder written before the marker file existed names its generator train.fixture.
     claim_output_folder(out, (("manifest.json", '"train.fixture"'),))
     chat = out / "chat"
     chat.mkdir(parents=True, exist_ok=True)
@@ -86,7 +87,7 @@ def write_fixture(out: Path, n: int = 400, seed: int = 0, validation: float = 0.
     manifest = {
         "name": out.name,
         "system_prompt": prompt,
-        "config": {"generator": "train.fixture", "n": n, "seed": seed},
+        "config": {"generator": "tests.helpers.fixture", "n": n, "seed": seed},
         "counts": {name: len(part) for name, part in files.items()},
         "sha256": {name: sha256_file(out / name) for name in files},
     }

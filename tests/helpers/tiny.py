@@ -1,6 +1,6 @@
 """A random-init tiny Llama with a BPE tokenizer trained on the chat data: the tests' base model.
 
-Usage: python -m train.tiny --data DIR --out models/tiny-llama [--vocab 1024] [--seed 0]
+Usage: python -m tests.helpers.tiny --data DIR --out models/tiny-llama [--vocab 1024] [--seed 0]
 
 The tokenizer is byte-level BPE (any text encodes) trained on DIR/chat/train.jsonl, with ChatML's
 special tokens, so `recipes/tiny-test.yml` exercises the same chat template, label masking and EOS
