@@ -64,7 +64,8 @@ def _search(eng: SearchEngine, extraction: Mapping[str, Any] | None, query: str 
                 "unmet": list(r["unmet"] or []), "linked": r["linked"]}
                for r in sorted(rows, key=lambda r: r["rank"])]
     constraints = [] if raw else eng.con.execute(
-        "select entity_type, value, kind, is_excluded from int_request_constraints order by position").fetchall()
+        "select entity_type, value, kind, is_excluded from int_request_constraints "
+        "order by position").fetchall()
     unused = [{"type": t, "value": v, **({"exclude": True} if x else {})}
               for t, v, kind, x in constraints if kind == "unused"]
     excluded = [{"type": t, "value": v} for t, v, kind, x in constraints if x and kind != "unused"]
