@@ -24,7 +24,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import re
 import sys
 import time
 from collections import Counter
@@ -39,7 +38,8 @@ import jsonschema
 # chat_prompt lives with the Parser (decoding/parser.py), the one path eval and the service share.
 from decoding.parser import chat_prompt
 from eval.predictions import STATUSES, long_rows, write_predictions
-from schemas import ConfigError, Taxonomy, extraction_json, extraction_schema, load_taxonomy
+from schemas import ConfigError, Taxonomy, extraction_schema, load_taxonomy
+from schemas.examples import worked_example
 from schemas.outputs import claim_output_folder
 
 if TYPE_CHECKING:
@@ -68,27 +68,6 @@ def manifest_system_prompt(data_dir: str | Path) -> str:
     if "system_prompt" not in manifest:
         raise ConfigError([f"{path}: key 'system_prompt' missing; rebuild the dataset with make data"])
     return str(manifest["system_prompt"])
-
-
-def worked_example(tax: Taxonomy) -> dict[str, str]:
-    """A labelled example built from the taxonomy alone: the intent example that contains the most
-    entity-type examples, labelled with those (non-overlapping, in query order)."""
-    best: tuple[int, str, str, list[dict[str, Any]]] | None = None
-    for intent in tax.intents.values():
-        for query in intent.examples:
-            found: list[dict[str, Any]] = []
-            for et in tax.entity_types.values():
-                for ex in et.examples:
-                    m = re.search(rf"(?<!\w){re.escape(ex)}(?!\w)", query, flags=re.IGNORECASE)
-                    if m and not any(m.start() < f["end"] and f["start"] < m.end() for f in found):
-                        found.append({"type": et.name, "value": m.group(),
-                                      "start": m.start(), "end": m.end()})
-            if best is None or len(found) > best[0]:
-                best = (len(found), intent.name, query, found)
-    if best is None:
-        raise ConfigError([f"{tax.path}: no intent has examples; add some to build the zero-shot prompt"])
-    _, intent, query, found = best
-    return {"query": query, "answer": extraction_json(intent, sorted(found, key=lambda f: f["start"]))}
 
 
 def zero_shot_system_prompt(tax: Taxonomy) -> str:

@@ -34,6 +34,7 @@ import jsonschema
 
 from decoding.grounded import ebnf_literal
 from schemas.config import ConfigError, unknown_keys
+from schemas.examples import worked_example
 from schemas.taxonomy import Taxonomy
 from synth.backends.openai_backend import realization_schema
 from synth.types import Frame, Realized, Slot
@@ -125,8 +126,6 @@ class LocalBackend:
     def _demo(self) -> list[dict[str, str]]:
         """One solved frame from the taxonomy's own examples: a 135M model follows a demonstration
         far better than instructions (measured: without it, it mostly echoed the intent description)."""
-        from eval.predict import worked_example
-
         ex = worked_example(self.taxonomy)
         answer = json.loads(ex["answer"])
         slots = tuple(Slot(e["type"], e["type"], e["value"]) for e in answer["entities"])

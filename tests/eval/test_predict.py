@@ -17,10 +17,10 @@ from eval.predict import (
     predict_openai,
     predict_records,
     score_output,
-    worked_example,
     zero_shot_system_prompt,
 )
 from schemas import ConfigError, extraction_json, extraction_schema, load_taxonomy
+from schemas.examples import worked_example
 
 TAX = load_taxonomy()
 SYSTEM = "Extract the search intent and entities as JSON."
