@@ -2,7 +2,7 @@
 -- Role cues: the word right before or after a title or person span ("starring {actor}", "{director}
 -- {media_type}"), with an adjacent span read as its {type}, and how the data splits that cue between
 -- the seed types. An unseen name gets its type from its cue, so a cue the data gives mostly to one role
--- teaches that role: in the stop-15 grammar "{name} {media_type}" was never an actor (train: director
+-- teaches that role: in the grammar of 2026-11-25 "{name} {media_type}" was never an actor (train: director
 -- 117, character 26), and the model labelled heldout actors there as directors. Only cues that several seed
 -- types share, seen at least role_cue_min_mentions() times in a split; '^' and '$' are the query's ends.
 with mentions as (
