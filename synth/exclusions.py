@@ -24,8 +24,8 @@ from typing import Any
 
 from schemas import ConfigError, Intent, Taxonomy, unknown_keys
 from schemas.config import did_you_mean
-from synth.grammar import Clause
 from synth.pools import value_key
+from synth.templates import Clause
 
 KEYS = ("share", "intents", "per_query", "lookalike_share")
 MAX_PER_QUERY = 4  # more ruled-out values than this in one query reads as a list, not a request

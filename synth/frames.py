@@ -27,10 +27,10 @@ from typing import Any
 from schemas import ConfigError
 from synth.config import DataConfig
 from synth.exclusions import Excluder, ExclusionConfig, exclusion_config
-from synth.grammar import Clause, Grammar, SlotSpec, Template
 from synth.kg import KnowledgeGraph, TitleFacts, franchise_key
 from synth.pools import OPEN_POOLS, OpenPoolConfig, OpenPools, build_open_pools, load_words
 from synth.rotation import Rotation
+from synth.templates import Clause, Grammar, SlotSpec, Template
 from synth.types import Frame, Slot
 
 PEOPLE_POOLS = ("actor", "director", "character")

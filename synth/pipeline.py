@@ -21,9 +21,9 @@ from synth.config import DataConfig, required_records
 from synth.dedup import Deduper
 from synth.exclusions import skipped_reason
 from synth.frames import FrameSampler, largest_remainder, split_counts
-from synth.grammar import Grammar
 from synth.kg import kg_summary, load_kg
 from synth.paraphrase import ParaphraseConfig, Paraphraser
+from synth.templates import Grammar
 from synth.types import Backend
 from synth.verify import Verifier
 from synth.writer import verify_manifest, write_dataset

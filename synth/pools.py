@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from schemas import ConfigError, load_yaml, unknown_keys
-from synth.grammar import article
+from synth.templates import article
 
 DEFAULT_WORDS = "synth/pools.yml"  # relative to the project root, as the recipe's other paths
 OPEN_POOLS = ("title", "actor", "director", "character")  # slots whose values an open frame replaces

@@ -32,7 +32,7 @@ def load_grammar(data: Path, tax: Taxonomy) -> tuple[Any | None, str]:
     config = json.loads(manifest.read_text(encoding="utf-8")).get("config", {}) if manifest.is_file() else {}
     folder = Path((config.get("grammar") or {}).get("templates") or "synth/grammar")
     try:
-        from synth.grammar import Grammar
+        from synth.templates import Grammar
 
         return Grammar.load(folder, tax), f"grammar {folder}"
     except (ImportError, ConfigError) as exc:

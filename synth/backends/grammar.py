@@ -16,9 +16,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 
 from schemas.lexicon import Lexicon
-from synth.grammar import Grammar
 from synth.noise import NoiseConfig, apply_noise
 from synth.segments import join_segments, read_label
+from synth.templates import Grammar
 from synth.types import Frame, Realized
 
 

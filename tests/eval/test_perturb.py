@@ -13,8 +13,8 @@ from eval.perturb import TARGET_TYPES, Perturbation, perturb_record, perturb_rec
 from eval.robustness import DEFAULT_CONFIG, load_robustness_config
 from schemas import ConfigError, load_taxonomy
 from synth.config import load_data_config
-from synth.grammar import Grammar
 from synth.pipeline import build_dataset
+from synth.templates import Grammar
 
 ROOT = Path(__file__).resolve().parents[2]
 CFG = load_robustness_config(DEFAULT_CONFIG)

@@ -10,9 +10,9 @@ import pytest
 
 from synth.config import load_data_config
 from synth.frames import FrameSampler, expected_shares, fit_template_weights
-from synth.grammar import Grammar
 from synth.kg import load_kg
 from synth.pipeline import build_dataset
+from synth.templates import Grammar
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT = ROOT / "recipes/data/default.yml"

@@ -14,9 +14,9 @@ from schemas import ConfigError, load_taxonomy
 from synth.config import load_data_config
 from synth.exclusions import Excluder, ExclusionConfig, decade, exclusion_config, skipped_reason
 from synth.frames import FrameSampler, split_counts, title_values
-from synth.grammar import Grammar
 from synth.kg import load_kg
 from synth.pipeline import build_dataset
+from synth.templates import Grammar
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT = ROOT / "recipes/data/default.yml"

@@ -6,8 +6,8 @@ import pytest
 
 from schemas import load_taxonomy
 from synth.backends.grammar import GrammarBackend
-from synth.grammar import DEFAULT_GRAMMAR, Grammar, Template
 from synth.noise import NoiseConfig
+from synth.templates import DEFAULT_GRAMMAR, Grammar, Template
 from synth.types import Frame, Slot
 
 TAX = load_taxonomy()

@@ -177,8 +177,8 @@ def test_bad_recipe_gives_one_line_error_naming_file_and_problem(tmp_path, patch
 def test_heldout_templates_never_fall_back_to_sharing(share):
     """A share that rounds to all (or none) of an intent's templates still keeps the sides disjoint."""
     from synth.frames import partition
-    from synth.grammar import Grammar
     from synth.kg import load_kg
+    from synth.templates import Grammar
 
     cfg = load_data_config(DEFAULT)
     cfg.split.heldout_templates = share
@@ -192,8 +192,8 @@ def test_heldout_templates_never_fall_back_to_sharing(share):
 def test_heldout_partition_keeps_every_name_on_one_side(seed):
     """Over the whole KG, not a sample: no title or person string is usable on both sides."""
     from synth.frames import partition
-    from synth.grammar import Grammar
     from synth.kg import load_kg
+    from synth.templates import Grammar
 
     cfg = load_data_config(DEFAULT, {"seed": seed})
     part = partition(load_kg(Path(cfg.kg), cfg.tax), Grammar.load(ROOT / "synth/grammar", cfg.tax), cfg)
@@ -206,8 +206,8 @@ def test_heldout_partition_keeps_every_name_on_one_side(seed):
 def test_heldout_keeps_each_franchise_on_one_side(seed):
     """Blade Runner / Blade Runner 2049, Dune / Dune: Part Two, Alien / Aliens: never split across sides."""
     from synth.frames import partition
-    from synth.grammar import Grammar
     from synth.kg import franchise_key, load_kg
+    from synth.templates import Grammar
 
     cfg = load_data_config(DEFAULT, {"seed": seed})
     kg = load_kg(Path(cfg.kg), cfg.tax)
@@ -222,8 +222,8 @@ def test_heldout_keeps_each_franchise_on_one_side(seed):
 
 def _partition(per_type: int, seed: int):
     from synth.frames import partition
-    from synth.grammar import Grammar
     from synth.kg import load_kg
+    from synth.templates import Grammar
 
     cfg = load_data_config(DEFAULT, {"seed": seed})
     cfg.split.heldout_templates_per_type = per_type
@@ -281,8 +281,8 @@ def test_adding_templates_moves_no_drawn_template_across_sides(tmp_path):
     import yaml
 
     from synth.frames import partition
-    from synth.grammar import Grammar
     from synth.kg import load_kg
+    from synth.templates import Grammar
 
     cfg = load_data_config(DEFAULT)
     kg = load_kg(Path(cfg.kg), cfg.tax)
@@ -315,8 +315,8 @@ def test_compositions_leave_the_written_templates_partition_alone():
     """Composition variants are dealt by the same hash, but never counted or moved by cover_pools, so
     adding a composition keeps the written heldout templates of the default recipe (126 of them)."""
     from synth.frames import partition
-    from synth.grammar import Grammar
     from synth.kg import load_kg
+    from synth.templates import Grammar
 
     cfg = load_data_config(DEFAULT)
     kg = load_kg(Path(cfg.kg), cfg.tax)

@@ -8,9 +8,9 @@ import pytest
 from schemas import ConfigError
 from synth.config import load_data_config
 from synth.frames import FrameSampler, shape, split_counts, year_forms
-from synth.grammar import Grammar
 from synth.kg import load_kg
 from synth.pools import OPEN_POOLS, OpenPoolConfig, build_open_pools, value_key
+from synth.templates import Grammar
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT = ROOT / "recipes/data/default.yml"

@@ -1,4 +1,4 @@
-"""synth.grammar: the template language, load-time checks, and every template that ships."""
+"""synth.templates: the template language, load-time checks, and every template that ships."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from schemas import ConfigError, Taxonomy, load_taxonomy
-from synth.grammar import DEFAULT_GRAMMAR, Grammar, Template, count_variants
 from synth.segments import join_segments
+from synth.templates import DEFAULT_GRAMMAR, Grammar, Template, count_variants
 
 TAX = load_taxonomy()
 # Intents picked by their rules, never by name, so a renamed label changes nothing here.
