@@ -69,7 +69,7 @@ def collect(run: Path, command: str) -> dict[str, Any]:
             "run": run.name, "data_manifest": meta.get("data_manifest"), "base_model": meta.get("base_model"),
             "lora_r": meta.get("lora_r"), "decode": meta.get("decode", {}),
             "training": {k: card[k] for k in CARD_KEYS if k in card},
-            "rows": headline_rows(r.metrics for r in results),
+            "rows": (rows := headline_rows(r.metrics for r in results)), "columns": list(rows[0]),
             "heldout_intervals": heldout.metrics.get("intervals") if heldout else None,
             "external": external_scores(run)}
 
@@ -97,12 +97,13 @@ def readme_block(res: dict[str, Any]) -> str:
 
 def results_md(res: dict[str, Any]) -> str:
     t, d = res["training"], res["decode"]
+    rows = [{c: r[c] for c in res["columns"]} for r in res["rows"]]  # JSON keys are sorted; columns are not
     out = ["# Results", "",
            f"Written by `{res['command']}` on {res['date']} at commit {res['commit']} from run "
            f"`{res['run']}` (data manifest {res['data_manifest']}, base model `{res['base_model']}`, "
            f"LoRA r{res['lora_r']}). Do not edit: `python -m eval.results --render` rebuilds this page "
            "and the README's table from docs/results.json.", "",
-           "## Scores (`make eval`)", "", headline_table(res["rows"]), "",
+           "## Scores (`make eval`)", "", headline_table(rows), "",
            f"Decoding: engine `{d.get('engine')}`, mode `{d.get('mode')}`, dtype `{d.get('dtype')}`, "
            f"batch {d.get('batch_size')}. `test` shares templates and KG values with train; "
            "`heldout` does not.",
