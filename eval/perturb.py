@@ -6,7 +6,7 @@ gold spans are exact: `query[start:end] == value` still holds. A transform that 
 asked to copy what the user typed, not to correct it. Perturbed records are evaluation data: never
 train on them.
 
-Transforms (configured per severity in eval/robustness.yml):
+Transforms (configured per severity in eval/robustness/config.yml):
   typos              `count` keyboard slips (substitute, delete, transpose) via synth.noise.typo
   lowercase, uppercase, strip_punctuation    synth.noise's transforms
   fillers            synth.noise.disfluencies: `count` disfluencies inside the query: a filler ("um",
@@ -31,9 +31,9 @@ Transforms (configured per severity in eval/robustness.yml):
                      taxonomy lets users exclude; one the query does not hold first) that the query does
                      not contain: names from the unseen pool of swap_names, other types from the KG's
                      pools (closed types: only values their lexicon accepts). The gold gains the value
-                     with "exclude": true. The phrasings are this file's own (eval/robustness.yml), apart
-                     from the training grammar's clauses (synth/grammar/exclusions.yml; a test keeps them
-                     disjoint), so the set measures exclusions said in words the model never saw.
+                     with "exclude": true. The phrasings are the suite's own (eval/robustness/config.yml),
+                     apart from the training grammar's clauses (synth/grammar/exclusions.yml; a test keeps
+                     them disjoint), so the set measures exclusions said in words the model never saw.
 An entity the user rules out stays ruled out through every transform (synth.segments labels it "!type").
 A record's random draws depend only on (seed, perturbation name, severity, record id).
 """
@@ -335,7 +335,7 @@ PARAM_CHECKS: dict[str, Callable[[Mapping[str, Any], str], list[str]]] = {"negat
 
 @dataclass(frozen=True)
 class Perturbation:
-    name: str       # as in robustness.yml, e.g. "typos"
+    name: str       # as in eval/robustness/config.yml, e.g. "typos"
     transform: str  # a key of TRANSFORMS or RECORD_TRANSFORMS
     severity: str   # low | med | high
     params: dict[str, Any] = field(default_factory=dict, hash=False)

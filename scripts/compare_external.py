@@ -18,7 +18,7 @@ from eval.external.labels import load_label_map, mapped_taxonomy
 from eval.uncertainty import bootstrap, format_interval
 from schemas import load_taxonomy, read_jsonl
 
-MAPS = Path(__file__).resolve().parents[1] / "eval" / "external_maps"
+MAPS = Path(__file__).resolve().parents[1] / "eval" / "external" / "maps"
 
 
 def main(argv: list[str] | None = None) -> int:

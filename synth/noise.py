@@ -31,7 +31,8 @@ DEFAULT_FILLERS_END = ("please", "pls", "thanks", "thx", "thank you")
 DEFAULT_DISFLUENCIES = ("um", "uh", "er", "erm", "like", "you know", "i mean", "well", "kinda", "sort of",
                         "actually", "basically", "ok so", "hmm")
 # Chit-chat around a request, free of media, genre, mood and platform words (those are always labelled).
-# eval/robustness.yml's distractor clauses are a different list, so that set still measures unseen chatter.
+# eval/robustness/config.yml's distractor clauses are a different list, so that set still measures unseen
+# chatter.
 DEFAULT_CHATTER_BEFORE = (
     "hey so my roommate keeps asking and", "long week,", "sorry if this is a dumb question but",
     "ok random one:", "this has been bugging me all day,", "not sure if you can help but",

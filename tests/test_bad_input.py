@@ -38,7 +38,7 @@ class Case:
     run: Path
     recipe: Path       # data recipe (synth)
     eval_cfg: Path     # eval/config.yml copy
-    robust_cfg: Path   # eval/robustness.yml copy
+    robust_cfg: Path   # eval/robustness/config.yml copy
     audit_cfg: Path    # audit/config.yml copy
     train_recipe: Path  # an axolotl recipe copy
     records: Path      # records JSONL for eval.score
@@ -79,7 +79,7 @@ def case(tmp_path: Path, dataset: Path) -> Case:
     shutil.copy(ROOT / "tests/fixtures/external/queries_with_spans.jsonl", corpus)
     paths = {}
     for name, src in (("recipe", DATA_RECIPE), ("eval_cfg", ROOT / "eval/config.yml"),
-                      ("robust_cfg", ROOT / "eval/robustness.yml"), ("audit_cfg", ROOT / "audit/config.yml"),
+                      ("robust_cfg", ROOT / "eval/robustness/config.yml"), ("audit_cfg", ROOT / "audit/config.yml"),
                       ("train_recipe", ROOT / "recipes/tiny-test.yml")):
         paths[name] = tmp_path / f"{name}.yml"
         shutil.copy(src, paths[name])
@@ -137,7 +137,7 @@ SCORE = ["--predictions", "{preds}", "--out", "{run}/eval/baseline/test", "--rec
 AUDIT = ["--data", "{data}", "--config", "{audit_cfg}", "--quiet", "--out", "{root}/audit"]
 ROBUST = ["--run", "{run}", "--data", "{data}", "--config", "{robust_cfg}", "--eval-config", "{eval_cfg}",
           "--systems", "baseline", "--limit", "10"]
-EXTERNAL = ["--corpus", "{corpus}", "--map", str(ROOT / "eval/external_maps/example_spans.yml"), "--run", "{run}",
+EXTERNAL = ["--corpus", "{corpus}", "--map", str(ROOT / "eval/external/maps/example_spans.yml"), "--run", "{run}",
             "--systems", "baseline", "--train-data", "{data}", "--eval-config", "{eval_cfg}"]
 TRAIN = ["--recipe", "{train_recipe}", "--data", "{data}", "--run", "{root}/runs/new"]
 

@@ -4,7 +4,7 @@ EVALUATION ONLY. Imported records must never be used to train, tune or select a 
 comes from the synth pipeline alone (docs/DESIGN.md). Results are written apart from the synthetic ones.
 
 Usage (eval/external/__main__.py):
-  python -m eval.external --corpus CORPUS --map eval/external_maps/mit_movie.yml [--run runs/x]
+  python -m eval.external --corpus CORPUS --map eval/external/maps/mit_movie.yml [--run runs/x]
                           [--systems finetuned,baseline] [--train-data data/x] [--eval-config eval/config.yml]
                           [--limit N] [--import-only] [--out DIR] [--force]
 Predictions use eval/config.yml's decode settings and the run's trained prompt, as `make eval` does.

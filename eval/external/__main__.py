@@ -28,7 +28,7 @@ EXTERNAL_MARK = (("external.json", "\"import\""),)
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m eval.external", description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", required=True, type=Path, help="the corpus file (.bio/.conll/.txt or .jsonl)")
-    ap.add_argument("--map", required=True, type=Path, help="label map YAML (eval/external_maps/*.yml)")
+    ap.add_argument("--map", required=True, type=Path, help="label map YAML (eval/external/maps/*.yml)")
     ap.add_argument("--run", type=Path, help="run folder (default: newest under runs/ with an adapter)")
     ap.add_argument("--systems", default="finetuned", help="comma-separated: finetuned, baseline")
     ap.add_argument("--train-data", type=Path,

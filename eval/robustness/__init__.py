@@ -1,6 +1,6 @@
 """Robustness: Macro-F1 of a run on perturbed copies of a test split, and the drop from the clean copy.
 
-Usage: python -m eval.robustness [--run runs/x] --data data/x [--config eval/robustness.yml]
+Usage: python -m eval.robustness [--run runs/x] --data data/x [--config eval/robustness/config.yml]
                                  [--eval-config eval/config.yml] [--limit N] [--systems finetuned,baseline]
                                  [--force] [--allow-other-data]
 

@@ -1,4 +1,5 @@
-"""eval/robustness.yml: strict loading; each perturbation's parameters checked against its transform."""
+"""eval/robustness/config.yml: strict loading; each perturbation's parameters checked against its
+transform."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from eval.perturb import PARAM_CHECKS, RECORD_TRANSFORMS, SEVERITIES, TRANSFORMS
 from schemas import SPLITS, ConfigError, load_yaml, unknown_keys
 from schemas.config import did_you_mean
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "robustness.yml"
+DEFAULT_CONFIG = Path(__file__).resolve().with_name("config.yml")
 SYSTEMS = ("finetuned", "baseline")
 TOP_KEYS = ("seed", "split", "limit", "systems", "perturbations")
 

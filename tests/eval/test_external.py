@@ -21,8 +21,8 @@ from synth.pipeline import build_dataset
 ROOT = Path(__file__).resolve().parents[2]
 FIX = ROOT / "tests/fixtures/external"
 MIT, CONLL, JSONL = FIX / "mit_movie_sample.bio", FIX / "queries_with_intents.conll", FIX / "queries_with_spans.jsonl"
-MIT_MAP, CONLL_MAP = ROOT / "eval/external_maps/mit_movie.yml", FIX / "conll_sample.map.yml"
-SPANS_MAP = ROOT / "eval/external_maps/example_spans.yml"
+MIT_MAP, CONLL_MAP = ROOT / "eval/external/maps/mit_movie.yml", FIX / "conll_sample.map.yml"
+SPANS_MAP = ROOT / "eval/external/maps/example_spans.yml"
 TAX = load_taxonomy()
 
 

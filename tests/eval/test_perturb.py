@@ -283,7 +283,7 @@ def test_negation_rules_out_a_value_of_a_type_the_query_lacks():
 
 def test_negation_phrases_are_not_the_training_grammars():
     """The robustness set says exclusions in words the training data never used: no phrasing of
-    eval/robustness.yml equals a clause of synth/grammar/exclusions.yml, alternatives expanded."""
+    eval/robustness/config.yml equals a clause of synth/grammar/exclusions.yml, alternatives expanded."""
     import itertools
     import re
 

@@ -97,7 +97,7 @@ COMMANDS = [
     ("audit", ["--data", "{data}", "--config", "{audit_cfg}", "--quiet", "--out", "{root}/out"], "out"),
     ("eval.robustness", ["--run", "{run}", "--data", "{data}", "--config", "{robust_cfg}", "--eval-config",
                          "{eval_cfg}", "--systems", "baseline", "--limit", "10"], "runs/r/robustness"),
-    ("eval.external", ["--corpus", "{corpus}", "--map", str(ROOT / "eval/external_maps/example_spans.yml"),
+    ("eval.external", ["--corpus", "{corpus}", "--map", str(ROOT / "eval/external/maps/example_spans.yml"),
                        "--import-only", "--out", "{root}/out"], "out"),
     ("eval.shared_records", ["--run", "{run}", "--out", "{root}/out"], "out"),
     ("export.gguf", ["--run", "{run}", "--out", "{root}/out"], "out"),

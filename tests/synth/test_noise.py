@@ -240,7 +240,7 @@ def test_chatter_puts_a_listed_clause_before_or_after_and_spans_follow():
 
 
 def test_training_chatter_differs_from_the_robustness_distractors():
-    """The robustness suite's distractor set must stay unseen phrasing: no clause of eval/robustness.yml
+    """The robustness suite's distractor set must stay unseen phrasing: no clause of eval/robustness/config.yml
     may be a training chatter clause."""
     import yaml
 
