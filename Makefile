@@ -133,7 +133,7 @@ eval-external: setup
 	$(PY) -m eval.external --corpus $(CORPUS) --map $(MAP) --train-data $(DATA) $(if $(RUN),--run $(RUN)) \
 	    $(if $(SYSTEMS),--systems $(SYSTEMS))
 
-# Ranked KG titles for a query: the run's model parses it, search/sql ranks (search/config.yml).
+# Ranked KG titles for a query: the run's model parses it, sql/search ranks (search/config.yml).
 search: setup
 	$(PY) -m search $(if $(RUN),--run $(RUN),--raw) "$(Q)"
 
