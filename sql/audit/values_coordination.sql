@@ -3,8 +3,9 @@
 -- {theme2}", "on {platform}, {platform2} or {platform3}"), each its own entity. A model that never saw one
 -- type coordinated merges the pair into one span or gives the second value another type: a model trained
 -- on the 2026-11-29 grammar read "themes of lost innocence and morality in war" as one theme and "is X on
--- hulu or max" without max, because only heldout templates coordinated themes, platforms and characters. Per split and type: records
--- holding such a pair, their share of the records with that type, and the joiners used.
+-- hulu or max" without max, because only heldout templates coordinated themes, platforms and characters.
+-- Per split and type: records holding such a pair, their share of the records with that type, and the
+-- joiners used.
 with positions as (
     -- words, slots and the joiners "," and "&" (values_role_cues.sql reads words only, int_phrasing_words)
     select

@@ -4,8 +4,8 @@
 -- nowhere ("who is {character} in {title}"). The model writes entities in query order, so it types a name
 -- before it writes anything after it; a grammar whose role words come before the names teaches it to type
 -- a name by the words before it: a model trained on the 2026-11-29 grammar typed "{character}, played
--- by {actor}" as actor then character in 15 of 18 heldout queries. Per split and person type: mentions, and how many have their
--- role word before, only after, or nowhere.
+-- by {actor}" as actor then character in 15 of 18 heldout queries. Per split and person type: mentions,
+-- and how many have their role word before, only after, or nowhere.
 with cues as (
     -- words that say who a name is; "with", "featuring", "features" and "from" introduce a name, so they
     -- count before it only ("{actor} with {actor2}", "{character} from {title}" say nothing of the first)
