@@ -31,6 +31,7 @@ import duckdb
 from audit.config import AuditConfig
 from audit.phrasing import phrasing_tables
 from schemas import SPLITS, ConfigError, Taxonomy
+from schemas.config import check_parquet
 from schemas.sql_project import domain_models, load_macros, read_sql
 
 
@@ -84,8 +85,6 @@ def _table(con: duckdb.DuckDBPyConnection, name: str, columns: str, rows: Iterab
 
 def split_files(data_dir: Path) -> list[Path]:
     """Every split's Parquet file present, each checked readable (a corrupt one is a one-line error)."""
-    from eval.predictions import check_parquet
-
     return [check_parquet(data_dir / f"{s}.parquet", "split file") for s in SPLITS
             if (data_dir / f"{s}.parquet").is_file()]
 

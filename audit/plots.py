@@ -6,26 +6,15 @@ source of what the report contains. Figures come back as PNG bytes for inline HT
 
 from __future__ import annotations
 
-import io
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-import matplotlib
+from report.figures import pyplot, to_png
 
-matplotlib.use("Agg")  # no display on servers; must precede pyplot
-import matplotlib.pyplot as plt  # noqa: E402
-
+plt = pyplot()
 Rows = list[dict[str, Any]]
 DPI = 100  # default; the audit passes report.dpi from audit/config.yml
-
-
-def to_png(fig: Any, dpi: int = DPI) -> bytes:
-    buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png", dpi=dpi)
-    plt.close(fig)
-    return buf.getvalue()
 
 
 def _share_vs_target(rows: Rows, title: str, dpi: int) -> bytes:

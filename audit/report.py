@@ -10,8 +10,8 @@ from typing import Any
 
 from audit.config import AuditConfig
 from audit.plots import plot_for
-from audit.render import Block, Document, Figure, Section, Table, write_document
 from audit.sqlfiles import Result
+from report.document import Block, Document, Figure, Section, Table, write_document
 
 SECTION_TITLES = {
     "balance": "Balance: intents and entity types vs targets",

@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 
 from eval.report import md_escape
+from report.document import markdown_table
 from schemas import SPLITS, ConfigError
 from schemas.sql_project import SQL_ROOT
 
@@ -79,9 +80,7 @@ def ordered(columns: list[str]) -> list[str]:
 
 
 def markdown(columns: list[str], rows: list[dict[str, Any]]) -> str:
-    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
-    lines += ["| " + " | ".join(md_escape(r[c]) for c in columns) + " |" for r in rows]
-    return "\n".join(lines)
+    return markdown_table(columns, rows, md_escape)
 
 
 def write_leaderboard(root: Path) -> tuple[Path, str]:

@@ -17,8 +17,6 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from schemas import ConfigError
-
 COLUMNS = ("id", "split", "source", "field", "value", "status", "exclude")
 SCHEMA = pa.schema([(c, pa.bool_() if c == "exclude" else pa.string()) for c in COLUMNS])
 STATUSES = ("ok", "invalid_json", "schema_violation", "truncated")
@@ -53,16 +51,4 @@ def write_predictions(path: str | Path, rows: Iterable[Mapping[str, Any]]) -> Pa
     path.parent.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pylist([dict(r) for r in rows], schema=SCHEMA)
     pq.write_table(table, path, row_group_size=100_000)
-    return path
-
-
-def check_parquet(path: str | Path, what: str = "predictions file") -> Path:
-    """`path` if it is a readable Parquet file, else a one-line ConfigError (missing, truncated, other)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError([f"{path}: {what} not found"])
-    try:
-        pq.read_metadata(path)
-    except (pa.ArrowException, OSError) as exc:
-        raise ConfigError([f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]})"]) from None
     return path

@@ -12,17 +12,16 @@ worst errors with query, gold and prediction, and every other SQL table as is. C
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 from eval.config import DEFAULT_CONFIG, SYSTEMS, ReportConfig, load_eval_config
 from eval.uncertainty import interval_line
+from report.document import environment, markdown_table
+from report.figures import b64, pyplot, save_png
 from schemas import SPLITS, ConfigError, Taxonomy, load_taxonomy
 from schemas.atomic import write_text_atomic
 
@@ -134,28 +133,10 @@ def headline_table(rows: list[dict[str, Any]]) -> str:
     """A Markdown table: readable in a terminal and in report.md."""
     if not rows:
         return "(nothing scored)"
-    cols = list(rows[0])
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    lines += ["| " + " | ".join(md_escape(r[c]) for c in cols) + " |" for r in rows]
-    return "\n".join(lines)
+    return markdown_table(list(rows[0]), rows, md_escape)
 
 
 # --- figures -----------------------------------------------------------------------------------------
-
-def pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")  # headless: no display on CI or servers
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def save_png(fig: Any, path: Path, dpi: int) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
-    return path
-
 
 def f1_chart(result: Result, path: Path, dpi: int) -> Path:
     """Per-class F1: intents, and entities strict with the relaxed score as a marker."""
@@ -333,8 +314,7 @@ def interval_note(metrics: Mapping[str, Any]) -> str | None:
 
 def embed(path: Path, eval_dir: Path) -> dict[str, str]:
     """A figure as a relative link (Markdown) and as base64 (HTML)."""
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return {"path": path.relative_to(eval_dir).as_posix(), "b64": data}
+    return {"path": path.relative_to(eval_dir).as_posix(), "b64": b64(path.read_bytes())}
 
 
 def heat(value: Any) -> str:
@@ -342,14 +322,6 @@ def heat(value: Any) -> str:
     if not isinstance(value, int | float):
         return ""
     return f"background:hsl({round(120 * max(0.0, min(1.0, value)))},65%,88%)"
-
-
-def environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
-                             autoescape=jinja2.select_autoescape(["html.jinja"]), trim_blocks=True,
-                             lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters |= {"fmt": fmt, "md": md_escape, "heat": heat}
-    return env
 
 
 def write_report(eval_dir: str | Path, cfg: ReportConfig | None = None, tax: Taxonomy | None = None) -> Path:
@@ -378,7 +350,7 @@ def write_report(eval_dir: str | Path, cfg: ReportConfig | None = None, tax: Tax
         "subset": any(r.metrics["n_queries"] < r.metrics.get("meta", {}).get("n_available", 0)
                       for r in results),
     }
-    env = environment()
+    env = environment(TEMPLATES, fmt=fmt, md=md_escape, heat=heat)
     for name in ("report.md", "report.html"):
         text = env.get_template(f"{name}.jinja").render(**context)
         write_text_atomic(eval_dir / name, text)  # a kill never leaves a torn report

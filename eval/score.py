@@ -30,8 +30,9 @@ from typing import Any
 
 import duckdb
 
-from eval.predictions import COLUMNS, check_parquet
+from eval.predictions import COLUMNS
 from schemas import DEFAULT_TAXONOMY, ConfigError, Taxonomy, load_taxonomy, read_jsonl
+from schemas.config import check_parquet
 from schemas.outputs import claim_output_folder
 from schemas.sql_project import SQL_ROOT, domain_models, load_macros, macro_files
 from synth.frames import PEOPLE_POOLS

@@ -68,3 +68,18 @@ def read_jsonl(path: str | Path, make: str = "build the dataset with make data")
                 raise ConfigError([f"{path}:{n}: expected a JSON object, got {got} ({make})"])
             records.append(record)
     return records
+
+
+def check_parquet(path: str | Path, what: str = "predictions file") -> Path:
+    """`path` if it is a readable Parquet file, else a one-line ConfigError (missing, truncated, other)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError([f"{path}: {what} not found"])
+    try:
+        pq.read_metadata(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise ConfigError([f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]})"]) from None
+    return path

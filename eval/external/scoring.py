@@ -9,6 +9,7 @@ from typing import Any
 
 from eval.config import EvalConfig
 from eval.external.labels import LabelMap, mapped_taxonomy
+from report.document import Block, Document, Section, Table, write_document
 from schemas import Taxonomy, read_jsonl
 
 
@@ -106,8 +107,6 @@ def external_intervals(paths: dict[str, Path], records: list[dict[str, Any]], su
 
 
 def write_external_report(result: dict[str, Any], out: Path) -> None:
-    from audit.render import Block, Document, Section, Table, write_document
-
     s = result["import"]
     intro = [f"Corpus `{s['corpus']}` ({s['format']}, {s['queries']} queries), label map `{s['map']}`. "
              "Evaluation only: never train on these queries.",
@@ -137,9 +136,8 @@ def write_external_report(result: dict[str, Any], out: Path) -> None:
     (out / "external.json").write_text(text, encoding="utf-8")
 
 
-def interval_blocks(iv: dict[str, Any] | None) -> list[Any]:
+def interval_blocks(iv: dict[str, Any] | None) -> list[Block]:
     """The report's interval line and, against the baseline, the table of paired differences."""
-    from audit.render import Block, Table
     from eval.uncertainty import LABELS, format_interval, interval_line
 
     if not iv:

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from report.document import Block, Document, Figure, Section, Table, write_document
+from report.figures import pyplot, to_png
 from schemas import Taxonomy
 
 CLEAN = "clean"
@@ -15,8 +17,7 @@ COLUMNS = ("system", "perturbation", "severity", "n", "changed", "mean_edits", "
 
 
 def drop_plot(rows: list[dict[str, Any]], dpi: int) -> bytes:
-    from audit.plots import plt, to_png
-
+    plt = pyplot()
     sets = [r for r in rows if r["set"] != CLEAN]
     several = len({r["system"] for r in sets}) > 1
     labels = [f"{r['system']}:{r['set']}" if several else r["set"] for r in sets]
@@ -32,8 +33,6 @@ def drop_plot(rows: list[dict[str, Any]], dpi: int) -> bytes:
 
 
 def write_report(result: dict[str, Any], out: Path, tax: Taxonomy, dpi: int) -> None:
-    from audit.render import Block, Document, Figure, Section, Table, write_document
-
     res = result
     intro = [f"Run `{res['run']}`, data `{res['data']}` split `{res['split']}`: {res['n']} queries "
              f"(seed {res['seed']}, limit {res['limit']}), settings `{res['config']}`, {res['grammar']}.",
