@@ -10,9 +10,8 @@ from schemas import ConfigError, Taxonomy, load_taxonomy, load_yaml, unknown_key
 from schemas.config import did_you_mean
 
 DEFAULT_CONFIG = Path(__file__).with_name("config.yml")
-TOP = ("kg", "constraints", "ranking", "stopwords", "media_type", "genre", "year_phrases", "routes", "parse")
+TOP = ("kg", "constraints", "ranking", "stopwords", "media_type", "genre", "year_phrases", "routes")
 ROUTES = ("constraints", "similar", "named_title")
-PARSE_KEYS = ("mode", "max_new_tokens", "max_value_chars", "max_entities", "dtype")
 RANKING_NUMBERS = ("top_k", "disambiguation", "chars_per_edit", "max_edits", "other_role_factor",
                    "soft_min_coverage", "bm25_k1", "bm25_b")
 
@@ -34,7 +33,6 @@ class SearchConfig:
     genre: dict[str, list[str]]
     year_phrases: dict[str, tuple[int, int]]
     routes: dict[str, list[str]]
-    parse: dict[str, Any]
     path: str = str(DEFAULT_CONFIG)
 
 
@@ -127,9 +125,6 @@ def load_search_config(path: str | Path = DEFAULT_CONFIG, tax: Taxonomy | None =
     problems += [f"{where}: routes: intent '{i}' is listed under {listed.count(i)} routes; keep it under one"
                  for i in dict.fromkeys(listed) if listed.count(i) > 1]
     problems += taxonomy_problems(routes, cons, tax or load_taxonomy(), where)
-    parse = raw.get("parse") or {}
-    problems += unknown_keys(parse, PARSE_KEYS, f"{where}: parse")
-    problems += [f"{where}: parse: missing key '{k}'" for k in PARSE_KEYS if k not in parse]
     if numbers["chars_per_edit"] < 1:
         problems.append(f"{where}: ranking.chars_per_edit: must be >= 1 (letters per allowed typo)")
     if problems:
@@ -140,5 +135,5 @@ def load_search_config(path: str | Path = DEFAULT_CONFIG, tax: Taxonomy | None =
                         closed=tuple(cons.get("closed") or ()), unused=tuple(cons.get("unused") or ()),
                         relax=tuple(cons["relax"]),
                         ranking=numbers, similar_weights=weights, stopwords=tuple(str(s) for s in stop),
-                        media_type=media, genre=genre, year_phrases=years, routes=routes, parse=dict(parse),
+                        media_type=media, genre=genre, year_phrases=years, routes=routes,
                         path=str(path))
