@@ -1,7 +1,7 @@
 """Benchmarks (not tests): `make bench [RUN=runs/x] [DATA=data/default]` -> benchmarks/results.md.
 
 1. synth: 20,000 records with the grammar backend (the `make data` default).
-2. scoring: per-class intent metrics at scale (500,000 and 1,000,000 queries), DuckDB SQL (eval/sql) vs
+2. scoring: per-class intent metrics at scale (500,000 and 1,000,000 queries), DuckDB SQL (sql/scoring) vs
    the fastest reasonable pandas + scikit-learn code on the same fabricated long-form predictions
    (only the needed columns and rows read, gold and pred aligned by id, labels as integer codes), checked
    equal.
@@ -145,7 +145,7 @@ SECTIONS = ("synth", "scoring", "grammar", "decoding", "service", "load")
 
 def bench_load(run: Path | None, data: Path, duration_s: float, concurrency: int) -> list[str]:
     """benchmarks/load.py against the run's service, on distinct heldout queries of `data`."""
-    from benchmarks.decode_report import _free_port
+    from benchmarks.decode_report import free_port
     from benchmarks.engine import load_queries
     from benchmarks.load import report, run_load
     from eval.runs import newest_run
@@ -158,7 +158,7 @@ def bench_load(run: Path | None, data: Path, duration_s: float, concurrency: int
                 "Skipped: no trained run (make train, or RUN=runs/x).", ""]
     queries = list(dict.fromkeys(load_queries(data, "heldout", 2000)))
     with tempfile.TemporaryDirectory() as tmp:
-        figures = run_load(run, queries, duration_s, concurrency, _free_port(), Path(tmp) / "serve.log")
+        figures = run_load(run, queries, duration_s, concurrency, free_port(), Path(tmp) / "serve.log")
     command = (f"python -m benchmarks --only load --run {run} --duration {duration_s:g} "
                f"--concurrency {concurrency}")
     return report(figures, command)

@@ -17,7 +17,7 @@ HEADER = ["| run | engine | dtype | mode | batch | queries/s | vs old | tokens/q
           "forced tokens |", "|---|---|---|---|---|---|---|---|---|---|"]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -119,7 +119,7 @@ def bench_decoding(run: Path | None, data: Path, n: int, repeat: int, decoding: 
     if service:
         from benchmarks.service import load_test, running_service
 
-        with running_service(parser.parse_many, _free_port()) as url:
+        with running_service(parser.parse_many, free_port()) as url:
             load_test(url, queries[:4], 1)  # warm-up
             results = [load_test(url, queries, c) for c in (1, 8)]
         lines += ["## Service (`make serve`'s app over loopback HTTP, one query per request)", "",

@@ -213,7 +213,8 @@ def report(r: dict, command: str) -> list[str]:
         f"{r['rss_idle_mb']:,.0f} / {r['rss_after_warm_up_mb']:,.0f} / {r['rss_end_mb']:,.0f} / "
         f"{r['rss_max_mb']:,.0f} MB ({r['rss_growth']:+.1%} from {WARM_UP_SHARE:.0%} to the end; "
         "goal within 10%) |",
-        f"| resident memory every tenth of the run | {' / '.join(f'{m:,.0f}' for m in r['rss_tenths_mb'])} MB |",
+        "| resident memory every tenth of the run | "
+        f"{' / '.join(f'{m:,.0f}' for m in r['rss_tenths_mb'])} MB |",
         f"| worker at the end | {r['worker']}, {r['restarts']} restarts, grammar cache "
         f"{r['grammar_cache_mb']:.1f} MB |", "",
     ]
