@@ -114,14 +114,14 @@ def adapter_train_data(adapter_dir: str | Path | None) -> str | None:
 
 def score_output(text: str, truncated: bool, query: str, validator: jsonschema.Validator) -> Scored:
     """Parse and validate; keep every entity (raw output is what gets scored) and count the ungrounded
-    and repeated ones. Repeats are harmless to the scores (entities are sets in eval/sql)."""
+    and repeated ones. Repeats are harmless to the scores (entities are sets in sql/scoring)."""
     try:
         pred = json.loads(text)
     except json.JSONDecodeError:
         return Scored(None, "truncated" if truncated else "invalid_json")
     if not validator.is_valid(pred):
         return Scored(None, "schema_violation")
-    # the polarity is kept: an entity the user rules out is scored as an exclusion (eval/sql)
+    # the polarity is kept: an entity the user rules out is scored as an exclusion (sql/scoring)
     entities = [{"type": e["type"], "value": e["value"], **({"exclude": True} if e.get("exclude") else {})}
                 for e in pred["entities"]]
     ungrounded = sum(e["value"].lower() not in query.lower() for e in entities)

@@ -95,7 +95,7 @@ def headline_rows(metrics: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 def exclusion_support(metrics: Mapping[str, Any]) -> int:
-    """Gold exclusions scored (eval/sql/averages_exclusion.sql); 0 for a metrics.json from before them."""
+    """Gold exclusions scored (sql/scoring/averages_exclusion.sql); 0 for a metrics.json from before them."""
     return (metrics.get("exclusions") or {}).get("support") or 0
 
 
@@ -105,13 +105,13 @@ def exclusion_f1(metrics: Mapping[str, Any]) -> float | None:
 
 
 def group_f1(metrics: Mapping[str, Any], group: str) -> float | None:
-    """Entity macro-F1 over one type group (eval/sql/averages_entity_group.sql); None when not scored."""
+    """Entity macro-F1 over one type group (sql/scoring/averages_entity_group.sql); None when not scored."""
     found = metrics["entities"].get("by_group", {}).get(group)
     return found["macro_avg"]["f1"] if found else None
 
 
 def names_any_type_f1(metrics: Mapping[str, Any]) -> float | None:
-    """Micro-F1 of names found whatever name type they got (eval/sql/names_any_type.sql); None when not
+    """Micro-F1 of names found whatever name type they got (sql/scoring/names_any_type.sql); None when not
     scored (a metrics.json from before that table)."""
     found = metrics["entities"].get("by_group", {}).get("names", {}).get("any_type")
     return found["f1"] if found else None

@@ -7,7 +7,7 @@ model may be scored on a template the other trained on. A template's side is a h
 (seed, id), so adding templates changes only the added ones' sides (before, a seeded shuffle re-dealt
 the whole split), but the records still differ. This builds the records every run can be
 scored on fairly and scores each run's fine-tuned model on them with make eval's decoding
-(eval/config.yml) and SQL (eval/sql):
+(eval/config.yml) and SQL (sql/scoring):
 
   heldout  records of any run's heldout split whose template no run trained on and none of whose title
            or person values (taxonomy group `names`) occurs in any run's training split

@@ -5,7 +5,7 @@ split holds out whole templates, so one unlucky template moves a class's F1 by f
 per-query bootstrap admits (e.g. most heldout `character` values come from three templates). This
 resamples templates with replacement (records without a template id are their own cluster), sums each
 resample's per-query tp/fp/fn (sql/uncertainty/query_class_counts.sql, the same strict matching
-as the report) and recomputes F1 and the macro averages over the classes present, as eval/sql does.
+as the report) and recomputes F1 and the macro averages over the classes present, as sql/scoring does.
 
 Paired: several runs scored on the same records share every resample, so the interval of a
 difference is the spread of the per-resample difference (eval.shared_records reports it).
@@ -76,7 +76,7 @@ def cluster_counts(rows: Sequence[tuple[str, str, str, int, int, int]], cluster_
 def metrics(counts: Counts, weights: np.ndarray, tax: Taxonomy,
             types: Sequence[str] = NAME_TYPES) -> dict[str, np.ndarray]:
     """Per resample (rows of `weights`: how often each cluster is drawn): the macro F1s and the F1 of
-    each of `types`, with eval/sql's conventions (zero_division=0, macro over classes with gold or
+    each of `types`, with sql/scoring's conventions (zero_division=0, macro over classes with gold or
     predictions; a type's F1 is NaN in a resample that drew none of its gold or predicted values), and
     the micro F1 of excluded entities (metrics.json `exclusions.micro_avg`; NaN where a resample holds
     no gold or predicted exclusion) when the taxonomy lets users rule values out."""
@@ -87,7 +87,7 @@ def metrics(counts: Counts, weights: np.ndarray, tax: Taxonomy,
 
     def macro(cols: list[int]) -> np.ndarray:
         """NaN in a resample without any class of the group (left out of the interval), except the first
-        row, the sample itself, which scores 0 there as eval/sql does."""
+        row, the sample itself, which scores 0 there as sql/scoring does."""
         p = present[:, cols]
         n = p.sum(axis=1)
         out = np.divide((f1[:, cols] * p).sum(axis=1), n, out=np.full(len(f1), np.nan), where=n > 0)

@@ -7,7 +7,7 @@ For each template (meta.template_id) of the split: queries, intent accuracy and 
 type and lower-cased value) per run, then the templates where the runs differ most; each --group
 pattern (fnmatch) is pooled into one row as well ("recommend-c*" pools a composition's variants). An
 analysis aid for docs/experiments.md; the scored figures remain
-eval/sql's (make shared's summary.md).
+sql/scoring's (make shared's summary.md).
 """
 
 from __future__ import annotations

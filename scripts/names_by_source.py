@@ -6,7 +6,7 @@ A record counts as "kg" when one of its gold title/actor/director/character valu
 (case-insensitive), otherwise "open" (made-up open-pool names; a KG name with a typo lands here too).
 F1 matches (record, lower-cased value) pairs per type, so a name with the wrong type is a miss for its
 gold type and a false positive for the predicted one. An analysis aid for the open-pool share
-(docs/experiments.md); the scored figures remain eval/sql's.
+(docs/experiments.md); the scored figures remain sql/scoring's.
 """
 
 from __future__ import annotations

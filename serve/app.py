@@ -245,7 +245,7 @@ def create_app(parse_many: Callable[..., list[dict[str, Any]]], cfg: ServeConfig
     @app.post("/v1/search", response_model=SearchOne, responses={
         **responses, 404: {"model": errors.Problem, "description": "no search backend"}})
     async def search(req: SearchRequest) -> dict[str, Any]:
-        """Parse the query, then rank KG titles by the extraction (search/sql); each result says which
+        """Parse the query, then rank KG titles by the extraction (sql/search); each result says which
         constraints it matched. An unparseable answer (status not ok) searches nothing."""
         if search_one is None:
             raise HTTPException(404, "this service was started without a search backend")

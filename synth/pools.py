@@ -35,7 +35,7 @@ _A_AN = re.compile(r"\ba/an (\S+)")
 
 
 def value_key(value: str) -> str:
-    """The identity of a value as the audit and the scorer see it (eval/sql/macros/normalize.sql:
+    """The identity of a value as the audit and the scorer see it (sql/macros/text.sql normalize_value:
     lowercase, no punctuation, one space, no leading article): "The Ocean" and "ocean" are one value."""
     key = " ".join(_PUNCT.sub("", value.lower()).split())
     return re.sub(r"^(a|an|the) ", "", key)

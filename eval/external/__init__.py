@@ -24,7 +24,7 @@ so a model is scored on the mapped types only. Queries whose intent is unmapped 
 support (map e.g. `weather: out_of_scope` to score them).
 
 Writes runs/x/external/<name>/: records.jsonl (split "test", meta.source), import.json (counts, unmapped
-labels), <system>/ (raw predictions) and <system>/mapped/ (metrics.json, tables/ from eval/sql),
+labels), <system>/ (raw predictions) and <system>/mapped/ (metrics.json, tables/ from sql/scoring),
 external.md, external.html, external.json.
 """
 

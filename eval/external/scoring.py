@@ -40,7 +40,7 @@ def system_inputs(system: str, run: Path, card: dict[str, Any], data: Path, tax:
 def headline(m: dict[str, Any], has_intents: bool, dropped: dict[str, int]) -> dict[str, Any]:
     ents = m["entities"]
     # macro over the mapped types present in gold or predictions: a type the corpus never labels and
-    # the model never predicts is not scored as 0 (eval/sql/averages_entity.sql)
+    # the model never predicts is not scored as 0 (sql/scoring/averages_entity.sql)
     return {"entity_macro_f1": ents["macro_avg"]["f1"], "entity_micro_f1": ents["micro_avg"]["f1"],
             "entity_macro_types": ents["macro_avg"].get("n_classes"),
             "entity_types_left_out": ents["macro_avg"].get("classes_left_out", []),

@@ -7,7 +7,7 @@ Usage: python -m eval.robustness [--run runs/x] --data data/x [--config eval/rob
 --run defaults to the newest run with an adapter (as `make eval`); as there, the fine-tuned system is
 refused on a --data other than the run's training data unless --allow-other-data. Decoding uses
 eval/config.yml's decode settings and the fine-tuned system prompt, exactly as the evaluation does; scoring
-is eval.score (eval/sql).
+is eval.score (sql/scoring).
 Writes into runs/x/robustness/:
   sets/<perturbation>-<severity>.jsonl   the perturbed records (evaluation data only: never train on them)
   <system>/<set>/                        predictions.parquet, metrics.json, tables/ (eval.score)

@@ -1,4 +1,4 @@
-"""python -m eval.robustness end to end with the non-LLM baseline (real fit, real eval/sql scoring, no decoding)."""
+"""python -m eval.robustness end to end with the non-LLM baseline (real fit, real sql/scoring scoring, no decoding)."""
 
 from __future__ import annotations
 

@@ -42,7 +42,7 @@ SEEDS = (0, 1, 2, 3, 4)
 
 # ---------------------------------------------------------------- independent reference implementation
 def py_normalize(value: str) -> str:
-    """Same rule as eval/sql/macros/normalize.sql, written with Python's own tools."""
+    """Same rule as sql/macros/text.sql's normalize_value, written with Python's own tools."""
     value = value.lower()
     value = "".join(ch for ch in value if ch not in string.punctuation and ch not in "‘’“”–—…")
     value = " ".join(value.split())
@@ -591,7 +591,7 @@ def test_entity_scores_by_group_split_names_from_closed_vocabularies(tmp_path: P
 
 
 def test_names_any_type_counts_a_name_found_under_another_name_type(tmp_path: Path) -> None:
-    """metrics.json's names `any_type` (eval/sql/names_any_type.sql) against a Python reference: a gold
+    """metrics.json's names `any_type` (sql/scoring/names_any_type.sql) against a Python reference: a gold
     name is found when the query's prediction holds its normalized value under any of the four name
     types; a hand-made actor read as a director is a miss strictly and a hit here."""
     records = with_exclusions(TAX, make_records(TAX, 300, "heldout", seed=5), 5)
