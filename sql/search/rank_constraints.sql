@@ -65,34 +65,16 @@ scored as (
         and (r.is_partial or coalesce(h.n_met, 0) + coalesce(s.n_soft_met, 0) > 0)
 ),
 
-ranked as (
+-- top_titles (sql/macros/top_titles.sql) reads `ranked` by name, below: the linter cannot see it
+ranked as (  -- noqa: ST03
     select
-        sc.qid,
-        sc.title_id,
-        sc.score,
-        sc.matched,
-        sc.unmet,
+        sc.* exclude (sc.relax_key, sc.n_exact),
         row_number() over (
             partition by sc.qid
             order by sc.relax_key asc, sc.n_exact desc, sc.score desc, sc.title_id asc
         ) as rank
     from scored as sc
-),
-
-final as (
-    select
-        r.qid,
-        r.rank,
-        r.title_id,
-        t.title,
-        t.year,
-        r.score,
-        r.matched,
-        r.unmet
-    from ranked as r
-    inner join kg_titles as t on r.title_id = t.title_id
-    where r.rank <= (select cfg.top_k from search_settings as cfg)
-    order by r.qid, r.rank
 )
 
-select * from final
+-- the titles ranked within the route's limit, with their KG title and year
+select * from top_titles('ranked', (select cfg.top_k from search_settings as cfg))

@@ -61,35 +61,18 @@ scored as (
     left join int_unmet_by_title as u on n.qid = u.qid and n.title_id = u.title_id
 ),
 
-ranked as (
+-- top_titles (sql/macros/top_titles.sql) reads `ranked` by name, below: the linter cannot see it
+ranked as (  -- noqa: ST03
     select
-        sc.qid,
-        sc.title_id,
-        sc.score,
-        sc.matched,
-        sc.unmet,
+        sc.*,
         row_number() over (partition by sc.qid order by sc.score desc, sc.title_id asc) as rank,
-        sc.score > coalesce(
+        -- a lone best candidate: first, and scoring above the next
+        row_number() over (partition by sc.qid order by sc.score desc, sc.title_id asc) = 1
+        and sc.score > coalesce(
             lead(sc.score) over (partition by sc.qid order by sc.score desc, sc.title_id asc), -1
-        ) as unique_best
+        ) as linked
     from scored as sc
-),
-
-final as (
-    select
-        r.qid,
-        r.rank,
-        r.title_id,
-        t.title,
-        t.year,
-        r.score,
-        r.matched,
-        r.unmet,
-        r.rank = 1 and r.unique_best as linked
-    from ranked as r
-    inner join kg_titles as t on r.title_id = t.title_id
-    where r.rank <= (select cfg.disambiguation from search_settings as cfg)
-    order by r.qid, r.rank
 )
 
-select * from final
+-- the titles ranked within the route's limit, with their KG title and year
+select * from top_titles('ranked', (select cfg.disambiguation from search_settings as cfg))

@@ -31,29 +31,13 @@ scored as (
     group by k.qid, w.title_id
 ),
 
-ranked as (
+-- top_titles (sql/macros/top_titles.sql) reads `ranked` by name, below: the linter cannot see it
+ranked as (  -- noqa: ST03
     select
-        sc.qid,
-        sc.title_id,
-        sc.score,
-        sc.matched,
+        sc.*,
         row_number() over (partition by sc.qid order by sc.score desc, sc.title_id asc) as rank
     from scored as sc
-),
-
-final as (
-    select
-        r.qid,
-        r.rank,
-        r.title_id,
-        t.title,
-        t.year,
-        r.score,
-        r.matched
-    from ranked as r
-    inner join kg_titles as t on r.title_id = t.title_id
-    where r.rank <= (select cfg.top_k from search_settings as cfg)
-    order by r.qid, r.rank
 )
 
-select * from final
+-- the titles ranked within the route's limit, with their KG title and year
+select * from top_titles('ranked', (select cfg.top_k from search_settings as cfg))

@@ -7,7 +7,7 @@
 -- first ("like Children of Men starring Clive Owen": the KG may hold no other Clive Owen film); the
 -- year only picks the named title. Titles meeting a constraint the user rules out are removed
 -- (int_excluded_titles.sql); `unmet` lists the wishes besides the year a title does not meet.
--- Reads stg_request_routes, int_named_titles, int_constraint_counts, int_hard_by_title,
+-- Reads stg_request_routes, stg_kg_values, int_named_titles, int_constraint_counts, int_hard_by_title,
 -- int_soft_by_title, int_unmet_by_title, int_excluded_titles, kg_facts, kg_titles, similar_weights,
 -- search_settings.
 with routed as (
@@ -28,14 +28,16 @@ named_ref as (
     ) = 1
 ),
 
+-- each fact with the search key of its value (stg_kg_values: folded once per distinct value)
 facts as (
     select
         f.title_id,
         f.pool,
         f.value,
-        w.weight,
-        search_key(f.value) as value_key
+        v.value_key,
+        w.weight
     from kg_facts as f
+    inner join stg_kg_values as v on f.pool = v.pool and f.value = v.value
     inner join similar_weights as w on f.pool = w.pool
 ),
 
@@ -109,33 +111,15 @@ scored as (
         )
 ),
 
-ranked as (
+-- top_titles (sql/macros/top_titles.sql) reads `ranked` by name, below: the linter cannot see it
+ranked as (  -- noqa: ST03
     select
-        sc.qid,
-        sc.title_id,
-        sc.score,
-        sc.matched,
-        sc.unmet,
+        sc.* exclude (sc.n_met),
         row_number() over (
             partition by sc.qid order by sc.n_met desc, sc.score desc, sc.title_id asc
         ) as rank
     from scored as sc
-),
-
-final as (
-    select
-        r.qid,
-        r.rank,
-        r.title_id,
-        t.title,
-        t.year,
-        r.score,
-        r.matched,
-        r.unmet
-    from ranked as r
-    inner join kg_titles as t on r.title_id = t.title_id
-    where r.rank <= (select cfg.top_k from search_settings as cfg)
-    order by r.qid, r.rank
 )
 
-select * from final
+-- the titles ranked within the route's limit, with their KG title and year
+select * from top_titles('ranked', (select cfg.top_k from search_settings as cfg))
