@@ -86,9 +86,8 @@ scored as (
         tp,
         fp,
         fn,
-        safe_div(tp, tp + fp) as precision,
-        safe_div(tp, tp + fn) as recall,
-        f1(tp, fp, fn) as f1
+        -- three columns, named by the struct: precision, recall, f1
+        unnest(precision_recall_f1(tp, fp, fn))  -- noqa: AL03
     from counts
 )
 

@@ -38,37 +38,36 @@ intents as (
     group by s.id, s.label
 ),
 
-entities as (
+-- every entity match counts for its type as an entity, and an excluded one again as an exclusion
+entity_kinds as (
     select
-        m.id,
         'entity' as kind,
-        m.entity_type as label,
-        count(*) filter (where m.in_gold and m.in_pred) as tp,
-        count(*) filter (where m.in_pred and not m.in_gold) as fp,
-        count(*) filter (where m.in_gold and not m.in_pred) as fn
+        m.*
     from int_entity_matches as m
-    group by m.id, m.entity_type
-),
-
-exclusions as (
+    union all
     select
-        m.id,
         'exclusion' as kind,
-        m.entity_type as label,
-        count(*) filter (where m.in_gold and m.in_pred) as tp,
-        count(*) filter (where m.in_pred and not m.in_gold) as fp,
-        count(*) filter (where m.in_gold and not m.in_pred) as fn
+        m.*
     from int_entity_matches as m
     where m.is_excluded
-    group by m.id, m.entity_type
+),
+
+entities as (
+    select
+        ek.id,
+        ek.kind,
+        ek.entity_type as label,
+        count(*) filter (where ek.in_gold and ek.in_pred) as tp,
+        count(*) filter (where ek.in_pred and not ek.in_gold) as fp,
+        count(*) filter (where ek.in_gold and not ek.in_pred) as fn
+    from entity_kinds as ek
+    group by ek.id, ek.kind, ek.entity_type
 ),
 
 final as (
     select * from intents
     union all
     select * from entities
-    union all
-    select * from exclusions
 )
 
 select * from final;
