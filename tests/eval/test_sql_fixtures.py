@@ -445,8 +445,7 @@ def test_no_two_sql_files_repeat_six_lines() -> None:
     root = SQL_ROOT
     seen: dict[tuple[str, ...], Path] = {}
     repeats = set()
-    # the ranking files of sql/search still share their result shape (sql/README.md, "Known repeats")
-    files = sorted(p for p in root.rglob("*.sql") if not p.is_relative_to(root / "search"))
+    files = sorted(root.rglob("*.sql"))
     for path in files:
         lines = sql_lines(path)
         for start in range(len(lines) - 5):
