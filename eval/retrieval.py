@@ -65,11 +65,18 @@ def load_retrieval_config(path: Path = DEFAULT_CONFIG, tax: Taxonomy | None = No
     problems += unknown_keys(measures, MEASURES, f"{path}: measures")
     problems += [f"{path}: measures.{m}: must be a list of intents" for m, v in measures.items()
                  if not isinstance(v, list)]
-    problems += measure_problems(measures, tax or load_taxonomy(), str(path))
+    tax = tax or load_taxonomy()
+    problems += measure_problems(measures, tax, str(path))
+    search_config = Path(raw.get("search_config") or "search/config.yml")
+    enabled = raw.get("enabled", True) is not False
+    try:
+        if enabled:  # its routes and pools too, so a missing intent is refused before any decoding
+            load_search_config(search_config, tax)
+    except ConfigError as exc:
+        problems += exc.problems
     if problems:
         raise ConfigError(problems)
-    return {"enabled": raw.get("enabled", True) is not False,
-            "search_config": Path(raw.get("search_config") or "search/config.yml"), "measures": measures}
+    return {"enabled": enabled, "search_config": search_config, "measures": measures}
 
 
 def _records_table(records: Iterable[Mapping[str, Any]]) -> pa.Table:
