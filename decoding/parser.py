@@ -21,6 +21,7 @@ from typing import Any
 
 from decoding.engine import DEFAULT_GRAMMAR_CACHE_BYTES, check_deadline, check_engine, generate
 from decoding.grounded import MODES, grammars_for_mode
+from decoding.polarity import check_polarity, resolve
 from schemas import ConfigError, Taxonomy, extraction_schema, load_taxonomy
 
 ADAPTER_FILES = ("adapter_model.safetensors", "adapter_config.json")
@@ -38,6 +39,7 @@ class DecodeSettings:
     dtype: str = "float32"
     threads: int | None = None
     jump_forward: bool = True  # fast engine only; off = the model picks every token (for benchmarks)
+    polarity: str = "cues"     # who decides "exclude": model | cues | either (decoding/polarity.py)
 
     @classmethod
     def of(cls, cfg: Any) -> DecodeSettings:
@@ -60,6 +62,7 @@ class Parser:
         from decoding.hf import grammar_compiler, load_model
 
         check_engine(self.settings.engine)
+        check_polarity(self.settings.polarity, self.tax)
         if self.settings.mode not in MODES:
             raise ValueError(f"unknown decoding mode {self.settings.mode!r}; "
                              f"expected one of {', '.join(MODES)}")
@@ -160,7 +163,7 @@ class Parser:
     def parse_many(self, queries: Sequence[str], *, progress: bool = False,
                    deadline: float | None = None) -> list[dict[str, Any]]:
         outs = self.generate(queries, progress=progress, deadline=deadline)
-        return [to_spans(q, o.text, o.truncated, self.validator, self.tax)
+        return [to_spans(q, o.text, o.truncated, self.validator, self.tax, self.settings.polarity)
                 for q, o in zip(queries, outs, strict=True)]
 
     def parse(self, query: str) -> dict[str, Any]:
@@ -203,13 +206,14 @@ def _validator(tax: Taxonomy, bounds: dict[str, int | None]) -> Any:
 
 
 def to_spans(query: str, text: str | None, truncated: bool, validator: Any,
-             tax: Taxonomy | None = None) -> dict[str, Any]:
+             tax: Taxonomy | None = None, polarity: str = "model") -> dict[str, Any]:
     """A raw output as intent + entities with offsets into `query`; values not found there are dropped.
 
     Entities are located left to right, so a value that occurs twice gets the occurrence after the
     previous entity when there is one. A repeated (type, value, exclude) triple is dropped. Each entity
-    says whether the user rules it out (`exclude`), and an entity of a closed type (one with a lexicon)
-    carries the `canonical` value its lexicon maps it to, for search.
+    says whether the user rules it out (`exclude`, decided by `polarity`: decoding/polarity.py), and an
+    entity of a closed type (one with a lexicon) carries the `canonical` value its lexicon maps it to,
+    for search.
     """
     try:
         pred = json.loads(text or "")
@@ -217,9 +221,10 @@ def to_spans(query: str, text: str | None, truncated: bool, validator: Any,
         return {"intent": None, "entities": [], "status": "truncated" if truncated else "invalid_json"}
     if not validator.is_valid(pred):
         return {"intent": None, "entities": [], "status": "schema_violation"}
-    closed = (tax or load_taxonomy()).closed_types
+    tax = tax or load_taxonomy()
+    closed = tax.closed_types
     entities, seen, cursor = [], set(), 0
-    for ent in pred["entities"]:
+    for ent in resolve(query, pred["entities"], tax, polarity):
         value, exclude = ent["value"], bool(ent.get("exclude", False))
         start = query.find(value, cursor)
         if start < 0:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from decoding.grounded import MODES
+from decoding.polarity import POLARITIES
 from schemas import SPLITS, ConfigError, load_yaml, unknown_keys
 from schemas.config import did_you_mean
 
@@ -23,6 +24,7 @@ class DecodeConfig:
     max_entities: int
     dtype: str
     engine: str = "fast"
+    polarity: str = "cues"  # who decides "exclude" (decoding/polarity.py)
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,8 @@ class EvalConfig:
 # dtypes by name (that module imports torch; tests/eval/test_config.py keeps the two lists equal).
 DTYPES = ("auto", "float32", "bfloat16", "bfloat16-mixed", "float16")
 SECTIONS: dict[str, tuple[str, ...]] = {
-    "decode": ("engine", "batch_size", "max_new_tokens", "mode", "max_value_chars", "max_entities", "dtype"),
+    "decode": ("engine", "batch_size", "max_new_tokens", "mode", "max_value_chars", "max_entities", "dtype",
+               "polarity"),
     "baseline": ("word_ngrams", "char_ngrams", "C", "max_iter", "min_value_chars", "negation_cues",
                  "negation_skip"),
     "report": ("worst_errors", "dpi"),
@@ -172,6 +175,7 @@ def load_eval_config(path: str | Path = DEFAULT_CONFIG) -> EvalConfig:
             max_entities=positive_int(dec["max_entities"], f"{path}: decode.max_entities", problems),
             dtype=one_of(dec["dtype"], DTYPES, f"{path}: decode.dtype", problems),
             engine=engine_choice(dec["engine"], f"{path}: decode.engine", problems),
+            polarity=one_of(dec["polarity"], POLARITIES, f"{path}: decode.polarity", problems),
         ),
         baseline=BaselineConfig(
             word_ngrams=ngram_range(base["word_ngrams"], f"{path}: baseline.word_ngrams", problems),

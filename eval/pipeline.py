@@ -70,6 +70,11 @@ def resolved_decode(cfg: EvalConfig) -> dict[str, Any]:
     return d | {"dtype": resolve_dtype(d["dtype"]), "dtype_setting": d["dtype"]}
 
 
+def decode_stamp(cfg: EvalConfig) -> dict[str, Any]:
+    """What the raw outputs depend on: the decode settings less `polarity`, which only re-scores them."""
+    return {k: v for k, v in resolved_decode(cfg).items() if k != "polarity"}
+
+
 def stamp_for(system: str, records: list[dict[str, Any]], cfg: EvalConfig, inputs: dict[str, Any],
               tax: Taxonomy, baseline: Baseline | None = None) -> dict:
     from eval.predict import adapter_train_data, prediction_key
@@ -81,7 +86,7 @@ def stamp_for(system: str, records: list[dict[str, Any]], cfg: EvalConfig, input
         stamp["baseline"] = cfg.baseline.__dict__
     else:
         adapter = inputs["adapter_dir"] and Path(inputs["adapter_dir"]) / ADAPTER_FILE
-        stamp |= {"decode": resolved_decode(cfg), "model_dir": str(inputs["model_dir"]),
+        stamp |= {"decode": decode_stamp(cfg), "model_dir": str(inputs["model_dir"]),
                   "system_prompt": inputs["system_prompt"],
                   "adapter_mtime": adapter.stat().st_mtime if adapter else None}
     return json.loads(json.dumps(stamp, default=str))
@@ -92,10 +97,17 @@ def predict(system: str, records: list[dict[str, Any]], out: Path, cfg: EvalConf
     """Write out/predictions.parquet unless an identical one is already there."""
     stamp = stamp_for(system, records, cfg, inputs, tax, baseline)
     stamp_path, parquet = out / "predict_inputs.json", out / "predictions.parquet"
-    same = parquet.is_file() and stamp_path.is_file() and json.loads(stamp_path.read_text()) == stamp
+    raw = parquet if system == "baseline" else out / "outputs.jsonl"
+    same = raw.is_file() and stamp_path.is_file() and json.loads(stamp_path.read_text()) == stamp
     if same and not force:
-        print(f"  reusing {parquet} (same inputs; --force decodes again)")
-        return parquet
+        if system == "baseline":
+            print(f"  reusing {parquet} (same inputs; --force decodes again)")
+            return parquet
+        from eval.predict import rescore_outputs
+
+        print(f"  reusing {raw}, scored with polarity {cfg.decode.polarity} "
+              "(same inputs; --force decodes again)")
+        return rescore_outputs(records, out, tax, cfg.decode.polarity)
     if system == "baseline":
         assert baseline is not None
         path = predict_baseline(baseline, records, out)
@@ -106,7 +118,7 @@ def predict(system: str, records: list[dict[str, Any]], out: Path, cfg: EvalConf
         path = predict_records(records, inputs["model_dir"], inputs["adapter_dir"], inputs["system_prompt"],
                                d.mode, d.batch_size, d.max_new_tokens, out, tax,
                                max_value_chars=d.max_value_chars, max_entities=d.max_entities, dtype=d.dtype,
-                               engine=d.engine)
+                               engine=d.engine, polarity=d.polarity)
     stamp_path.write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
     return path
 

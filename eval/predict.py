@@ -37,6 +37,7 @@ import jsonschema
 
 # chat_prompt lives with the Parser (decoding/parser.py), the one path eval and the service share.
 from decoding.parser import chat_prompt
+from decoding.polarity import resolve
 from eval.predictions import STATUSES, long_rows, write_predictions
 from schemas import ConfigError, Taxonomy, extraction_schema, load_taxonomy
 from schemas.examples import worked_example
@@ -93,7 +94,8 @@ def prediction_key(records: Sequence[Mapping[str, Any]], tax: Taxonomy,
     from their labels, so a relabelled record must not reuse stale gold), the taxonomy's content (a
     renamed label changes prompts, schema and gold alike) and the training data the system learned from
     (the run card's manifest hash, or the baseline's training records)."""
-    taxonomy = {k: v for k, v in dataclasses.asdict(tax).items() if k not in ("path", "unsearchable")}
+    taxonomy = {k: v for k, v in dataclasses.asdict(tax).items()
+                if k not in ("path", "unsearchable", "negation")}
     return {"records_sha256": sha256_json(list(records)), "n": len(records),
             "taxonomy_sha256": sha256_json(taxonomy), "train_data": train_data}
 
@@ -112,9 +114,11 @@ def adapter_train_data(adapter_dir: str | Path | None) -> str | None:
 
 # --- scoring one output ------------------------------------------------------------------------------
 
-def score_output(text: str, truncated: bool, query: str, validator: jsonschema.Validator) -> Scored:
+def score_output(text: str, truncated: bool, query: str, validator: jsonschema.Validator,
+                 tax: Taxonomy | None = None, polarity: str = "model") -> Scored:
     """Parse and validate; keep every entity (raw output is what gets scored) and count the ungrounded
-    and repeated ones. Repeats are harmless to the scores (entities are sets in sql/scoring)."""
+    and repeated ones. Repeats are harmless to the scores (entities are sets in sql/scoring). Which
+    values are ruled out is decided by `polarity` (decoding.polarity), as the service does."""
     try:
         pred = json.loads(text)
     except json.JSONDecodeError:
@@ -122,8 +126,10 @@ def score_output(text: str, truncated: bool, query: str, validator: jsonschema.V
     if not validator.is_valid(pred):
         return Scored(None, "schema_violation")
     # the polarity is kept: an entity the user rules out is scored as an exclusion (sql/scoring)
+    raw = (pred["entities"] if polarity == "model"
+           else resolve(query, pred["entities"], tax or load_taxonomy(), polarity))
     entities = [{"type": e["type"], "value": e["value"], **({"exclude": True} if e.get("exclude") else {})}
-                for e in pred["entities"]]
+                for e in raw]
     ungrounded = sum(e["value"].lower() not in query.lower() for e in entities)
     distinct = {(e["type"], e["value"], bool(e.get("exclude"))) for e in entities}
     return Scored({"intent": pred["intent"], "entities": entities}, "ok", ungrounded,
@@ -141,13 +147,14 @@ class RawOutput:
 
 
 def write_outputs(records: Sequence[Mapping[str, Any]], outputs: Sequence[Any],
-                  validator: jsonschema.Validator, out: Path, summary: dict[str, Any]) -> Path:
+                  validator: jsonschema.Validator, out: Path, summary: dict[str, Any],
+                  tax: Taxonomy | None = None, polarity: str = "model") -> Path:
     """Score every output; write predictions.parquet, outputs.jsonl and summary.json into `out`."""
     rows: list[dict[str, Any]] = []
     stats: Counter[str] = Counter()
     with (out / "outputs.jsonl").open("w", encoding="utf-8") as f:
         for rec, o in zip(records, outputs, strict=True):
-            s = score_output(o.text or "", o.truncated, rec["query"], validator)
+            s = score_output(o.text or "", o.truncated, rec["query"], validator, tax, polarity)
             rows += long_rows(rec, s.pred, s.status)
             stats[s.status] += 1
             stats["ungrounded_values"] += s.ungrounded
@@ -161,7 +168,7 @@ def write_outputs(records: Sequence[Mapping[str, Any]], outputs: Sequence[Any],
     path = write_predictions(out / "predictions.parquet", rows)
     seconds, n_tokens = summary.get("seconds") or 0.0, sum(o.n_tokens for o in outputs)
     summary = {
-        **summary, "n": len(records),
+        **summary, "n": len(records), "polarity": polarity,
         "status": {st: stats[st] for st in STATUSES},
         "truncated_outputs": sum(o.truncated for o in outputs),
         # kept and scored; counted here so a mode that invents values shows it
@@ -179,7 +186,8 @@ def predict_records(records: Sequence[Mapping[str, Any]], model_dir: str | Path,
                     batch_size: int = 16, max_new_tokens: int = 96, out_dir: str | Path = "predictions",
                     tax: Taxonomy | None = None,
                     *, max_value_chars: int | None = 80, max_entities: int | None = 8,
-                    dtype: str = "float32", threads: int | None = None, engine: str = "fast") -> Path:
+                    dtype: str = "float32", threads: int | None = None, engine: str = "fast",
+                    polarity: str = "model") -> Path:
     """Decode every record's query with a local model; returns the predictions.parquet path."""
     from decoding.grounded import MODES
     from decoding.parser import DecodeSettings, Parser
@@ -192,7 +200,7 @@ def predict_records(records: Sequence[Mapping[str, Any]], model_dir: str | Path,
     out.mkdir(parents=True, exist_ok=True)
     settings = DecodeSettings(engine=engine, mode=mode, batch_size=batch_size, max_new_tokens=max_new_tokens,
                               max_value_chars=max_value_chars, max_entities=max_entities, dtype=dtype,
-                              threads=threads)
+                              threads=threads, polarity=polarity)
     parser = Parser(Path(model_dir), None if adapter_dir is None else Path(adapter_dir), system_prompt, tax,
                     settings)
     gens = parser.generate([r["query"] for r in records])
@@ -206,7 +214,25 @@ def predict_records(records: Sequence[Mapping[str, Any]], model_dir: str | Path,
                "batch_size": batch_size, "max_new_tokens": max_new_tokens, **bounds,
                "seconds": round(stats["seconds"], 2),
                **{k: v for k, v in stats.items() if k != "seconds"}}
-    return write_outputs(records, gens, validator, out, summary)
+    return write_outputs(records, gens, validator, out, summary, tax, polarity)
+
+
+def rescore_outputs(records: Sequence[Mapping[str, Any]], out_dir: str | Path, tax: Taxonomy,
+                    polarity: str) -> Path:
+    """predictions.parquet again from the raw outputs.jsonl a local decode left in `out_dir`, under the
+    taxonomy and `polarity` given now: a new polarity setting or negation list needs no decoding."""
+    out = Path(out_dir)
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    raw = {o["id"]: o for o in read_jsonl(out / "outputs.jsonl")}
+    missing = [r["id"] for r in records if r["id"] not in raw]
+    if missing:
+        raise ConfigError([f"{out / 'outputs.jsonl'}: no output for record {missing[0]}; "
+                           "decode again (--force)"])
+    outputs = [RawOutput(raw[r["id"]]["text"], raw[r["id"]]["n_tokens"], raw[r["id"]]["truncated"],
+                         raw[r["id"]].get("error")) for r in records]
+    bounds = {k: summary[k] for k in ("max_value_chars", "max_entities") if k in summary}
+    validator = jsonschema.Draft202012Validator(extraction_schema(tax, **bounds))
+    return write_outputs(records, outputs, validator, out, summary, tax, polarity)
 
 
 def predict_openai(records: Sequence[Mapping[str, Any]], cfg: ClientConfig, system_prompt: str | None,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from schemas.config import ConfigError, load_yaml, unknown_keys
 from schemas.lexicon import Lexicon, load_lexicon
+from schemas.negation import Negation, load_negation
 
 DEFAULT_TAXONOMY = Path(__file__).with_name("taxonomy.yaml")
 _RULE_KEYS = ("requires_any", "forbids", "max_entities")
@@ -47,6 +48,9 @@ class Taxonomy:
     # Intents search answers with no titles (`searchable: false`). A field of its own rather than one per
     # Intent: it changes no prompt, schema or gold, so eval's prediction key leaves it out.
     unsearchable: tuple[str, ...] = ()
+    # The negation cues that decide which values a user rules out (exclusion.cues; decode.polarity). They
+    # change no prompt, schema or gold either: eval re-derives predictions from raw outputs on each run.
+    negation: Negation | None = field(default=None, compare=False, repr=False)
 
     @property
     def intent_names(self) -> list[str]:
@@ -105,10 +109,17 @@ def load_taxonomy(path: str | Path = DEFAULT_TAXONOMY) -> Taxonomy:
             problems += [f"{where}.examples: '{e}' is not accepted by its lexicon {lexicon.path}"
                          for e in entity_types[name].examples if not lexicon.accepts(e)]
     exclusion = raw.get("exclusion") or {}
-    problems += unknown_keys(exclusion, ("description", "types"), f"{path}: exclusion")
+    problems += unknown_keys(exclusion, ("description", "types", "cues"), f"{path}: exclusion")
     excludable = tuple(str(t) for t in exclusion.get("types") or [])
     problems += [f"{path}: exclusion.types: unknown entity type '{t}'" for t in excludable
                  if t not in entity_types]
+
+    negation = None
+    if exclusion.get("cues"):
+        try:
+            negation = load_negation(Path(path).parent / str(exclusion["cues"]))
+        except ConfigError as exc:
+            problems += exc.problems
 
     intents: dict[str, Intent] = {}
     for name, spec in raw["intents"].items():
@@ -138,7 +149,7 @@ def load_taxonomy(path: str | Path = DEFAULT_TAXONOMY) -> Taxonomy:
     unsearchable = tuple(n for n, spec in raw["intents"].items() if (spec or {}).get("searchable") is False)
     return Taxonomy(intents=intents, entity_types=entity_types, path=str(path), excludable=excludable,
                     exclusion_description=str(exclusion.get("description", "")).strip(),
-                    unsearchable=unsearchable)
+                    unsearchable=unsearchable, negation=negation)
 
 
 def dataset_taxonomy(data: str | Path) -> Taxonomy:
