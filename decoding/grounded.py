@@ -13,6 +13,10 @@ What the grammar adds to that, per query:
   value (schemas/lexicon.py). So "action" is never a media type and "steven soderbergh" never a genre,
   and a value the model meant for a closed type it cannot take still gets a type instead of sending the
   model to a later span.
+- **A leading year stops most values.** A value that begins with a whole year (a span the year lexicon
+  accepts) and goes on past it can only be of the types the taxonomy lists in `year.prefix_of` (title,
+  setting: "1990s hong kong"), so "the 2011 steve carell movie" gives a year and an actor, never the actor
+  "2011 steve carell". Any closed type may set `prefix_of`.
 - **Query order, no overlaps.** Each value starts after the previous one ended, so a span is typed once
   and a long plot cannot swallow the name after it twice. The grammar is then finite: at most one entity
   per word, whatever max_entities says (0 still means none).
@@ -127,7 +131,9 @@ class _Rules:
         self.closed = tax.closed_types
         self.open_types = [t for t in tax.entity_names if t not in self.closed]
         self.excl = set(tax.excludable)
-        self.classes: dict[frozenset[str], int] = {frozenset(): 0}
+        self.classes: dict[tuple[frozenset[str], frozenset[str] | None], int] = {(frozenset(), None): 0}
+        self.prefixes = {t: frozenset(v) for t, v in tax.prefixes.items()}
+        self.narrows: dict[frozenset[str], int] = {}
         self.empty: set[str] = set()  # rules found to have no alternative
 
     def follow(self, k: int) -> str:
@@ -138,13 +144,15 @@ class _Rules:
             self.rules[name] = '"]"' + (f' | "," {more}' if more else "")
         return name
 
-    def type_of(self, closed: frozenset[str], k: int) -> str:
-        """T{c}_k: the value's type (open types, or a closed type whose lexicon accepts the value), then
-        "exclude":true where the type can be ruled out, the object's end and what follows."""
-        c = self.classes.setdefault(closed, len(self.classes))
+    def type_of(self, closed: frozenset[str], k: int, opens: frozenset[str] | None = None) -> str:
+        """T{c}_k: the value's type (open types, or only `opens` of them when given, or a closed type whose
+        lexicon accepts the value), then "exclude":true where the type can be ruled out, the object's end
+        and what follows."""
+        c = self.classes.setdefault((closed, opens), len(self.classes))
         name = f"T{c}_{k}"
         if name not in self.rules:
-            types = [t for t in self.tax.entity_names if t in self.open_types or t in closed]
+            types = [t for t in self.tax.entity_names
+                     if (t in self.open_types and (opens is None or t in opens)) or t in closed]
             fixed, excludable = [t for t in types if t not in self.excl], [t for t in types if t in self.excl]
             alts = [f'({_alts(fixed)}) "\\"}}"'] if fixed else []
             if excludable:
@@ -190,7 +198,7 @@ class _Rules:
             alts.append(f"({_alts(singles)}) {self.type_of(frozenset(), i + 1)}")
         leads = lead_forms(w.text)
         if leads and i + 1 < len(self.words):
-            more = self.chain(i, i + 1)
+            more = self.chain(i, i + 1, *self.leading_prefix(i))
             if more is not None:
                 alts.append(f"({_alts(leads)}) {more}")
         alts += self.closed_spans(i)
@@ -199,9 +207,38 @@ class _Rules:
         self.rules[name] = " | ".join(alts)
         return name
 
-    def chain(self, first: int, k: int) -> str | None:
-        """Separator, then word k as the last word (a tail form) or whole with more words after it."""
-        name = f"C_{k}" if self.max_chars is None else f"C_{first}_{k}"
+    def leading_prefix(self, i: int) -> tuple[int | None, frozenset[str] | None]:
+        """(last word of the longest whole value of a `prefix_of` type that starts at word i, the open types
+        a value may be past it), or (None, None) when none starts there."""
+        until, narrow = None, None
+        for t, opens in self.prefixes.items():
+            lex = self.closed[t]
+            for k in range(i, min(len(self.words), i + lex.max_words)):
+                if any(lex.accepts(x) for x in self.span_texts(i, k)):
+                    until = k if until is None else max(until, k)
+                    narrow = opens if narrow is None else narrow & opens
+        return until, narrow
+
+    def span_texts(self, i: int, k: int) -> list[str]:
+        """Every way a value may spell words i..k (lead form of the first, tail form of the last)."""
+        if k == i:
+            return single_forms(self.words[i].text)
+        inner = self.query[self.words[i].end:self.words[k].start]
+        return [lead + inner + tail for lead in lead_forms(self.words[i].text) for tail in self.tails[k]]
+
+    def chain(self, first: int, k: int, until: int | None = None,
+              narrow: frozenset[str] | None = None) -> str | None:
+        """Separator, then word k as the last word (a tail form) or whole with more words after it. Past word
+        `until` (the end of a leading year) the value may only be one of the `narrow` open types."""
+        past = until is not None and k > until
+        if until is not None and not past:
+            name = f"P_{first}_{k}"  # still inside the leading year: this start word's own chain
+        else:
+            name = f"C_{k}" if self.max_chars is None else f"C_{first}_{k}"
+            if past:
+                if not narrow:
+                    return None
+                name = f"N{self.narrows.setdefault(narrow, len(self.narrows))}{name}"
         if name in self.rules:
             return name
         w = self.words[k]
@@ -209,10 +246,11 @@ class _Rules:
         # Lengths are measured from the whole first word: conservative when it drops punctuation.
         offset = w.start - self.words[first].start
         tails = [t for t in self.tails[k] if _fits(self.max_chars, offset + len(t))]
-        alts = [f"({_alts(tails)}) {self.type_of(frozenset(), k + 1)}"] if tails else []
+        opens = narrow if past else None
+        alts = [f"({_alts(tails)}) {self.type_of(frozenset(), k + 1, opens)}"] if tails else []
         next_offset = self.words[k + 1].start - self.words[first].start if k + 1 < len(self.words) else None
         if next_offset is not None and _fits(self.max_chars, next_offset):
-            more = self.chain(first, k + 1)
+            more = self.chain(first, k + 1, until, narrow)
             if more is not None:
                 alts.append(f"{ebnf_literal(w.text)} {more}")
         if not alts:
@@ -231,11 +269,7 @@ class _Rules:
                         if k - i < lex.max_words and any(lex.may_end(t) for t in self.tails[k])]
             if not lexicons:
                 continue
-            if k == i:
-                texts = single_forms(words[i].text)
-            else:
-                inner = self.query[words[i].end:words[k].start]
-                texts = [lead + inner + tail for lead in lead_forms(words[i].text) for tail in self.tails[k]]
+            texts = self.span_texts(i, k)
             by_class: dict[frozenset[str], list[str]] = {}
             for text in dict.fromkeys(texts):
                 if not _fits(self.max_chars, len(text)):

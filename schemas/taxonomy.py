@@ -36,6 +36,10 @@ class EntityType:
     examples: tuple[str, ...] = ()
     source: str = ""  # knowledge-graph pool that supplies values
     lexicon: Lexicon | None = field(default=None, compare=False, repr=False)  # set: a closed type
+    # Closed types only: the open types whose value may begin with a whole value of this type and go on
+    # ("1990s hong kong" a setting); every other open type's value stops where this one ends, so
+    # "2011 steve carell" is a year and an actor, never one actor (decoding/grounded.py).
+    prefix_of: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,11 @@ class Taxonomy:
         return [i for i in self.intents if i not in self.unsearchable]
 
     @property
+    def prefixes(self) -> dict[str, tuple[str, ...]]:
+        """Closed types that may lead other values, each with the open types whose value may go on past it."""
+        return {n: et.prefix_of for n, et in self.entity_types.items() if et.prefix_of is not None}
+
+    @property
     def closed_types(self) -> dict[str, Lexicon]:
         """Types whose values must be spans their lexicon accepts."""
         return {n: et.lexicon for n, et in self.entity_types.items() if et.lexicon is not None}
@@ -91,7 +100,7 @@ def load_taxonomy(path: str | Path = DEFAULT_TAXONOMY) -> Taxonomy:
     for name, spec in raw["entity_types"].items():
         spec = spec or {}
         where = f"{path}: entity_types.{name}"
-        problems += unknown_keys(spec, ("description", "examples", "source", "lexicon"), where)
+        problems += unknown_keys(spec, ("description", "examples", "source", "lexicon", "prefix_of"), where)
         lexicon = None
         if spec.get("lexicon") is not None:
             try:
@@ -104,10 +113,15 @@ def load_taxonomy(path: str | Path = DEFAULT_TAXONOMY) -> Taxonomy:
             examples=tuple(str(e) for e in spec.get("examples", [])),
             source=str(spec.get("source", name)),
             lexicon=lexicon,
+            prefix_of=None if spec.get("prefix_of") is None else tuple(str(t) for t in spec["prefix_of"]),
         )
+        if spec.get("prefix_of") is not None and spec.get("lexicon") is None:
+            problems.append(f"{where}.prefix_of: only a closed type (one with a lexicon) can lead values")
         if lexicon is not None:
             problems += [f"{where}.examples: '{e}' is not accepted by its lexicon {lexicon.path}"
                          for e in entity_types[name].examples if not lexicon.accepts(e)]
+    problems += [f"{path}: entity_types.{et.name}.prefix_of: unknown entity type '{t}'"
+                 for et in entity_types.values() for t in et.prefix_of or () if t not in raw["entity_types"]]
     exclusion = raw.get("exclusion") or {}
     problems += unknown_keys(exclusion, ("description", "types", "cues"), f"{path}: exclusion")
     excludable = tuple(str(t) for t in exclusion.get("types") or [])

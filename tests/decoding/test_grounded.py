@@ -119,7 +119,7 @@ def test_closed_types_take_only_what_their_lexicon_accepts(etype: str, refused: 
     ebnf = grounded_ebnf(query, TAX, max_value_chars=40)
     for value in refused:
         assert value in query and not accepts(ebnf, extraction(value, "recommend", etype)), value
-        assert accepts(ebnf, extraction(value, "recommend", "plot")), value  # an open type may take it
+        assert accepts(ebnf, extraction(value, "recommend", "title")), value  # an open type may take it
     for value in taken:
         assert accepts(ebnf, extraction(value, "recommend", etype)), value
 
@@ -199,3 +199,34 @@ def test_compile_time_per_query_with_the_real_tokenizer() -> None:
         times.append(time.perf_counter() - t0)
     # Measured ~3 ms on 2 cores; the bound leaves room for a busy machine.
     assert statistics.median(times) < 0.25, times
+
+
+@pytest.mark.parametrize("max_chars", [None, 24])
+def test_a_leading_year_stops_values_of_types_not_in_its_prefix_of(max_chars: int | None) -> None:
+    """year.prefix_of (title, setting): "2011 steve carell" can only be a title or setting; the year and
+    the name stay reachable on their own, and words after a year that is not leading are unaffected."""
+    assert set(TAX.prefixes["year"]) == {"title", "setting"}
+    query = "this 2011 steve carell movie and 1990s hong kong or the 80s crowd pleaser"
+    ebnf = grounded_ebnf(query, TAX, max_value_chars=max_chars)
+    for etype in ("actor", "plot", "character", "director"):
+        assert not accepts(ebnf, extraction("2011 steve carell", etype=etype)), etype
+        assert accepts(ebnf, extraction("steve carell", etype=etype)), etype
+    for etype in ("title", "setting"):
+        assert accepts(ebnf, extraction("2011 steve carell", etype=etype)), etype
+    assert accepts(ebnf, extraction("1990s hong kong", etype="setting"))
+    assert not accepts(ebnf, extraction("1990s hong kong", etype="plot"))
+    assert accepts(ebnf, extraction("2011", etype="year")) and accepts(ebnf, extraction("the 80s", etype="year"))
+    # "80s crowd" starts with a year; "the 80s crowd" starts with "the", so the year does not lead it
+    assert not accepts(ebnf, extraction("80s crowd pleaser", etype="mood"))
+    assert accepts(ebnf, extraction("this 2011 steve carell movie", etype="plot")) or max_chars is not None
+    both = extraction_json("recommend", [{"value": "2011", "type": "year"}, {"value": "steve carell", "type": "actor"}])
+    assert accepts(ebnf, both)
+
+
+def test_without_prefix_of_a_leading_year_runs_on() -> None:
+    import dataclasses
+
+    types = {n: dataclasses.replace(et, prefix_of=None) for n, et in TAX.entity_types.items()}
+    open_tax = dataclasses.replace(TAX, entity_types=types)
+    assert open_tax.prefixes == {}
+    assert accepts(grounded_ebnf("the 2011 steve carell movie", open_tax), extraction("2011 steve carell", etype="actor"))
