@@ -16,7 +16,8 @@ What the grammar adds to that, per query:
 - **A leading year stops most values.** A value that begins with a whole year (a span the year lexicon
   accepts) and goes on past it can only be of the types the taxonomy lists in `year.prefix_of` (title,
   setting: "1990s hong kong"), so "the 2011 steve carell movie" gives a year and an actor, never the actor
-  "2011 steve carell". Any closed type may set `prefix_of`.
+  "2011 steve carell". Any closed type may set `prefix_of`. Likewise an open type's `not_first` words
+  ("a", "his" for names) never begin its value: "a girl from kansas" is no character.
 - **Query order, no overlaps.** Each value starts after the previous one ended, so a span is typed once
   and a long plot cannot swallow the name after it twice. The grammar is then finite: at most one entity
   per word, whatever max_entities says (0 still means none).
@@ -37,6 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from schemas.lexicon import fold
 from schemas.taxonomy import Taxonomy
 
 MODES = ("grounded", "schema", "none")
@@ -133,7 +135,8 @@ class _Rules:
         self.excl = set(tax.excludable)
         self.classes: dict[tuple[frozenset[str], frozenset[str] | None], int] = {(frozenset(), None): 0}
         self.prefixes = {t: frozenset(v) for t, v in tax.prefixes.items()}
-        self.narrows: dict[frozenset[str], int] = {}
+        self.not_first = {t: frozenset(ws) for t, ws in tax.not_first.items() if t in self.open_types}
+        self.open_sets: dict[frozenset[str], int] = {}
         self.empty: set[str] = set()  # rules found to have no alternative
 
     def follow(self, k: int) -> str:
@@ -194,11 +197,14 @@ class _Rules:
         w = self.words[i]
         alts = []
         singles = [f for f in single_forms(w.text) if _fits(self.max_chars, len(f))]
-        if singles:
-            alts.append(f"({_alts(singles)}) {self.type_of(frozenset(), i + 1)}")
+        opens = self.opens_at(i)
+        if singles and opens != frozenset():
+            alts.append(f"({_alts(singles)}) {self.type_of(frozenset(), i + 1, opens)}")
         leads = lead_forms(w.text)
         if leads and i + 1 < len(self.words):
-            more = self.chain(i, i + 1, *self.leading_prefix(i))
+            until, narrow = self.leading_prefix(i)
+            after = narrow if opens is None else (opens if narrow is None else opens & narrow)
+            more = self.chain(i, i + 1, until, opens, after)
             if more is not None:
                 alts.append(f"({_alts(leads)}) {more}")
         alts += self.closed_spans(i)
@@ -226,19 +232,30 @@ class _Rules:
         inner = self.query[self.words[i].end:self.words[k].start]
         return [lead + inner + tail for lead in lead_forms(self.words[i].text) for tail in self.tails[k]]
 
-    def chain(self, first: int, k: int, until: int | None = None,
-              narrow: frozenset[str] | None = None) -> str | None:
-        """Separator, then word k as the last word (a tail form) or whole with more words after it. Past word
-        `until` (the end of a leading year) the value may only be one of the `narrow` open types."""
-        past = until is not None and k > until
-        if until is not None and not past:
+    def opens_at(self, i: int) -> frozenset[str] | None:
+        """The open types a value starting at word i may take (None: all of them); `not_first` words
+        ("a", "his" for names) rule types out."""
+        if not self.not_first:
+            return None
+        first = {fold(f) for f in lead_forms(self.words[i].text)}
+        barred = {t for t, words in self.not_first.items() if first & words}
+        return frozenset(t for t in self.open_types if t not in barred) if barred else None
+
+    def chain(self, first: int, k: int, until: int | None = None, opens: frozenset[str] | None = None,
+              after: frozenset[str] | None = None) -> str | None:
+        """Separator, then word k as the last word (a tail form) or whole with more words after it. The value
+        may be one of the `opens` open types (None: any), and past word `until` (the end of a leading
+        year) only one of `after`."""
+        inside = until is not None and k <= until
+        allowed = opens if until is None or inside else after
+        if allowed is not None and not allowed:
+            return None
+        if inside:
             name = f"P_{first}_{k}"  # still inside the leading year: this start word's own chain
         else:
             name = f"C_{k}" if self.max_chars is None else f"C_{first}_{k}"
-            if past:
-                if not narrow:
-                    return None
-                name = f"N{self.narrows.setdefault(narrow, len(self.narrows))}{name}"
+            if allowed is not None:
+                name = f"N{self.open_sets.setdefault(allowed, len(self.open_sets))}{name}"
         if name in self.rules:
             return name
         w = self.words[k]
@@ -246,11 +263,10 @@ class _Rules:
         # Lengths are measured from the whole first word: conservative when it drops punctuation.
         offset = w.start - self.words[first].start
         tails = [t for t in self.tails[k] if _fits(self.max_chars, offset + len(t))]
-        opens = narrow if past else None
-        alts = [f"({_alts(tails)}) {self.type_of(frozenset(), k + 1, opens)}"] if tails else []
+        alts = [f"({_alts(tails)}) {self.type_of(frozenset(), k + 1, allowed)}"] if tails else []
         next_offset = self.words[k + 1].start - self.words[first].start if k + 1 < len(self.words) else None
         if next_offset is not None and _fits(self.max_chars, next_offset):
-            more = self.chain(first, k + 1, until, narrow)
+            more = self.chain(first, k + 1, until, opens, after)
             if more is not None:
                 alts.append(f"{ebnf_literal(w.text)} {more}")
         if not alts:

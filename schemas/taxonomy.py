@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from schemas.config import ConfigError, load_yaml, unknown_keys
-from schemas.lexicon import Lexicon, load_lexicon
+from schemas.lexicon import Lexicon, fold, load_lexicon
 from schemas.negation import Negation, load_negation
 
 DEFAULT_TAXONOMY = Path(__file__).with_name("taxonomy.yaml")
@@ -40,6 +40,8 @@ class EntityType:
     # ("1990s hong kong" a setting); every other open type's value stops where this one ends, so
     # "2011 steve carell" is a year and an actor, never one actor (decoding/grounded.py).
     prefix_of: tuple[str, ...] | None = None
+    # Open types only: words (folded) a value of this type never begins with ("a", "his" for names).
+    not_first: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,11 @@ class Taxonomy:
         return {n: et.prefix_of for n, et in self.entity_types.items() if et.prefix_of is not None}
 
     @property
+    def not_first(self) -> dict[str, tuple[str, ...]]:
+        """Open types with words their value never begins with."""
+        return {n: et.not_first for n, et in self.entity_types.items() if et.not_first}
+
+    @property
     def closed_types(self) -> dict[str, Lexicon]:
         """Types whose values must be spans their lexicon accepts."""
         return {n: et.lexicon for n, et in self.entity_types.items() if et.lexicon is not None}
@@ -100,7 +107,8 @@ def load_taxonomy(path: str | Path = DEFAULT_TAXONOMY) -> Taxonomy:
     for name, spec in raw["entity_types"].items():
         spec = spec or {}
         where = f"{path}: entity_types.{name}"
-        problems += unknown_keys(spec, ("description", "examples", "source", "lexicon", "prefix_of"), where)
+        keys = ("description", "examples", "source", "lexicon", "prefix_of", "not_first")
+        problems += unknown_keys(spec, keys, where)
         lexicon = None
         if spec.get("lexicon") is not None:
             try:
@@ -114,7 +122,10 @@ def load_taxonomy(path: str | Path = DEFAULT_TAXONOMY) -> Taxonomy:
             source=str(spec.get("source", name)),
             lexicon=lexicon,
             prefix_of=None if spec.get("prefix_of") is None else tuple(str(t) for t in spec["prefix_of"]),
+            not_first=tuple(fold(str(w)) for w in spec.get("not_first") or ()),
         )
+        if spec.get("not_first") and spec.get("lexicon") is not None:
+            problems.append(f"{where}.not_first: a closed type's lexicon already decides its spans")
         if spec.get("prefix_of") is not None and spec.get("lexicon") is None:
             problems.append(f"{where}.prefix_of: only a closed type (one with a lexicon) can lead values")
         if lexicon is not None:

@@ -230,3 +230,17 @@ def test_without_prefix_of_a_leading_year_runs_on() -> None:
     open_tax = dataclasses.replace(TAX, entity_types=types)
     assert open_tax.prefixes == {}
     assert accepts(grounded_ebnf("the 2011 steve carell movie", open_tax), extraction("2011 steve carell", etype="actor"))
+
+
+def test_names_never_begin_with_an_article_or_possessive() -> None:
+    """not_first on actor, director and character: "a girl from kansas" may be a plot, never a character;
+    the words after the article stay open to every type."""
+    query = "the one where a girl from kansas meets his uncle henry"
+    ebnf = grounded_ebnf(query, TAX)
+    for etype in ("actor", "director", "character"):
+        assert not accepts(ebnf, extraction("a girl from kansas", etype=etype)), etype
+        assert not accepts(ebnf, extraction("his uncle henry", etype=etype)), etype
+        assert not accepts(ebnf, extraction("a", etype=etype)), etype
+        assert accepts(ebnf, extraction("uncle henry", etype=etype)), etype
+    assert accepts(ebnf, extraction("a girl from kansas", etype="plot"))
+    assert accepts(ebnf, extraction("the one", etype="character"))  # "the" is not barred: "the joker"

@@ -67,3 +67,21 @@ def test_bad_taxonomy_reports_every_problem_with_file_and_fix(tmp_path):
     assert f"{bad}: intents.play: unknown key 'descripton' (did you mean 'description'?)" in msg
     assert "unknown entity type 'titel'" in msg
     assert len(e.value.problems) == 2
+
+
+def test_span_rules_are_checked_where_they_are_written(tmp_path):
+    """prefix_of belongs on a closed type and names known types; not_first on an open type."""
+    (tmp_path / "year.yaml").write_text("patterns: ['(19|20)\\\\d\\\\d']\n")
+    bad = tmp_path / "tax.yaml"
+    bad.write_text("intents:\n  play: {description: p}\n"
+                   "entity_types:\n"
+                   "  title: {description: t, prefix_of: [setting]}\n"
+                   "  year: {description: y, lexicon: year.yaml, prefix_of: [titel], not_first: [a]}\n")
+    with pytest.raises(ConfigError) as e:
+        load_taxonomy(bad)
+    msg = str(e.value)
+    assert f"{bad}: entity_types.title.prefix_of: only a closed type" in msg
+    assert f"{bad}: entity_types.year.prefix_of: unknown entity type 'titel'" in msg
+    assert f"{bad}: entity_types.year.not_first: a closed type's lexicon already decides its spans" in msg
+    assert load_taxonomy().prefixes == {"year": ("title", "setting")}
+    assert set(load_taxonomy().not_first) == {"actor", "director", "character"}
