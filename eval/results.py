@@ -105,8 +105,8 @@ def results_md(res: dict[str, Any]) -> str:
            "and the README's table from docs/results.json.", "",
            "## Scores (`make eval`)", "", headline_table(rows), "",
            f"Decoding: engine `{d.get('engine')}`, mode `{d.get('mode')}`, dtype `{d.get('dtype')}`, "
-           f"batch {d.get('batch_size')}. `test` shares templates and KG values with train; "
-           "`heldout` does not.",
+           f"batch {d.get('batch_size')}, polarity `{d.get('polarity', 'model')}`. "
+           "`test` shares templates and KG values with train; `heldout` does not.",
            ""]
     iv = res["heldout_intervals"]
     if iv:

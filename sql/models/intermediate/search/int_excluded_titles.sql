@@ -7,7 +7,7 @@
 -- name. Every ranking removes these titles: an exclusion is a hard filter, never relaxed. `violated`
 -- lists what each title meets of the excluded constraints, in query order. Reads int_constraint_matches,
 -- int_soft_scores, int_named_titles, search_settings.
-with hard as (
+with named as (
     select
         cm.qid,
         cm.position,
@@ -15,7 +15,7 @@ with hard as (
         cm.entity_type,
         cm.value
     from int_constraint_matches as cm
-    where cm.kind = 'hard' and cm.similarity > 0 and cm.is_excluded
+    where cm.kind in ('hard', 'soft') and cm.similarity > 0 and cm.is_excluded
 ),
 
 soft as (
@@ -28,17 +28,6 @@ soft as (
     from int_soft_scores as ss
     cross join search_settings as cfg
     where ss.is_excluded and (ss.exact or ss.coverage >= cfg.soft_min_coverage)
-),
-
-soft_named as (
-    select
-        cm.qid,
-        cm.position,
-        cm.title_id,
-        cm.entity_type,
-        cm.value
-    from int_constraint_matches as cm
-    where cm.kind = 'soft' and cm.similarity > 0 and cm.is_excluded
 ),
 
 titles as (
@@ -58,11 +47,9 @@ final as (
         v.title_id,
         list({ 'type': v.entity_type, 'value': v.value } order by v.position) as violated
     from (
-        select * from hard
+        select * from named
         union
         select * from soft
-        union
-        select * from soft_named
         union all
         select * from titles
     ) as v
