@@ -5,34 +5,19 @@ from __future__ import annotations
 
 import json
 import statistics
-import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import Any
 
-from serve.app import create_app
+from serve.app import serving
 from serve.config import load_serve_config
 
 
-@contextmanager
-def running_service(parse_many: Any, port: int):
-    import uvicorn
-
-    cfg = replace(load_serve_config(), port=port)
-    server = uvicorn.Server(uvicorn.Config(create_app(parse_many, cfg), host=cfg.host, port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    try:
-        yield f"http://{cfg.host}:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+def running_service(parse_many: Any, port: int) -> AbstractContextManager[str]:
+    return serving(parse_many, replace(load_serve_config(), port=port))
 
 
 def _post(url: str, query: str) -> float:

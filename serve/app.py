@@ -14,8 +14,8 @@ their length in characters and words, valid Unicode); errors are one line (serve
 import asyncio
 import ctypes
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -279,3 +279,24 @@ def _document_bearer(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+@contextmanager
+def serving(parse_many: Callable[..., list[dict[str, Any]]], cfg: ServeConfig) -> Iterator[str]:
+    """The service on cfg.host:cfg.port in a background thread for the `with` block; yields its base URL.
+    For benchmarks, tests and notebooks; `python -m serve` is the way to run it for real."""
+    import threading
+
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(create_app(parse_many, cfg), host=cfg.host, port=cfg.port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        yield f"http://{cfg.host}:{cfg.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

@@ -18,8 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from schemas.config import ConfigError
-from train.run import RunRequest, train
+from train.run import RunRequest, exit_status, train
 
 
 def parse_args(argv: list[str] | None = None) -> RunRequest:
@@ -39,16 +38,7 @@ def parse_args(argv: list[str] | None = None) -> RunRequest:
 
 
 def main(argv: list[str] | None = None) -> int:
-    req = parse_args(argv)
-    try:
-        train(req)
-    except ConfigError as exc:
-        print("\n".join(exc.problems), file=sys.stderr)
-        return 2
-    except RuntimeError as exc:
-        print(str(exc), file=sys.stderr)
-        return 1
-    return 0
+    return exit_status(train, parse_args(argv))
 
 
 if __name__ == "__main__":

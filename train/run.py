@@ -56,6 +56,20 @@ class RunRequest:
     resume: str = "auto"  # auto | yes | no: from the newest checkpoint of an interrupted run
 
 
+def exit_status(call: Any, *args: Any) -> int:
+    """Run a command's work: 0 when done, 2 with the config problems printed one per line, 1 with a
+    training failure's one line (the exit statuses of python -m train and python -m train.sweep)."""
+    try:
+        call(*args)
+    except ConfigError as exc:
+        print("\n".join(exc.problems), file=sys.stderr)
+        return 2
+    except RuntimeError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    return 0
+
+
 def choose_run_dir(recipe: Path, run: Path | None, root: Path = Path("runs")) -> Path:
     if run is not None:
         if (run / "run_card.json").exists():

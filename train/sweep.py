@@ -20,7 +20,7 @@ from typing import Any
 
 from schemas.config import ConfigError, load_yaml, unknown_keys
 from schemas.outputs import check_output_folder, mark_output_folder
-from train.run import RunRequest, resolve, train
+from train.run import RunRequest, exit_status, resolve, train
 
 GRID_KEYS = ("grid", "fixed")
 SUMMARY = ("point", "run_dir", "final_train_loss", "final_eval_loss", "train_tokens_per_s", "wall_time_s")
@@ -105,15 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--grid", type=Path, default=Path("recipes/sweep.yml"))
     ap.add_argument("--out", type=Path, default=None, help="default: runs/sweep-<recipe stem>")
     a = ap.parse_args(argv)
-    try:
-        run_sweep(a.recipe, a.data, a.grid, a.out)
-    except ConfigError as exc:
-        print("\n".join(exc.problems), file=sys.stderr)
-        return 2
-    except RuntimeError as exc:
-        print(str(exc), file=sys.stderr)
-        return 1
-    return 0
+    return exit_status(run_sweep, a.recipe, a.data, a.grid, a.out)
 
 
 if __name__ == "__main__":

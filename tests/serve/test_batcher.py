@@ -7,18 +7,16 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import replace
 
 import pytest
-import uvicorn
 from client import call
 from servers import free_port
 
 from decoding.engine import DeadlineExceeded
-from serve.app import create_app
+from serve.app import serving
 from serve.batcher import Batcher, BatchFailed, QueryFailed, WorkerCrashed, WorkerStuck
 from serve.config import load_serve_config
 
@@ -118,20 +116,8 @@ def test_a_hung_decode_answers_504_then_reads_as_stuck() -> None:
     asyncio.run(scenario())
 
 
-@contextmanager
-def app_over_http(decode, **changes: object) -> Iterator[str]:
-    cfg = replace(load_serve_config(), port=free_port(), **changes)
-    server = uvicorn.Server(uvicorn.Config(create_app(decode, cfg), host="127.0.0.1", port=cfg.port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{cfg.port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+def app_over_http(decode, **changes: object) -> AbstractContextManager[str]:
+    return serving(decode, replace(load_serve_config(), port=free_port(), **changes))
 
 
 def test_healthz_says_503_while_the_worker_is_stuck() -> None:
