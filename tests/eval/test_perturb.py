@@ -172,17 +172,24 @@ def test_fillers_and_distractors_keep_their_words_whole():
     assert perturb_record(rec, p, 0, None)["query"] == "so, find me a dark comedy thanks"
 
 
-def test_bad_config_reports_every_problem(tmp_path):
+@pytest.mark.parametrize(("head", "perturbations", "parts"), [
+    ("split: tset\nlimit: 0\nsystems: [finetuned, gpt]",
+     "  typos: {transform: typos, low: {cont: 1}, extreme: {count: 9}}\n  weird: {transform: shuffle, low: {}}\n",
+     ("split 'tset'", "limit must be", "systems must be", "unknown key 'extreme'",
+      "unknown key 'cont' (did you mean 'count'?)", "'shuffle' is not one of")),
+    ("split: test\nlimit: 5\nsystems: [finetuned]",
+     "  negation: {transform: negate, low: {phrases: ['no {value} in {query} here', '{query} not {value}'],"
+     " types: [genre, title], intents: [recommend, chitchat]}}\n",
+     ("'no {value} in {query} here' must hold", "types: 'title' cannot be ruled out", "unknown intent 'chitchat'")),
+])
+def test_bad_config_reports_every_problem(tmp_path, head: str, perturbations: str, parts: tuple[str, ...]):
     path = tmp_path / "r.yml"
-    path.write_text("seed: 1\nsplit: tset\nlimit: 0\nsystems: [finetuned, gpt]\nperturbations:\n"
-                    "  typos: {transform: typos, low: {cont: 1}, extreme: {count: 9}}\n"
-                    "  weird: {transform: shuffle, low: {}}\n")
+    path.write_text(f"seed: 1\n{head}\nperturbations:\n{perturbations}")
     with pytest.raises(ConfigError) as exc:
         load_robustness_config(path)
     text = str(exc.value)
-    assert len(exc.value.problems) == 6, text
-    for part in ("split 'tset'", "limit must be", "systems must be", "unknown key 'extreme'",
-                 "unknown key 'cont' (did you mean 'count'?)", "'shuffle' is not one of"):
+    assert len(exc.value.problems) == len(parts), text
+    for part in parts:
         assert part in text, part
 
 
@@ -331,16 +338,6 @@ def test_exclusions_stay_exclusions_through_every_transform(data):
 
 def test_bad_negation_parameters_are_reported(tmp_path):
     path = tmp_path / "r.yml"
-    path.write_text("seed: 1\nsplit: test\nlimit: 5\nsystems: [finetuned]\nperturbations:\n"
-                    "  negation: {transform: negate, low: {phrases: ['no {value} in {query} here', '{query} not"
-                    " {value}'], types: [genre, title], intents: [recommend, chitchat]}}\n")
-    with pytest.raises(ConfigError) as exc:
-        load_robustness_config(path)
-    text = str(exc.value)
-    assert len(exc.value.problems) == 3, text
-    for part in ("'no {value} in {query} here' must hold", "types: 'title' cannot be ruled out",
-                 "unknown intent 'chitchat'"):
-        assert part in text, part
     path.write_text("seed: 1\nsplit: test\nlimit: 5\nsystems: [finetuned]\nperturbations:\n"
                     "  negation: {transform: negate, low: {count: 0, types: genre}}\n")
     with pytest.raises(ConfigError) as exc:
