@@ -48,6 +48,7 @@ def configuration(tmp: Path) -> Path:
     tax = yaml.safe_load((ROOT / "schemas/taxonomy.yaml").read_text())
     tax["intents"]["trivia_quiz"] = TRIVIA
     (tmp / "lexicons").symlink_to(ROOT / "schemas/lexicons")
+    (tmp / "negation.yaml").symlink_to(ROOT / "schemas/negation.yaml")
     (tmp / "taxonomy.yaml").write_text(yaml.safe_dump(tax, sort_keys=False))
     shutil.copytree(ROOT / "synth/grammar", tmp / "grammar")
     (tmp / "grammar/trivia_quiz.yml").write_text(TEMPLATES)
@@ -92,6 +93,7 @@ def test_a_new_searchable_intent_is_answered_by_its_route(tmp_path: Path) -> Non
     raw = yaml.safe_load((ROOT / "schemas/taxonomy.yaml").read_text())
     raw["intents"]["trivia_quiz"] = {**TRIVIA, "searchable": True}
     (tmp_path / "lexicons").symlink_to(ROOT / "schemas/lexicons")
+    (tmp_path / "negation.yaml").symlink_to(ROOT / "schemas/negation.yaml")
     tax_path.write_text(yaml.safe_dump(raw, sort_keys=False))
     config = tmp_path / "search.yml"
     config.write_text((ROOT / "search/config.yml").read_text().replace(

@@ -25,6 +25,7 @@ def taxonomy(tmp_path: Path, intent: dict | None = None, entity: dict | None = N
     if entity is not None:
         raw["entity_types"]["award"] = entity
     (tmp_path / "lexicons").symlink_to(ROOT / "schemas/lexicons")
+    (tmp_path / "negation.yaml").symlink_to(ROOT / "schemas/negation.yaml")
     (tmp_path / "taxonomy.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
     return tmp_path / "taxonomy.yaml"
 

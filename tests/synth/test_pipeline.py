@@ -110,6 +110,7 @@ def test_renamed_labels_flow_through_without_code_change(tmp_path):
     tax["exclusion"]["types"] = ["story_element" if t == "plot" else t for t in tax["exclusion"]["types"]]
     tax["intents"]["start_playback"] = tax["intents"].pop("play")
     shutil.copytree(ROOT / "schemas/lexicons", tmp_path / "lexicons")
+    shutil.copy(ROOT / "schemas/negation.yaml", tmp_path / "negation.yaml")
     (tmp_path / "tax.yaml").write_text(yaml.safe_dump(tax))
     grammar = tmp_path / "grammar"
     grammar.mkdir()

@@ -168,6 +168,7 @@ def renamed_taxonomy(folder: Path, old: str, new: str) -> Path:
     raw["entity_types"][new] = {**raw["entity_types"].pop(old), "source": TAX.entity_types[old].source}
     raw["exclusion"]["types"] = [new if t == old else t for t in raw["exclusion"]["types"]]
     shutil.copytree(Path(TAX.path).parent / "lexicons", folder / "lexicons")
+    shutil.copy(Path(TAX.path).parent / "negation.yaml", folder / "negation.yaml")
     (folder / "tax.yaml").write_text(yaml.safe_dump(raw))
     return folder / "tax.yaml"
 
