@@ -138,6 +138,7 @@ class _Rules:
         self.not_first = {t: frozenset(ws) for t, ws in tax.not_first.items() if t in self.open_types}
         self.open_sets: dict[frozenset[str], int] = {}
         self.empty: set[str] = set()  # rules found to have no alternative
+        self.closed_cache: dict[int, list[tuple[int, dict[str, frozenset[str]]]]] = {}
 
     def follow(self, k: int) -> str:
         """M_k: the end of the list, or another entity whose value starts at word k or later."""
@@ -217,13 +218,27 @@ class _Rules:
         """(last word of the longest whole value of a `prefix_of` type that starts at word i, the open types
         a value may be past it), or (None, None) when none starts there."""
         until, narrow = None, None
-        for t, opens in self.prefixes.items():
-            lex = self.closed[t]
-            for k in range(i, min(len(self.words), i + lex.max_words)):
-                if any(lex.accepts(x) for x in self.span_texts(i, k)):
+        for k, texts in self.closed_at(i):
+            for t, opens in self.prefixes.items():
+                if any(t in closed for closed in texts.values()):
                     until = k if until is None else max(until, k)
                     narrow = opens if narrow is None else narrow & opens
         return until, narrow
+
+    def closed_at(self, i: int) -> list[tuple[int, dict[str, frozenset[str]]]]:
+        """For each last word k of a span from word i: every way to spell it and the closed types whose
+        lexicon accepts that spelling (checked once per start word, for the spans and the leading year)."""
+        if i not in self.closed_cache:
+            words, found = self.words, []
+            reach = max((lex.max_words for lex in self.closed.values()), default=0)
+            for k in range(i, min(len(words), i + reach)):
+                lexicons = [(t, lex) for t, lex in self.closed.items()
+                            if k - i < lex.max_words and any(lex.may_end(t) for t in self.tails[k])]
+                if lexicons:
+                    found.append((k, {text: frozenset(t for t, lex in lexicons if lex.accepts(text))
+                                      for text in dict.fromkeys(self.span_texts(i, k))}))
+            self.closed_cache[i] = found
+        return self.closed_cache[i]
 
     def span_texts(self, i: int, k: int) -> list[str]:
         """Every way a value may spell words i..k (lead form of the first, tail form of the last)."""
@@ -278,20 +293,11 @@ class _Rules:
         """'"text" T{c}_(k+1)' for each span from word i that a closed type's lexicon accepts. The same
         text also comes out of the open chain; the parser keeps both readings, so its type may be any
         open type or one of these closed types."""
-        words, out = self.words, []
-        reach = max((lex.max_words for lex in self.closed.values()), default=0)
-        for k in range(i, min(len(words), i + reach)):
-            lexicons = [(t, lex) for t, lex in self.closed.items()
-                        if k - i < lex.max_words and any(lex.may_end(t) for t in self.tails[k])]
-            if not lexicons:
-                continue
-            texts = self.span_texts(i, k)
+        out = []
+        for k, texts in self.closed_at(i):
             by_class: dict[frozenset[str], list[str]] = {}
-            for text in dict.fromkeys(texts):
-                if not _fits(self.max_chars, len(text)):
-                    continue
-                closed = frozenset(t for t, lex in lexicons if lex.accepts(text))
-                if closed:
+            for text, closed in texts.items():
+                if closed and _fits(self.max_chars, len(text)):
                     by_class.setdefault(closed, []).append(text)
             out += [f"({_alts(ts)}) {self.type_of(c, k + 1)}" for c, ts in by_class.items()]
         return out
